@@ -1,0 +1,122 @@
+/* gst-ssan — SSAN inference engine, public API.
+ *
+ * Plain C11, no GLib, no GStreamer.  The network, the weight file, frame
+ * sampling and preprocessing are defined by the project's model spec
+ * (shared/spec/ssan-model.md); this header is the manual for the engine.
+ *
+ * Life cycle:
+ *   ssan_model *m = ssan_model_load ("model.safetensors", &err);   // immutable
+ *   ssan_ctx *c = ssan_ctx_new (m, T, B, &err);   // per caller, owns scratch
+ *   ssan_ctx_forward (c, frames, B, logits, &err); // any number of times
+ *   ssan_ctx_free (c); ssan_model_free (m);
+ *
+ * A loaded model is never modified after ssan_model_load returns and may be
+ * shared by any number of threads, each with its own ssan_ctx.  A context
+ * allocates all its scratch memory in ssan_ctx_new; ssan_ctx_forward
+ * allocates nothing.
+ *
+ * Errors are values: every function that can fail fills an ssan_error
+ * (which may be NULL) with a message naming the file and the tensor or key,
+ * and returns NULL or a non-zero status.  Nothing here exits or aborts on
+ * bad input.
+ */
+#ifndef SSAN_SSAN_H
+#define SSAN_SSAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ssan_status {
+  SSAN_OK = 0,
+  SSAN_ERR_IO,       /* file cannot be opened, read or mapped */
+  SSAN_ERR_FORMAT,   /* file content violates the spec */
+  SSAN_ERR_NOMEM,    /* an allocation failed or a size overflowed */
+  SSAN_ERR_ARG,      /* a caller passed an invalid argument */
+} ssan_status;
+
+typedef struct ssan_error {
+  ssan_status code;
+  char msg[512];     /* NUL-terminated, one line, no trailing newline */
+} ssan_error;
+
+typedef enum ssan_block_kind {
+  SSAN_BLOCK_BASIC = 0,
+  SSAN_BLOCK_BOTTLENECK = 1,
+} ssan_block_kind;
+
+/* Model metadata, spec §3.  Owned by the model; valid until ssan_model_free. */
+typedef struct ssan_info {
+  const char *arch;             /* "resnet18", "resnet34", "resnet50",
+                                 * "resnet101" or "custom" */
+  ssan_block_kind block;        /* resolved from arch for the named ResNets */
+  int layers[4];                /* blocks per stage, each >= 1 */
+  int width;                    /* stem/base width w; stage i has w*2^(i-1) */
+  int num_classes;              /* rows of fc */
+  int segments;                 /* T the model was trained with, >= 1 */
+  int input_size;               /* S: square crop side, pixels */
+  int resize;                   /* shorter side before the centre crop, >= S */
+  float mean[3];                /* per RGB channel, on pixel/255 */
+  float std[3];                 /* per RGB channel, > 0 */
+  int ssa_reduction;            /* C / C' in every SSA module */
+  int n_ssa_blocks;             /* number of entries in ssa_blocks */
+  const char *const *ssa_blocks;/* block names, e.g. "layer1.0" */
+  const char *const *labels;    /* num_classes class names */
+  int window_frames;            /* source frames one training clip spanned, >= T */
+  int64_t n_params;             /* parameters in the file (BN buffers included,
+                                 * num_batches_tracked excluded) */
+} ssan_info;
+
+typedef struct ssan_model ssan_model;
+typedef struct ssan_ctx ssan_ctx;
+
+/* Loads and validates a safetensors model file (memory-mapped while
+ * loading).  Returns NULL and fills err on any failure. */
+ssan_model *ssan_model_load (const char *path, ssan_error *err);
+
+/* Same, from bytes in memory (copied as needed; the caller keeps ownership).
+ * name is used in error messages in place of a file name. */
+ssan_model *ssan_model_load_memory (const void *data, size_t size,
+    const char *name, ssan_error *err);
+
+void ssan_model_free (ssan_model *model);
+
+const ssan_info *ssan_model_get_info (const ssan_model *model);
+
+/* Creates a context evaluating windows of `segments` frames (T >= 1; 0 means
+ * the model's T), up to `max_batch` windows per call (>= 1).  All scratch
+ * memory is allocated here. */
+ssan_ctx *ssan_ctx_new (const ssan_model *model, int segments, int max_batch,
+    ssan_error *err);
+
+void ssan_ctx_free (ssan_ctx *ctx);
+
+int ssan_ctx_get_segments (const ssan_ctx *ctx);
+
+/* Number of threads the engine may use for this context's forward calls
+ * (0 = all online cores).  See the threads policy in src/ssan-threads.c. */
+void ssan_ctx_set_threads (ssan_ctx *ctx, int n_threads);
+
+/* Evaluates `batch` windows (1 <= batch <= max_batch).
+ *   frames: float32 [batch * T][3][S][S], already normalised (spec §5),
+ *           frame t of window b at index b * T + t;
+ *   logits: float32 [batch][num_classes], window logits (TSN mean over T).
+ * Returns 0, or a non-zero ssan_status with err filled. */
+int ssan_ctx_forward (ssan_ctx *ctx, const float *frames, int batch,
+    float *logits, ssan_error *err);
+
+/* Spec §4: index (0-based, oldest first, in [0, L)) of the frame taken from
+ * segment i of a window of L frames cut into T segments. */
+static inline int
+ssan_sample_index (int L, int T, int i)
+{
+  return (int) (((int64_t) L * (2 * i + 1)) / (2 * (int64_t) T));
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SSAN_SSAN_H */
