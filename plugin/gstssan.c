@@ -1,0 +1,32 @@
+/* gst-ssan plugin: registers the elements, nothing else.
+ *
+ *   ssanaction   — recognises actions in sliding windows (gstssanaction.c)
+ *   ssantestsrc  — synthetic action clips for demos and tests (gstssantestsrc.c)
+ *   ssanoverlay  — draws the current action (gstssanoverlay.c)
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/gst.h>
+
+GST_ELEMENT_REGISTER_DECLARE (ssanaction);
+GST_ELEMENT_REGISTER_DECLARE (ssantestsrc);
+GST_ELEMENT_REGISTER_DECLARE (ssanoverlay);
+
+static gboolean
+plugin_init (GstPlugin * plugin)
+{
+  gboolean ret = FALSE;
+
+  ret |= GST_ELEMENT_REGISTER (ssanaction, plugin);
+  ret |= GST_ELEMENT_REGISTER (ssantestsrc, plugin);
+  ret |= GST_ELEMENT_REGISTER (ssanoverlay, plugin);
+
+  return ret;
+}
+
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, ssan,
+    "Action recognition with Separable Self-Attention Networks",
+    plugin_init, PACKAGE_VERSION, "LGPL", PACKAGE_NAME,
+    "https://example.invalid/gst-ssan")

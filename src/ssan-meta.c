@@ -1,0 +1,1 @@
+/* ssan-meta.c: being written */

@@ -1,0 +1,1 @@
+/* ssan-net.c: being written */

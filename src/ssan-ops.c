@@ -1,0 +1,1 @@
+/* ssan-ops.c: being written */

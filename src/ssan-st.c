@@ -1,0 +1,1 @@
+/* ssan-st.c: being written */
