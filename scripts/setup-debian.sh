@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs, from Debian 12's archive, whatever gst-ssan needs to build, test
+# and run its demo.  Installs nothing when everything is already there.
+# Usage: scripts/setup-debian.sh [--with-torch]   (torch: only for tools/*.py)
+set -eu
+
+pkgs="build-essential meson ninja-build pkg-config libopenblas-dev
+  libglib2.0-dev libjson-glib-dev libgstreamer1.0-dev
+  libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good libpango1.0-dev libcairo2-dev fonts-dejavu-core"
+[ "${1:-}" = "--with-torch" ] && pkgs="$pkgs python3-torch python3-numpy"
+
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "setup-debian: installing:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing
