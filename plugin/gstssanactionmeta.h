@@ -48,6 +48,9 @@ typedef struct _GstSsanActionResult {
 #define GST_TYPE_SSAN_ACTION_RESULT (gst_ssan_action_result_get_type ())
 GType gst_ssan_action_result_get_type (void);
 
+/* gst_ssan_action_result_new: copies every array and string into one
+ * allocation.  @label is taken from @top_labels at the entry whose id is
+ * @class_id (which must be among @top_ids), or "" when @class_id is -1. */
 GstSsanActionResult *gst_ssan_action_result_new (gint class_id,
     gdouble confidence, guint n_top, const gint * top_ids,
     const gchar * const *top_labels, const gdouble * top_scores,
