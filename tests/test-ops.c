@@ -1,1 +1,437 @@
-int main (void) { return 0; }
+/* Op tests: every kernel of ssan-ops.c against a naive implementation of
+ * the spec's formula in double precision. */
+#include "ssan-ops.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int n_passed, n_failed;
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static float
+frand (void)
+{
+  rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+  return (float)((rng_state >> 40) / (double)(1 << 24)) * 2.0f - 1.0f;
+}
+
+static float *
+rand_vec (size_t n, float scale)
+{
+  float *v = malloc ((n ? n : 1) * sizeof (float));
+  size_t i;
+
+  if (v == NULL) {
+    fprintf (stderr, "out of memory\n");
+    exit (2);
+  }
+  for (i = 0; i < n; i++)
+    v[i] = frand () * scale;
+  return v;
+}
+
+static void
+check (const char *what, const float *got, const double *want, size_t n,
+    double tol)
+{
+  double worst = 0.0;
+  size_t i, at = 0;
+
+  for (i = 0; i < n; i++) {
+    double e = fabs (got[i] - want[i]) / (1.0 + fabs (want[i]));
+    if (!(e <= worst)) {
+      worst = e;
+      at = i;
+    }
+  }
+  if (worst <= tol) {
+    n_passed++;
+  } else {
+    n_failed++;
+    printf ("FAIL %s: error %g at %zu (got %g, want %g)\n", what, worst, at,
+        got[at], want[at]);
+  }
+}
+
+/* ---- convolution ---- */
+
+static void
+test_conv (int cin, int cout, int k, int stride, int pad, int nf, int H, int W,
+    int nchw_src, int relu, int accumulate, int bias)
+{
+  int Ho = ssan_conv_out_size (H, k, stride, pad);
+  int Wo = ssan_conv_out_size (W, k, stride, pad);
+  size_t cols = (size_t)nf * Ho * Wo, ncol;
+  size_t cs = nchw_src ? (size_t)H * W : (size_t)nf * H * W;
+  size_t fs = nchw_src ? (size_t)cin * H * W : (size_t)H * W;
+  float *src = rand_vec ((size_t)cin * nf * H * W, 1.0f);
+  float *w = rand_vec ((size_t)cout * cin * k * k, 0.5f);
+  float *b = rand_vec ((size_t)cout, 1.0f);
+  float *dst = rand_vec ((size_t)cout * cols, 1.0f);
+  double *want = malloc ((size_t)cout * cols * sizeof (double));
+  ssan_conv cv = { cin, cout, k, stride, pad, w, bias ? b : NULL };
+  float *col;
+  char what[160];
+  int co, f, oy, ox, ci, ky, kx;
+
+  ncol = ssan_conv_chunk_cols (&cv, cols) * cin * k * k;
+  col = rand_vec (ncol, 1.0f);
+  for (co = 0; co < cout; co++)
+    for (f = 0; f < nf; f++)
+      for (oy = 0; oy < Ho; oy++)
+        for (ox = 0; ox < Wo; ox++) {
+          size_t o = (((size_t)co * nf + f) * Ho + oy) * Wo + ox;
+          double s = bias ? b[co] : 0.0;
+          for (ci = 0; ci < cin; ci++)
+            for (ky = 0; ky < k; ky++)
+              for (kx = 0; kx < k; kx++) {
+                int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                  continue;
+                s += (double)w[((co * cin + ci) * k + ky) * k + kx]
+                     * src[ci * cs + f * fs + (size_t)iy * W + ix];
+              }
+          if (accumulate)
+            s += dst[o];
+          if (relu && s < 0)
+            s = 0;
+          want[o] = s;
+        }
+  ssan_conv2d_forward (&cv, src, cs, fs, nf, H, W, dst, relu, accumulate, col);
+  snprintf (what, sizeof what,
+      "conv2d cin %d cout %d k %d s %d p %d nf %d %dx%d%s%s%s%s", cin, cout, k,
+      stride, pad, nf, H, W, nchw_src ? " nchw" : "", relu ? " relu" : "",
+      accumulate ? " residual" : "", bias ? " bias" : "");
+  check (what, dst, want, (size_t)cout * cols, 1e-5);
+  free (src);
+  free (w);
+  free (b);
+  free (dst);
+  free (want);
+  free (col);
+}
+
+static void
+test_maxpool (int C, int nf, int H, int W)
+{
+  int Ho = ssan_conv_out_size (H, 3, 2, 1),
+      Wo = ssan_conv_out_size (W, 3, 2, 1);
+  size_t n = (size_t)C * nf * H * W, no = (size_t)C * nf * Ho * Wo, i;
+  float *src = rand_vec (n, 1.0f), *dst = malloc (no * sizeof (float));
+  double *want = malloc (no * sizeof (double));
+  char what[96];
+  size_t p;
+  int oy, ox, y, x;
+
+  /* all negative: zero padding would win, -inf padding must not */
+  for (i = 0; i < n; i++)
+    src[i] = -1.0f - fabsf (src[i]);
+  for (p = 0; p < (size_t)C * nf; p++)
+    for (oy = 0; oy < Ho; oy++)
+      for (ox = 0; ox < Wo; ox++) {
+        double m = -INFINITY;
+        for (y = oy * 2 - 1; y <= oy * 2 + 1; y++)
+          for (x = ox * 2 - 1; x <= ox * 2 + 1; x++)
+            if (y >= 0 && y < H && x >= 0 && x < W
+                && src[p * H * W + y * W + x] > m)
+              m = src[p * H * W + y * W + x];
+        want[(p * Ho + oy) * Wo + ox] = m;
+      }
+  ssan_maxpool_forward (src, C, nf, H, W, dst);
+  snprintf (what, sizeof what, "maxpool C %d nf %d %dx%d", C, nf, H, W);
+  check (what, dst, want, no, 0.0);
+  free (src);
+  free (dst);
+  free (want);
+}
+
+static void
+test_avgpool (int C, int nf, int hw)
+{
+  float *src = rand_vec ((size_t)C * nf * hw, 1.0f);
+  float *dst = malloc ((size_t)nf * C * sizeof (float));
+  double *want = malloc ((size_t)nf * C * sizeof (double));
+  int c, f, i;
+
+  for (c = 0; c < C; c++)
+    for (f = 0; f < nf; f++) {
+      double s = 0;
+      for (i = 0; i < hw; i++)
+        s += src[((size_t)c * nf + f) * hw + i];
+      want[f * C + c] = s / hw;
+    }
+  ssan_avgpool_forward (src, C, nf, hw, dst);
+  check ("avgpool", dst, want, (size_t)nf * C, 1e-6);
+  free (src);
+  free (dst);
+  free (want);
+}
+
+/* ---- attention ---- */
+
+/* Plain formula for one frame: a[c][i] = sum_j softmax_j(S[i][j]) v[c][j]
+ * with S = q^T k / sqrt(c), the whole N x N matrix at once. */
+static void
+naive_position (const float *q, const float *k, const float *v, size_t ld,
+    int c, int n, double *a)
+{
+  double *s = malloc ((size_t)n * n * sizeof (double));
+  int i, j, cc;
+
+  for (i = 0; i < n; i++) {
+    double mx = -INFINITY, sum = 0;
+    for (j = 0; j < n; j++) {
+      double d = 0;
+      for (cc = 0; cc < c; cc++)
+        d += (double)q[cc * ld + i] * k[cc * ld + j];
+      s[(size_t)i * n + j] = d / sqrt ((double)c);
+      if (s[(size_t)i * n + j] > mx)
+        mx = s[(size_t)i * n + j];
+    }
+    for (j = 0; j < n; j++) {
+      s[(size_t)i * n + j] = exp (s[(size_t)i * n + j] - mx);
+      sum += s[(size_t)i * n + j];
+    }
+    for (cc = 0; cc < c; cc++) {
+      double o = 0;
+      for (j = 0; j < n; j++)
+        o += s[(size_t)i * n + j] * v[cc * ld + j];
+      a[(size_t)cc * n + i] = o / sum;
+    }
+  }
+  free (s);
+}
+
+static void
+naive_channel (const float *q, const float *k, const float *v, size_t ld, int c,
+    int n, double *a)
+{
+  double *s = malloc ((size_t)c * c * sizeof (double));
+  int i, j, x;
+
+  for (i = 0; i < c; i++) {
+    double mx = -INFINITY, sum = 0;
+    for (j = 0; j < c; j++) {
+      double d = 0;
+      for (x = 0; x < n; x++)
+        d += (double)q[i * ld + x] * k[j * ld + x];
+      s[i * c + j] = d / sqrt ((double)n);
+      if (s[i * c + j] > mx)
+        mx = s[i * c + j];
+    }
+    for (j = 0; j < c; j++) {
+      s[i * c + j] = exp (s[i * c + j] - mx);
+      sum += s[i * c + j];
+    }
+    for (x = 0; x < n; x++) {
+      double o = 0;
+      for (j = 0; j < c; j++)
+        o += s[i * c + j] * v[j * ld + x];
+      a[(size_t)i * n + x] = o / sum;
+    }
+  }
+  free (s);
+}
+
+static void
+test_spatial (int c, int n, float scale)
+{
+  /* two frames side by side, as in a CNHW tensor: row stride 2n */
+  size_t ld = (size_t)2 * n;
+  float *q = rand_vec ((size_t)c * ld, scale),
+        *k = rand_vec ((size_t)c * ld, scale);
+  float *v = rand_vec ((size_t)c * ld, 1.0f);
+  float *a = rand_vec ((size_t)c * ld, 1.0f),
+        *got = malloc ((size_t)c * n * sizeof (float));
+  float *scr = malloc (
+      (ssan_attn_position_scratch (c) + (size_t)c * c) * sizeof (float));
+  double *want = malloc ((size_t)c * n * sizeof (double));
+  float *a0 = malloc ((size_t)c * ld * sizeof (float));
+  char what[96];
+  int cc, i;
+
+  memcpy (a0, a, (size_t)c * ld * sizeof (float));
+  /* position branch accumulates onto a; test on the second frame */
+  naive_position (q + n, k + n, v + n, ld, c, n, want);
+  for (cc = 0; cc < c; cc++)
+    for (i = 0; i < n; i++)
+      want[(size_t)cc * n + i] += a0[cc * ld + n + i];
+  ssan_attn_position_forward (q + n, k + n, v + n, ld, c, n, a + n, scr);
+  for (cc = 0; cc < c; cc++)
+    memcpy (got + (size_t)cc * n, a + cc * ld + n, n * sizeof (float));
+  snprintf (
+      what, sizeof what, "position branch c %d n %d scale %g", c, n, scale);
+  check (what, got, want, (size_t)c * n, 2e-5);
+  /* the first frame must be untouched */
+  for (cc = 0; cc < c; cc++)
+    if (memcmp (a + cc * ld, a0 + cc * ld, n * sizeof (float)) != 0)
+      break;
+  if (cc == c) {
+    n_passed++;
+  } else {
+    n_failed++;
+    printf ("FAIL %s: wrote outside its frame\n", what);
+  }
+
+  naive_channel (q, k, v, ld, c, n, want);
+  ssan_attn_channel_forward (q, k, v, ld, c, n, a, scr);
+  for (cc = 0; cc < c; cc++)
+    memcpy (got + (size_t)cc * n, a + cc * ld, n * sizeof (float));
+  snprintf (
+      what, sizeof what, "channel branch c %d n %d scale %g", c, n, scale);
+  check (what, got, want, (size_t)c * n, 2e-5);
+
+  free (q);
+  free (k);
+  free (v);
+  free (a);
+  free (a0);
+  free (got);
+  free (scr);
+  free (want);
+}
+
+/* Temporal conv then temporal attention over nb windows of T frames, each
+ * window computed on its own (as the spec's per-window view) and compared
+ * with the batched kernels. */
+static void
+test_temporal (int c, int nb, int T, int n, float scale)
+{
+  size_t nf = (size_t)nb * T, ld = nf * n, tot = (size_t)c * ld;
+  float *a = rand_vec (tot, scale), *v = rand_vec (tot, 1.0f);
+  float *w[2], *bias[2], *qk[2], *y = malloc (tot * sizeof (float));
+  float *scr = malloc (ssan_attn_temporal_scratch (T) * sizeof (float));
+  double *wq[2], *wy = malloc (tot * sizeof (double));
+  double *st = malloc ((size_t)T * T * sizeof (double));
+  char what[96];
+  int i, win, t, s, co, ci, tap, x;
+
+  for (i = 0; i < 2; i++) {
+    /* [tap][out][in] */
+    w[i] = rand_vec ((size_t)3 * c * c, 0.5f);
+    bias[i] = rand_vec ((size_t)c, 1.0f);
+    qk[i] = malloc (tot * sizeof (float));
+    wq[i] = malloc (tot * sizeof (double));
+    for (co = 0; co < c; co++)
+      for (win = 0; win < nb; win++)
+        for (t = 0; t < T; t++)
+          for (x = 0; x < n; x++) {
+            double sum = bias[i][co];
+            for (tap = 0; tap < 3; tap++) {
+              int tt = t + tap - 1;
+              if (tt < 0 || tt >= T)
+                continue;
+              for (ci = 0; ci < c; ci++)
+                sum += (double)w[i][((size_t)tap * c + co) * c + ci]
+                       * a[ci * ld + ((size_t)win * T + tt) * n + x];
+            }
+            wq[i][co * ld + ((size_t)win * T + t) * n + x] = sum;
+          }
+    ssan_temporal_conv_forward (w[i], bias[i], c, a, nb, T, n, qk[i]);
+    snprintf (what, sizeof what, "temporal conv %d: c %d nb %d T %d n %d", i, c,
+        nb, T, n);
+    check (what, qk[i], wq[i], tot, 1e-5);
+  }
+
+  for (win = 0; win < nb; win++) {
+    for (t = 0; t < T; t++) {
+      double mx = -INFINITY, sum = 0;
+      for (s = 0; s < T; s++) {
+        double d = 0;
+        for (ci = 0; ci < c; ci++)
+          for (x = 0; x < n; x++)
+            d += (double)qk[0][ci * ld + ((size_t)win * T + t) * n + x]
+                 * qk[1][ci * ld + ((size_t)win * T + s) * n + x];
+        st[t * T + s] = d / sqrt ((double)c * n);
+        if (st[t * T + s] > mx)
+          mx = st[t * T + s];
+      }
+      for (s = 0; s < T; s++) {
+        st[t * T + s] = exp (st[t * T + s] - mx);
+        sum += st[t * T + s];
+      }
+      for (s = 0; s < T; s++)
+        st[t * T + s] /= sum;
+    }
+    for (ci = 0; ci < c; ci++)
+      for (t = 0; t < T; t++)
+        for (x = 0; x < n; x++) {
+          double o = 0;
+          for (s = 0; s < T; s++)
+            o += st[t * T + s] * v[ci * ld + ((size_t)win * T + s) * n + x];
+          wy[ci * ld + ((size_t)win * T + t) * n + x] = o;
+        }
+  }
+  ssan_attn_temporal_forward (qk[0], qk[1], v, c, nb, T, n, y, scr);
+  snprintf (what, sizeof what, "temporal attention c %d nb %d T %d n %d", c, nb,
+      T, n);
+  check (what, y, wy, tot, 1e-4);
+
+  for (i = 0; i < 2; i++) {
+    free (w[i]);
+    free (bias[i]);
+    free (qk[i]);
+    free (wq[i]);
+  }
+  free (a);
+  free (v);
+  free (y);
+  free (scr);
+  free (wy);
+  free (st);
+}
+
+int
+main (void)
+{
+  /* convolutions: kernel sizes, strides, paddings, odd and non-square
+   * maps, tiny maps, both source layouts, all epilogues */
+  test_conv (3, 8, 7, 2, 3, 2, 17, 23, 1, 1, 0, 1);
+  test_conv (3, 4, 7, 2, 3, 3, 1, 1, 1, 1, 0, 1);
+  test_conv (3, 4, 7, 2, 3, 1, 2, 5, 1, 0, 0, 1);
+  test_conv (5, 6, 3, 1, 1, 2, 9, 7, 0, 1, 1, 1);
+  test_conv (5, 6, 3, 2, 1, 3, 9, 8, 0, 1, 0, 1);
+  test_conv (4, 3, 3, 2, 1, 2, 1, 1, 0, 0, 1, 1);
+  test_conv (4, 3, 3, 1, 1, 1, 1, 2, 0, 1, 1, 0);
+  test_conv (7, 5, 5, 3, 2, 2, 11, 13, 0, 0, 0, 1);
+  test_conv (6, 8, 1, 2, 0, 3, 7, 9, 0, 0, 0, 1);
+  test_conv (6, 8, 1, 2, 0, 2, 1, 1, 0, 1, 1, 1);
+  /* 1x1 stride 1 fast path (direct GEMM) */
+  test_conv (16, 24, 1, 1, 0, 4, 5, 7, 0, 1, 0, 1);
+  test_conv (16, 24, 1, 1, 0, 4, 5, 7, 0, 1, 1, 1);
+  test_conv (16, 24, 1, 1, 0, 2, 3, 3, 0, 0, 1, 0);
+  /* more columns than one im2col chunk */
+  test_conv (64, 8, 3, 1, 1, 2, 120, 150, 0, 1, 1, 1);
+
+  test_maxpool (3, 2, 12, 12);
+  test_maxpool (2, 3, 7, 9);
+  test_maxpool (2, 2, 1, 1);
+  test_maxpool (1, 1, 2, 3);
+  test_avgpool (5, 3, 49);
+  test_avgpool (3, 2, 1);
+
+  /* tiles of 128 queries x 256 keys: smaller, equal, not a multiple */
+  test_spatial (4, 1, 1.0f);
+  test_spatial (3, 7, 1.0f);
+  test_spatial (8, 100, 1.0f);
+  test_spatial (16, 128, 1.0f);
+  test_spatial (16, 256, 1.0f);
+  test_spatial (5, 300, 1.0f);
+  test_spatial (32, 529, 1.0f);
+  test_spatial (1, 9, 1.0f);
+  /* scores in the hundreds: only max subtraction keeps exp finite */
+  test_spatial (8, 300, 30.0f);
+  test_spatial (32, 200, 10.0f);
+
+  test_temporal (3, 2, 3, 5, 1.0f);
+  test_temporal (4, 3, 1, 6, 1.0f);
+  test_temporal (2, 1, 8, 7, 1.0f);
+  test_temporal (5, 2, 2, 4, 10.0f);
+  test_temporal (4, 2, 5, 3, 1.0f);
+
+  printf ("%d passed, %d failed\n", n_passed, n_failed);
+  return n_failed != 0;
+}
