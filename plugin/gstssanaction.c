@@ -1,0 +1,1401 @@
+/* GStreamer SSAN action recognition element.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+/**
+ * SECTION:element-ssanaction
+ * @title: ssanaction
+ *
+ * Recognises actions in a video stream with an SSAN model.  Frames pass
+ * through untouched (never copied, never altered).  The element keeps the
+ * sliding window of the model spec §4: a window spans the last
+ * #GstSsanAction:window-frames frames (L), is cut into
+ * #GstSsanAction:segments (T) equal segments whose centre frames are fed to
+ * the network, the first window ends on frame L-1 and then a window ends
+ * every #GstSsanAction:stride frames.  Only the sampled frames are
+ * preprocessed (spec §5: one GstVideoConverter pass doing the centre crop,
+ * the scaling and the conversion to RGB).
+ *
+ * Each result (label, class id, smoothed confidence, top-k labels and
+ * scores, window start/end PTS, window index, inference time) is
+ * - attached as a #GstSsanActionMeta to every buffer from the first result
+ *   on (the latest result; see gstssanactionmeta.h), together with a
+ *   full-frame #GstVideoRegionOfInterestMeta of type "action" whose params
+ *   hold an "ssan-action" structure with the message's fields;
+ * - posted as an element message named "ssan-action" with the fields
+ *   `label` (string), `class-id` (int), `confidence` (double),
+ *   `window-start`, `window-end` (uint64 PTS, GST_CLOCK_TIME_NONE when the
+ *   frames had none), `window-index` (uint64), `inference-time` (uint64, ns),
+ *   `labels` and `scores` (GstValueArray, top-k, most probable first);
+ * - written as one JSON object per line to #GstSsanAction:results-location
+ *   (same fields, times in ns or null, plus `stream-time` and
+ *   `stream-time-end`, the stream time of the window's first and last frame).
+ *
+ * A flush, a DISCONT buffer or a caps change empties the window: the next
+ * window is again the L-th frame after it and window indices restart at 0;
+ * a flush also drops the latest result (so buffers after a seek carry no
+ * stale meta), while DISCONT and caps changes keep it until the next result.
+ * EOS never evaluates a partial window.  Changes of model, labels,
+ * segments, window-frames, stride, threads, smoothing and results-location
+ * while streaming take effect at the next buffer (after the worker finished
+ * its window); the window is emptied then.  mode, threshold and top-k apply
+ * at once.  Elements of one process that name the same model file (same
+ * canonical path) share one loaded copy of it.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -m videotestsrc num-buffers=64 ! ssanaction
+ * model=tests/data/golden/basic_l1_t8.safetensors
+ * results-location=results.jsonl ! fakesink
+ * ]| prints one ssan-action element message per window (57 windows for 64
+ * frames with this model: L = 8, stride 1) and writes them to results.jsonl.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstssanaction.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
+#define GST_CAT_DEFAULT gst_ssan_action_debug
+
+#define DEFAULT_MODEL NULL
+#define DEFAULT_LABELS NULL
+#define DEFAULT_SEGMENTS 0
+#define DEFAULT_WINDOW_FRAMES 0
+#define DEFAULT_STRIDE 0
+#define DEFAULT_THREADS 0
+#define DEFAULT_MODE GST_SSAN_ACTION_MODE_SYNC
+#define DEFAULT_SMOOTHING 1
+#define DEFAULT_THRESHOLD 0.0
+#define DEFAULT_TOP_K 5
+#define DEFAULT_RESULTS_LOCATION NULL
+
+#define MAX_SEGMENTS 256
+#define MAX_WINDOW_FRAMES 4096
+#define MAX_STRIDE 65536
+#define MAX_SMOOTHING 1024
+#define MAX_TOP_K 1000
+
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_LABELS,
+  PROP_SEGMENTS,
+  PROP_WINDOW_FRAMES,
+  PROP_STRIDE,
+  PROP_THREADS,
+  PROP_MODE,
+  PROP_SMOOTHING,
+  PROP_THRESHOLD,
+  PROP_TOP_K,
+  PROP_RESULTS_LOCATION,
+  PROP_WINDOWS_EVALUATED,
+  PROP_WINDOWS_SKIPPED,
+};
+
+#define VIDEO_CAPS                                                             \
+  GST_VIDEO_CAPS_MAKE (                                                        \
+      "{ I420, YV12, NV12, NV21, NV16, "                                       \
+      "NV61, NV24, YUY2, UYVY, YVYU, VYUY, Y41B, Y42B, Y444, AYUV, v308, "     \
+      "A420, RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, "       \
+      "RGB16, BGR16, RGB15, BGR15, GRAY8, GRAY16_LE, GRAY16_BE, GBR, GBRA, "   \
+      "I420_10LE, I420_10BE, I422_10LE, Y444_10LE, P010_10LE, v210, r210, "    \
+      "UYVP, IYU1, Y210 }")
+
+static GstStaticPadTemplate gst_ssan_action_sink_template
+    = GST_STATIC_PAD_TEMPLATE (
+        "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (VIDEO_CAPS));
+
+static GstStaticPadTemplate gst_ssan_action_src_template
+    = GST_STATIC_PAD_TEMPLATE (
+        "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (VIDEO_CAPS));
+
+#define gst_ssan_action_parent_class parent_class
+G_DEFINE_TYPE (GstSsanAction, gst_ssan_action, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE (
+    ssanaction, "ssanaction", GST_RANK_NONE, GST_TYPE_SSAN_ACTION);
+
+GType
+gst_ssan_action_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_SSAN_ACTION_MODE_SYNC,
+        "Evaluate each window before its last frame is pushed on", "sync" },
+    { GST_SSAN_ACTION_MODE_ASYNC,
+        "Evaluate on a worker thread, skip windows while it is busy", "async" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType _type = g_enum_register_static ("GstSsanActionMode", values);
+    g_once_init_leave (&type, _type);
+  }
+  return type;
+}
+
+/* Model cache: one loaded copy per canonical path, shared by every element
+ * of the process.  A file changed on disk while an element holds it is
+ * only re-read once every holder released it. */
+struct _GstSsanModelRef {
+  gchar *path; /* canonical */
+  ssan_model *model;
+  gint refcount; /* cache_lock */
+};
+
+static GMutex cache_lock;
+static GHashTable *cache;
+
+static GstSsanModelRef *
+gst_ssan_model_ref_acquire (const gchar *path, ssan_error *err)
+{
+  GstSsanModelRef *ref;
+  char *canonical;
+
+  canonical = realpath (path, NULL);
+  if (canonical == NULL) {
+    /* let the loader word the error */
+    ssan_model *m = ssan_model_load (path, err);
+    if (m) {
+      ssan_model_free (m);
+      snprintf (
+          err->msg, sizeof (err->msg), "%s: %s", path, g_strerror (errno));
+      err->code = SSAN_ERR_IO;
+    }
+    return NULL;
+  }
+
+  g_mutex_lock (&cache_lock);
+  if (cache == NULL)
+    cache = g_hash_table_new (g_str_hash, g_str_equal);
+  ref = g_hash_table_lookup (cache, canonical);
+  if (ref) {
+    ref->refcount++;
+  } else {
+    ssan_model *m = ssan_model_load (canonical, err);
+    if (m) {
+      ref = g_new0 (GstSsanModelRef, 1);
+      ref->path = g_strdup (canonical);
+      ref->model = m;
+      ref->refcount = 1;
+      g_hash_table_insert (cache, ref->path, ref);
+      GST_INFO ("loaded model %s", ref->path);
+    }
+  }
+  g_mutex_unlock (&cache_lock);
+  free (canonical);
+
+  return ref;
+}
+
+static void
+gst_ssan_model_ref_release (GstSsanModelRef *ref)
+{
+  g_mutex_lock (&cache_lock);
+  if (--ref->refcount == 0) {
+    g_hash_table_remove (cache, ref->path);
+    GST_INFO ("freeing model %s", ref->path);
+    ssan_model_free (ref->model);
+    g_free (ref->path);
+    g_free (ref);
+  }
+  g_mutex_unlock (&cache_lock);
+}
+
+static void
+gst_ssan_action_settings_clear (GstSsanActionSettings *s)
+{
+  g_clear_pointer (&s->model, g_free);
+  g_clear_pointer (&s->labels, g_free);
+  g_clear_pointer (&s->results_location, g_free);
+}
+
+static void
+gst_ssan_action_settings_copy (
+    GstSsanActionSettings *dst, const GstSsanActionSettings *src)
+{
+  gst_ssan_action_settings_clear (dst);
+  *dst = *src;
+  dst->model = g_strdup (src->model);
+  dst->labels = g_strdup (src->labels);
+  dst->results_location = g_strdup (src->results_location);
+}
+
+/* Spec §4: frame n (counted from the start of the window sequence) is
+ * sampled by some window k >= 0 iff n = k * stride + idx[i] for some i. */
+static inline gboolean
+gst_ssan_action_is_sampled (GstSsanAction *self, guint64 n)
+{
+  gint i;
+
+  for (i = 0; i < self->T; i++) {
+    guint64 idx = self->sample_idx[i];
+    if (n >= idx && (n - idx) % self->stride == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static inline gboolean
+gst_ssan_action_is_window_end (GstSsanAction *self, guint64 n)
+{
+  return n + 1 >= (guint64)self->L && (n + 1 - self->L) % self->stride == 0;
+}
+
+/* Most sampled frames any window span of L frames holds: that many
+ * converted frames must be kept.  The pattern is periodic in stride once
+ * n >= L - 1, so two periods past 2L cover every case. */
+static guint
+gst_ssan_action_count_slots (GstSsanAction *self)
+{
+  guint64 n, end = 2 * (guint64)self->L + 2 * (guint64)self->stride;
+  guint *prefix = g_new0 (guint, end + 1);
+  guint best = 1;
+
+  for (n = 0; n < end; n++)
+    prefix[n + 1] = prefix[n] + (gst_ssan_action_is_sampled (self, n) ? 1 : 0);
+  for (n = self->L - 1; n < end; n++)
+    best = MAX (best, prefix[n + 1] - prefix[n + 1 - self->L]);
+  g_free (prefix);
+
+  return best;
+}
+
+static void
+gst_ssan_action_reset_window (GstSsanAction *self)
+{
+  self->n_frames = 0;
+  self->n_sampled = 0;
+  self->window_index = 0;
+  self->history_reset = TRUE;
+}
+
+static void
+gst_ssan_action_wait_idle (GstSsanAction *self)
+{
+  g_mutex_lock (&self->lock);
+  while (self->busy)
+    g_cond_wait (&self->cond, &self->lock);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+gst_ssan_action_free_buffers (GstSsanAction *self)
+{
+  guint i;
+
+  if (self->slot_bufs) {
+    for (i = 0; i < self->n_slots; i++)
+      gst_buffer_unref (self->slot_bufs[i]);
+  }
+  g_clear_pointer (&self->slot_bufs, g_free);
+  g_clear_pointer (&self->ring, g_free);
+  g_clear_pointer (&self->slot_of, g_free);
+  g_clear_pointer (&self->pts, g_free);
+  g_clear_pointer (&self->sample_idx, g_free);
+  g_clear_pointer (&self->tensor, g_free);
+  g_clear_pointer (&self->logits, g_free);
+  g_clear_pointer (&self->probs, g_free);
+  g_clear_pointer (&self->avg, g_free);
+  g_clear_pointer (&self->order, g_free);
+  self->n_slots = 0;
+}
+
+static void
+gst_ssan_action_free_stream (GstSsanAction *self)
+{
+  gst_ssan_action_free_buffers (self);
+  g_clear_pointer (&self->convert, gst_video_converter_free);
+  g_clear_pointer (&self->labels, g_strfreev);
+  g_clear_pointer (&self->ctx, ssan_ctx_free);
+  if (self->model)
+    gst_ssan_model_ref_release (self->model);
+  self->model = NULL;
+  self->info = NULL;
+  if (self->results)
+    fclose (self->results);
+  self->results = NULL;
+  gst_ssan_action_settings_clear (&self->active);
+  self->T = self->L = self->stride = self->S = self->n_classes = 0;
+}
+
+/* Rebuilds the converter for the negotiated input: centre crop of side
+ * shorter * S / resize (rounded, at least 1), scaled to S x S RGB. */
+static gboolean
+gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
+{
+  gint w = GST_VIDEO_INFO_WIDTH (in), h = GST_VIDEO_INFO_HEIGHT (in);
+  gint64 shorter = MIN (w, h);
+  gint side;
+
+  g_clear_pointer (&self->convert, gst_video_converter_free);
+
+  side = (gint)((shorter * self->S + self->info->resize / 2)
+                / self->info->resize);
+  side = CLAMP (side, 1, (gint)shorter);
+
+  self->convert = gst_video_converter_new ((GstVideoInfo *)in, &self->rgb_info,
+      gst_structure_new ("GstVideoConverter", GST_VIDEO_CONVERTER_OPT_SRC_X,
+          G_TYPE_INT, (w - side) / 2, GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT,
+          (h - side) / 2, GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, side,
+          GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, side,
+          GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD,
+          GST_TYPE_VIDEO_RESAMPLER_METHOD, GST_VIDEO_RESAMPLER_METHOD_LINEAR,
+          GST_VIDEO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_VIDEO_DITHER_METHOD,
+          GST_VIDEO_DITHER_NONE, GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT,
+          1, NULL));
+  if (self->convert == NULL) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("cannot convert %s %dx%d to RGB %dx%d", GST_VIDEO_INFO_NAME (in), w, h,
+            self->S, self->S));
+    return FALSE;
+  }
+  GST_DEBUG_OBJECT (self, "%s %dx%d: crop %d at %d,%d -> RGB %dx%d",
+      GST_VIDEO_INFO_NAME (in), w, h, side, (w - side) / 2, (h - side) / 2,
+      self->S, self->S);
+  return TRUE;
+}
+
+static gchar **
+gst_ssan_action_read_labels (
+    GstSsanAction *self, const gchar *path, gint n_classes)
+{
+  gchar *contents = NULL, **lines, **labels;
+  GError *error = NULL;
+  gint n, i;
+
+  if (!g_file_get_contents (path, &contents, NULL, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not read labels file \"%s\".", path), ("%s", error->message));
+    g_error_free (error);
+    return NULL;
+  }
+  lines = g_strsplit (contents, "\n", -1);
+  g_free (contents);
+
+  n = g_strv_length (lines);
+  while (n > 0 && g_strstrip (lines[n - 1])[0] == '\0')
+    n--;
+  for (i = 0; i < n; i++)
+    g_strchomp (lines[i]);
+
+  if (n != n_classes) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Labels file \"%s\" has %d lines, the model has %d classes.", path, n,
+            n_classes),
+        (NULL));
+    g_strfreev (lines);
+    return NULL;
+  }
+
+  labels = g_new0 (gchar *, n + 1);
+  for (i = 0; i < n; i++)
+    labels[i] = g_strdup (lines[i]);
+  g_strfreev (lines);
+
+  return labels;
+}
+
+/* Brings the running configuration in line with the settings.  Runs in
+ * start() and, after a property change, in the streaming thread before the
+ * next buffer; the worker is idle while it runs.  Posts an error and
+ * returns FALSE on failure. */
+static gboolean
+gst_ssan_action_configure (GstSsanAction *self)
+{
+  GstVideoFilter *filter = GST_VIDEO_FILTER (self);
+  GstSsanActionSettings s = {
+    0,
+  };
+  gboolean model_changed;
+  ssan_error err = {
+    0,
+  };
+  gint T, L, stride, c, i, p;
+  guint slot;
+  gsize slot_size;
+
+  GST_OBJECT_LOCK (self);
+  gst_ssan_action_settings_copy (&s, &self->settings);
+  self->reconfigure = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  gst_ssan_action_wait_idle (self);
+
+  if (s.model == NULL || s.model[0] == '\0')
+    goto no_model;
+
+  model_changed
+      = self->model == NULL || g_strcmp0 (s.model, self->active.model) != 0;
+  if (model_changed) {
+    GstSsanModelRef *ref = gst_ssan_model_ref_acquire (s.model, &err);
+    if (ref == NULL)
+      goto load_failed;
+    g_clear_pointer (&self->ctx, ssan_ctx_free);
+    g_clear_pointer (&self->labels, g_strfreev);
+    if (self->model)
+      gst_ssan_model_ref_release (self->model);
+    self->model = ref;
+    self->info = ssan_model_get_info (ref->model);
+  }
+
+  T = s.segments > 0 ? s.segments : self->info->segments;
+  if (s.window_frames > 0)
+    L = s.window_frames;
+  else
+    L = MAX (self->info->window_frames, T);
+  if (L < T)
+    goto bad_window;
+  if (L > MAX_WINDOW_FRAMES)
+    goto bad_window;
+  stride = s.stride > 0 ? s.stride : MAX (1, L / T);
+
+  if (self->ctx == NULL || ssan_ctx_get_segments (self->ctx) != T) {
+    g_clear_pointer (&self->ctx, ssan_ctx_free);
+    self->ctx = ssan_ctx_new (self->model->model, T, 1, &err);
+    if (self->ctx == NULL)
+      goto ctx_failed;
+  }
+  ssan_ctx_set_threads (self->ctx, s.threads);
+
+  if (model_changed || g_strcmp0 (s.labels, self->active.labels) != 0) {
+    gchar **labels;
+
+    if (s.labels && s.labels[0] != '\0') {
+      labels = gst_ssan_action_read_labels (
+          self, s.labels, self->info->num_classes);
+      if (labels == NULL)
+        goto failed;
+    } else {
+      labels = g_strdupv ((gchar **)self->info->labels);
+    }
+    g_strfreev (self->labels);
+    self->labels = labels;
+  }
+
+  if (self->results == NULL
+      || g_strcmp0 (s.results_location, self->active.results_location) != 0) {
+    if (self->results)
+      fclose (self->results);
+    self->results = NULL;
+    if (s.results_location && s.results_location[0] != '\0') {
+      self->results = fopen (s.results_location, "w");
+      if (self->results == NULL)
+        goto open_results_failed;
+    }
+  }
+
+  gst_ssan_action_free_buffers (self);
+  self->T = T;
+  self->L = L;
+  self->stride = stride;
+  self->S = self->info->input_size;
+  self->n_classes = self->info->num_classes;
+  self->smoothing = MAX (1, s.smoothing);
+
+  self->sample_idx = g_new (gint, T);
+  for (i = 0; i < T; i++)
+    self->sample_idx[i] = ssan_sample_index (L, T, i);
+
+  gst_video_info_set_format (
+      &self->rgb_info, GST_VIDEO_FORMAT_RGB, self->S, self->S);
+  slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
+  self->n_slots = gst_ssan_action_count_slots (self);
+  self->ring = g_try_malloc0_n (self->n_slots, slot_size);
+  if (self->ring == NULL)
+    goto no_memory;
+  self->slot_bufs = g_new0 (GstBuffer *, self->n_slots);
+  for (slot = 0; slot < self->n_slots; slot++)
+    self->slot_bufs[slot] = gst_buffer_new_wrapped_full (
+        0, self->ring + slot * slot_size, slot_size, 0, slot_size, NULL, NULL);
+  self->slot_of = g_new (gint, L);
+  self->pts = g_new (GstClockTime, L);
+  self->tensor
+      = g_try_malloc_n ((gsize)T * 3 * self->S, self->S * sizeof (float));
+  if (self->tensor == NULL)
+    goto no_memory;
+  self->logits = g_new0 (float, self->n_classes);
+  self->probs = g_new0 (gdouble, (gsize)self->smoothing * self->n_classes);
+  self->avg = g_new0 (gdouble, self->n_classes);
+  self->order = g_new0 (gint, self->n_classes);
+
+  for (c = 0; c < 3; c++)
+    for (p = 0; p < 256; p++)
+      self->lut[c][p]
+          = (float)((p / 255.0 - self->info->mean[c]) / self->info->std[c]);
+
+  if (filter->negotiated
+      && !gst_ssan_action_setup_converter (self, &filter->in_info))
+    goto failed;
+
+  gst_ssan_action_settings_copy (&self->active, &s);
+  gst_ssan_action_settings_clear (&s);
+  gst_ssan_action_reset_window (self);
+
+  GST_INFO_OBJECT (self,
+      "model %s: T %d, L %d, stride %d, S %d, %d classes, "
+      "%u frame slots",
+      self->model->path, T, L, stride, self->S, self->n_classes, self->n_slots);
+  return TRUE;
+
+  /* ERRORS */
+no_model : {
+  GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model file given."),
+      ("set the \"model\" property"));
+  goto failed;
+}
+load_failed : {
+  if (err.code == SSAN_ERR_IO)
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not load model file \"%s\".", s.model), ("%s", err.msg));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid model file \"%s\".", s.model), ("%s", err.msg));
+  goto failed;
+}
+bad_window : {
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("window-frames must be between segments (%d) and %d, not %d.", T,
+          MAX_WINDOW_FRAMES, L),
+      (NULL));
+  goto failed;
+}
+ctx_failed : {
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("Could not set up model \"%s\" for %d segments.", s.model, T),
+      ("%s", err.msg));
+  goto failed;
+}
+open_results_failed : {
+  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+      ("Could not open results file \"%s\" for writing.", s.results_location),
+      GST_ERROR_SYSTEM);
+  goto failed;
+}
+no_memory : {
+  GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+      ("Not enough memory for %u frames of %dx%d.", self->n_slots, self->S,
+          self->S),
+      (NULL));
+  goto failed;
+}
+failed : {
+  gst_ssan_action_settings_clear (&s);
+  gst_ssan_action_free_stream (self);
+  return FALSE;
+}
+}
+
+static GstStructure *
+gst_ssan_action_result_to_structure (
+    const GstSsanActionResult *r, const gchar *name)
+{
+  GValue labels = G_VALUE_INIT, scores = G_VALUE_INIT, v = G_VALUE_INIT;
+  GstStructure *s;
+  guint i;
+
+  gst_value_array_init (&labels, r->n_top);
+  gst_value_array_init (&scores, r->n_top);
+  for (i = 0; i < r->n_top; i++) {
+    g_value_init (&v, G_TYPE_STRING);
+    g_value_set_string (&v, r->top_labels[i]);
+    gst_value_array_append_and_take_value (&labels, &v);
+    g_value_init (&v, G_TYPE_DOUBLE);
+    g_value_set_double (&v, r->top_scores[i]);
+    gst_value_array_append_and_take_value (&scores, &v);
+  }
+
+  s = gst_structure_new (name, "label", G_TYPE_STRING, r->label, "class-id",
+      G_TYPE_INT, r->class_id, "confidence", G_TYPE_DOUBLE, r->confidence,
+      "window-start", G_TYPE_UINT64, r->window_start, "window-end",
+      G_TYPE_UINT64, r->window_end, "window-index", G_TYPE_UINT64,
+      r->window_index, "inference-time", G_TYPE_UINT64, r->inference_time,
+      NULL);
+  gst_structure_take_value (s, "labels", &labels);
+  gst_structure_take_value (s, "scores", &scores);
+
+  return s;
+}
+
+static void
+gst_ssan_action_json_time (JsonBuilder *b, const gchar *name, GstClockTime t)
+{
+  json_builder_set_member_name (b, name);
+  if (GST_CLOCK_TIME_IS_VALID (t))
+    json_builder_add_int_value (b, (gint64)t);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
+    GstClockTime st_start, GstClockTime st_end)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonGenerator *gen;
+  JsonNode *root;
+  gchar *line;
+  guint i;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "label");
+  json_builder_add_string_value (b, r->label);
+  json_builder_set_member_name (b, "class-id");
+  json_builder_add_int_value (b, r->class_id);
+  json_builder_set_member_name (b, "confidence");
+  json_builder_add_double_value (b, r->confidence);
+  gst_ssan_action_json_time (b, "window-start", r->window_start);
+  gst_ssan_action_json_time (b, "window-end", r->window_end);
+  json_builder_set_member_name (b, "window-index");
+  json_builder_add_int_value (b, (gint64)r->window_index);
+  json_builder_set_member_name (b, "inference-time");
+  json_builder_add_int_value (b, (gint64)r->inference_time);
+  json_builder_set_member_name (b, "labels");
+  json_builder_begin_array (b);
+  for (i = 0; i < r->n_top; i++)
+    json_builder_add_string_value (b, r->top_labels[i]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "scores");
+  json_builder_begin_array (b);
+  for (i = 0; i < r->n_top; i++)
+    json_builder_add_double_value (b, r->top_scores[i]);
+  json_builder_end_array (b);
+  gst_ssan_action_json_time (b, "stream-time", st_start);
+  gst_ssan_action_json_time (b, "stream-time-end", st_end);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  gen = json_generator_new ();
+  json_generator_set_root (gen, root);
+  line = json_generator_to_data (gen, NULL);
+
+  if (fputs (line, self->results) < 0 || fputc ('\n', self->results) < 0
+      || fflush (self->results) != 0)
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("Could not write to results file \"%s\".",
+            self->active.results_location),
+        GST_ERROR_SYSTEM);
+
+  g_free (line);
+  json_node_unref (root);
+  g_object_unref (gen);
+  g_object_unref (b);
+}
+
+/* Fills the [T][3][S][S] tensor of the window ending on frame n from the
+ * converted frames. */
+static void
+gst_ssan_action_fill_tensor (GstSsanAction *self, guint64 n)
+{
+  gsize plane = (gsize)self->S * self->S;
+  gsize slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
+  gint rstride = GST_VIDEO_INFO_PLANE_STRIDE (&self->rgb_info, 0);
+  guint64 first = n + 1 - self->L;
+  gint t, x, y;
+
+  for (t = 0; t < self->T; t++) {
+    guint64 f = first + self->sample_idx[t];
+    gint slot = self->slot_of[f % self->L];
+    const guint8 *src = self->ring + slot * slot_size;
+    float *r = self->tensor + t * 3 * plane, *g = r + plane, *b = g + plane;
+
+    g_assert (slot >= 0);
+    for (y = 0; y < self->S; y++) {
+      const guint8 *p = src + y * rstride;
+      for (x = 0; x < self->S; x++, p += 3) {
+        *r++ = self->lut[0][p[0]];
+        *g++ = self->lut[1][p[1]];
+        *b++ = self->lut[2][p[2]];
+      }
+    }
+  }
+}
+
+/* Runs the network on the tensor and publishes the result.  Runs in the
+ * streaming thread (sync) or the worker (async), never both at once. */
+static gboolean
+gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
+    GstClockTime end, GstClockTime st_start, GstClockTime st_end, guint64 index,
+    guint generation, gint top_k, gdouble threshold, gboolean reset_history)
+{
+  GstSsanActionResult *result;
+  const gchar *top_labels[MAX_TOP_K];
+  gint top_ids[MAX_TOP_K];
+  gdouble top_scores[MAX_TOP_K];
+  gint64 t0, t1;
+  ssan_error err = {
+    0,
+  };
+  gdouble max, sum, *probs;
+  gint C = self->n_classes, i, j, class_id;
+  guint h;
+
+  t0 = g_get_monotonic_time ();
+  if (ssan_ctx_forward (self->ctx, self->tensor, 1, self->logits, &err) != 0)
+    goto forward_failed;
+  t1 = g_get_monotonic_time ();
+
+  if (reset_history) {
+    self->n_history = 0;
+    self->history_pos = 0;
+  }
+  probs = self->probs + (gsize)self->history_pos * C;
+  max = self->logits[0];
+  for (i = 1; i < C; i++)
+    max = MAX (max, self->logits[i]);
+  sum = 0.0;
+  for (i = 0; i < C; i++)
+    sum += probs[i] = exp ((gdouble)self->logits[i] - max);
+  for (i = 0; i < C; i++)
+    probs[i] /= sum;
+  self->history_pos = (self->history_pos + 1) % self->smoothing;
+  self->n_history = MIN (self->n_history + 1, (guint)self->smoothing);
+
+  for (i = 0; i < C; i++) {
+    self->avg[i] = 0.0;
+    for (h = 0; h < self->n_history; h++)
+      self->avg[i] += self->probs[(gsize)h * C + i];
+    self->avg[i] /= self->n_history;
+  }
+
+  /* partial selection sort: top_k is small */
+  top_k = MIN (top_k, C);
+  for (i = 0; i < C; i++)
+    self->order[i] = i;
+  for (i = 0; i < top_k; i++) {
+    gint best = i;
+    for (j = i + 1; j < C; j++)
+      if (self->avg[self->order[j]] > self->avg[self->order[best]])
+        best = j;
+    j = self->order[i];
+    self->order[i] = self->order[best];
+    self->order[best] = j;
+    top_ids[i] = self->order[i];
+    top_labels[i] = self->labels[self->order[i]];
+    top_scores[i] = self->avg[self->order[i]];
+  }
+  class_id = top_scores[0] >= threshold ? top_ids[0] : -1;
+
+  result = gst_ssan_action_result_new (class_id, top_scores[0], top_k, top_ids,
+      top_labels, top_scores, start, end, index,
+      (GstClockTime)(t1 - t0) * GST_USECOND);
+
+  g_mutex_lock (&self->lock);
+  if (generation != self->generation) {
+    g_mutex_unlock (&self->lock);
+    GST_DEBUG_OBJECT (self,
+        "dropping result of window %" G_GUINT64_FORMAT " from before a flush",
+        index);
+    gst_ssan_action_result_unref (result);
+    return TRUE;
+  }
+  if (self->latest)
+    gst_ssan_action_result_unref (self->latest);
+  self->latest = gst_ssan_action_result_ref (result);
+  self->windows_evaluated++;
+  g_mutex_unlock (&self->lock);
+
+  GST_LOG_OBJECT (self,
+      "window %" G_GUINT64_FORMAT " [%" GST_TIME_FORMAT " - %" GST_TIME_FORMAT
+      "]: %s (%d) %.4f in %" GST_TIME_FORMAT,
+      index, GST_TIME_ARGS (start), GST_TIME_ARGS (end), result->label,
+      class_id, result->confidence, GST_TIME_ARGS (result->inference_time));
+
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_ssan_action_result_to_structure (result, "ssan-action")));
+  if (self->results)
+    gst_ssan_action_write_json (self, result, st_start, st_end);
+
+  gst_ssan_action_result_unref (result);
+  return TRUE;
+
+  /* ERRORS */
+forward_failed : {
+  GST_ELEMENT_ERROR (self, STREAM, FAILED,
+      ("Inference failed on window %" G_GUINT64_FORMAT ".", index),
+      ("%s", err.msg));
+  return FALSE;
+}
+}
+
+static gpointer
+gst_ssan_action_worker (gpointer data)
+{
+  GstSsanAction *self = data;
+
+  g_mutex_lock (&self->lock);
+  for (;;) {
+    while (!self->quit && !self->busy)
+      g_cond_wait (&self->cond, &self->lock);
+    if (self->quit)
+      break;
+    g_mutex_unlock (&self->lock);
+
+    if (!gst_ssan_action_evaluate (self, self->job.start, self->job.end,
+            self->job.start_st, self->job.end_st, self->job.index,
+            self->job.generation, self->job.top_k, self->job.threshold,
+            self->job.reset_history)) {
+      g_mutex_lock (&self->lock);
+      self->failed = TRUE;
+      g_mutex_unlock (&self->lock);
+    }
+
+    g_mutex_lock (&self->lock);
+    self->busy = FALSE;
+    g_cond_broadcast (&self->cond);
+  }
+  g_mutex_unlock (&self->lock);
+
+  return NULL;
+}
+
+static gboolean
+gst_ssan_action_start (GstBaseTransform *trans)
+{
+  GstSsanAction *self = GST_SSAN_ACTION (trans);
+  GError *error = NULL;
+
+  if (!gst_ssan_action_configure (self))
+    return FALSE;
+
+  g_mutex_lock (&self->lock);
+  self->quit = FALSE;
+  self->busy = FALSE;
+  self->failed = FALSE;
+  self->generation++;
+  g_clear_pointer (&self->latest, gst_ssan_action_result_unref);
+  self->windows_evaluated = 0;
+  self->windows_skipped = 0;
+  g_mutex_unlock (&self->lock);
+
+  self->worker
+      = g_thread_try_new ("ssanaction", gst_ssan_action_worker, self, &error);
+  if (self->worker == NULL)
+    goto no_thread;
+
+  return TRUE;
+
+  /* ERRORS */
+no_thread : {
+  GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+      ("Could not start the worker thread."), ("%s", error->message));
+  g_error_free (error);
+  gst_ssan_action_free_stream (self);
+  return FALSE;
+}
+}
+
+static gboolean
+gst_ssan_action_stop (GstBaseTransform *trans)
+{
+  GstSsanAction *self = GST_SSAN_ACTION (trans);
+
+  if (self->worker) {
+    g_mutex_lock (&self->lock);
+    while (self->busy)
+      g_cond_wait (&self->cond, &self->lock);
+    self->quit = TRUE;
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+    g_thread_join (self->worker);
+    self->worker = NULL;
+  }
+
+  gst_ssan_action_free_stream (self);
+
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->latest, gst_ssan_action_result_unref);
+  g_mutex_unlock (&self->lock);
+
+  return TRUE;
+}
+
+static gboolean
+gst_ssan_action_set_info (GstVideoFilter *filter, GstCaps *incaps,
+    GstVideoInfo *in_info, GstCaps *outcaps, GstVideoInfo *out_info)
+{
+  GstSsanAction *self = GST_SSAN_ACTION (filter);
+
+  if (self->info == NULL)
+    return FALSE;
+
+  /* the worker never touches the converter or the frame ring */
+  gst_ssan_action_reset_window (self);
+  return gst_ssan_action_setup_converter (self, in_info);
+}
+
+/* Pass-through: the output is the input buffer itself, or, when that is
+ * not writable, a new buffer sharing its memory (metadata-writable; no
+ * pixel is copied) so that metas can be added. */
+static GstFlowReturn
+gst_ssan_action_prepare_output_buffer (
+    GstBaseTransform *trans, GstBuffer *input, GstBuffer **outbuf)
+{
+  if (gst_buffer_is_writable (input))
+    *outbuf = input;
+  else
+    *outbuf = gst_buffer_copy (input);
+
+  return *outbuf ? GST_FLOW_OK : GST_FLOW_ERROR;
+}
+
+static void
+gst_ssan_action_attach (GstSsanAction *self, GstBuffer *buf)
+{
+  GstVideoFilter *filter = GST_VIDEO_FILTER (self);
+  GstSsanActionResult *result;
+  GstSsanActionMeta *meta;
+  GstVideoRegionOfInterestMeta *roi;
+
+  g_mutex_lock (&self->lock);
+  result = self->latest ? gst_ssan_action_result_ref (self->latest) : NULL;
+  g_mutex_unlock (&self->lock);
+
+  if (result == NULL)
+    return;
+
+  meta = gst_buffer_get_ssan_action_meta (buf);
+  if (meta) {
+    gst_ssan_action_result_unref (meta->result);
+    meta->result = gst_ssan_action_result_ref (result);
+  } else {
+    gst_buffer_add_ssan_action_meta (buf, result);
+  }
+
+  roi = gst_buffer_add_video_region_of_interest_meta (buf, "action", 0, 0,
+      GST_VIDEO_INFO_WIDTH (&filter->in_info),
+      GST_VIDEO_INFO_HEIGHT (&filter->in_info));
+  gst_video_region_of_interest_meta_add_param (
+      roi, gst_ssan_action_result_to_structure (result, "ssan-action"));
+
+  gst_ssan_action_result_unref (result);
+}
+
+static GstFlowReturn
+gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
+{
+  GstSsanAction *self = GST_SSAN_ACTION (trans);
+  GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
+  GstSsanActionMode mode;
+  gboolean reconfigure, failed;
+  gint top_k, pos;
+  gdouble threshold;
+  guint64 n;
+
+  GST_OBJECT_LOCK (self);
+  reconfigure = self->reconfigure;
+  mode = self->settings.mode;
+  top_k = self->settings.top_k;
+  threshold = self->settings.threshold;
+  GST_OBJECT_UNLOCK (self);
+
+  if (reconfigure && !gst_ssan_action_configure (self))
+    return GST_FLOW_ERROR;
+
+  g_mutex_lock (&self->lock);
+  failed = self->failed;
+  g_mutex_unlock (&self->lock);
+  if (failed || self->info == NULL)
+    return GST_FLOW_ERROR;
+
+  if (self->convert == NULL)
+    goto not_negotiated;
+
+  if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0) {
+    GST_DEBUG_OBJECT (self, "DISCONT: emptying the window");
+    gst_ssan_action_reset_window (self);
+  }
+
+  n = self->n_frames;
+  pos = n % self->L;
+  self->pts[pos] = GST_BUFFER_PTS (buf);
+
+  if (gst_ssan_action_is_sampled (self, n)) {
+    guint slot = self->n_sampled % self->n_slots;
+    GstVideoFrame in, out;
+
+    if (!gst_video_frame_map (&in, &filter->in_info, buf, GST_MAP_READ))
+      goto invalid_buffer;
+    if (!gst_video_frame_map (&out, &self->rgb_info, self->slot_bufs[slot],
+            GST_MAP_WRITE | GST_VIDEO_FRAME_MAP_FLAG_NO_REF)) {
+      gst_video_frame_unmap (&in);
+      goto invalid_buffer;
+    }
+    gst_video_converter_frame (self->convert, &in, &out);
+    gst_video_frame_unmap (&out);
+    gst_video_frame_unmap (&in);
+
+    self->slot_of[pos] = slot;
+    self->n_sampled++;
+  } else {
+    self->slot_of[pos] = -1;
+  }
+
+  if (gst_ssan_action_is_window_end (self, n)) {
+    GstClockTime start = self->pts[(n + 1 - self->L) % self->L];
+    GstClockTime end = self->pts[pos];
+    GstClockTime st_start
+        = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, start);
+    GstClockTime st_end
+        = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, end);
+    guint64 index = self->window_index++;
+
+    g_mutex_lock (&self->lock);
+    if (mode == GST_SSAN_ACTION_MODE_SYNC) {
+      guint generation;
+
+      while (self->busy)
+        g_cond_wait (&self->cond, &self->lock);
+      generation = self->generation;
+      g_mutex_unlock (&self->lock);
+
+      gst_ssan_action_fill_tensor (self, n);
+      if (!gst_ssan_action_evaluate (self, start, end, st_start, st_end, index,
+              generation, top_k, threshold, self->history_reset))
+        return GST_FLOW_ERROR;
+      self->history_reset = FALSE;
+    } else if (self->busy) {
+      self->windows_skipped++;
+      g_mutex_unlock (&self->lock);
+      GST_DEBUG_OBJECT (
+          self, "worker busy: skipping window %" G_GUINT64_FORMAT, index);
+    } else {
+      g_mutex_unlock (&self->lock);
+
+      /* the worker is idle: nobody else touches the tensor */
+      gst_ssan_action_fill_tensor (self, n);
+
+      g_mutex_lock (&self->lock);
+      self->job.start = start;
+      self->job.end = end;
+      self->job.start_st = st_start;
+      self->job.end_st = st_end;
+      self->job.index = index;
+      self->job.generation = self->generation;
+      self->job.top_k = top_k;
+      self->job.threshold = threshold;
+      self->job.reset_history = self->history_reset;
+      self->history_reset = FALSE;
+      self->busy = TRUE;
+      g_cond_broadcast (&self->cond);
+      g_mutex_unlock (&self->lock);
+    }
+  }
+  self->n_frames++;
+
+  gst_ssan_action_attach (self, buf);
+
+  return GST_FLOW_OK;
+
+  /* ERRORS */
+not_negotiated : {
+  GST_ELEMENT_ERROR (
+      self, CORE, NEGOTIATION, (NULL), ("no caps before the first buffer"));
+  return GST_FLOW_NOT_NEGOTIATED;
+}
+invalid_buffer : {
+  GST_ELEMENT_ERROR (
+      self, STREAM, FORMAT, (NULL), ("could not map the input buffer"));
+  return GST_FLOW_ERROR;
+}
+}
+
+static gboolean
+gst_ssan_action_sink_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstSsanAction *self = GST_SSAN_ACTION (trans);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_STOP:
+      g_mutex_lock (&self->lock);
+      self->generation++;
+      g_clear_pointer (&self->latest, gst_ssan_action_result_unref);
+      while (self->busy)
+        g_cond_wait (&self->cond, &self->lock);
+      g_mutex_unlock (&self->lock);
+      gst_ssan_action_reset_window (self);
+      break;
+    case GST_EVENT_EOS:
+      /* the last window's result goes out before EOS does */
+      gst_ssan_action_wait_idle (self);
+      break;
+    default:
+      break;
+  }
+
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
+}
+
+static void
+gst_ssan_action_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GstSsanAction *self = GST_SSAN_ACTION (object);
+  GstSsanActionSettings *s = &self->settings;
+  gboolean reconfigure = TRUE;
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_free (s->model);
+      s->model = g_value_dup_string (value);
+      break;
+    case PROP_LABELS:
+      g_free (s->labels);
+      s->labels = g_value_dup_string (value);
+      break;
+    case PROP_SEGMENTS:
+      s->segments = g_value_get_int (value);
+      break;
+    case PROP_WINDOW_FRAMES:
+      s->window_frames = g_value_get_int (value);
+      break;
+    case PROP_STRIDE:
+      s->stride = g_value_get_int (value);
+      break;
+    case PROP_THREADS:
+      s->threads = g_value_get_int (value);
+      break;
+    case PROP_MODE:
+      s->mode = g_value_get_enum (value);
+      reconfigure = FALSE;
+      break;
+    case PROP_SMOOTHING:
+      s->smoothing = g_value_get_int (value);
+      break;
+    case PROP_THRESHOLD:
+      s->threshold = g_value_get_double (value);
+      reconfigure = FALSE;
+      break;
+    case PROP_TOP_K:
+      s->top_k = g_value_get_int (value);
+      reconfigure = FALSE;
+      break;
+    case PROP_RESULTS_LOCATION:
+      g_free (s->results_location);
+      s->results_location = g_value_dup_string (value);
+      break;
+    default:
+      reconfigure = FALSE;
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  if (reconfigure)
+    self->reconfigure = TRUE;
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_ssan_action_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstSsanAction *self = GST_SSAN_ACTION (object);
+  GstSsanActionSettings *s = &self->settings;
+
+  switch (prop_id) {
+    case PROP_WINDOWS_EVALUATED:
+      g_mutex_lock (&self->lock);
+      g_value_set_uint64 (value, self->windows_evaluated);
+      g_mutex_unlock (&self->lock);
+      return;
+    case PROP_WINDOWS_SKIPPED:
+      g_mutex_lock (&self->lock);
+      g_value_set_uint64 (value, self->windows_skipped);
+      g_mutex_unlock (&self->lock);
+      return;
+    default:
+      break;
+  }
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_value_set_string (value, s->model);
+      break;
+    case PROP_LABELS:
+      g_value_set_string (value, s->labels);
+      break;
+    case PROP_SEGMENTS:
+      g_value_set_int (value, s->segments);
+      break;
+    case PROP_WINDOW_FRAMES:
+      g_value_set_int (value, s->window_frames);
+      break;
+    case PROP_STRIDE:
+      g_value_set_int (value, s->stride);
+      break;
+    case PROP_THREADS:
+      g_value_set_int (value, s->threads);
+      break;
+    case PROP_MODE:
+      g_value_set_enum (value, s->mode);
+      break;
+    case PROP_SMOOTHING:
+      g_value_set_int (value, s->smoothing);
+      break;
+    case PROP_THRESHOLD:
+      g_value_set_double (value, s->threshold);
+      break;
+    case PROP_TOP_K:
+      g_value_set_int (value, s->top_k);
+      break;
+    case PROP_RESULTS_LOCATION:
+      g_value_set_string (value, s->results_location);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_ssan_action_finalize (GObject *object)
+{
+  GstSsanAction *self = GST_SSAN_ACTION (object);
+
+  gst_ssan_action_free_stream (self);
+  gst_ssan_action_settings_clear (&self->settings);
+  g_clear_pointer (&self->latest, gst_ssan_action_result_unref);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_ssan_action_class_init (GstSsanActionClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
+  const GParamFlags rw
+      = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING;
+
+  GST_DEBUG_CATEGORY_INIT (
+      gst_ssan_action_debug, "ssanaction", 0, "SSAN action recognition");
+
+  gobject_class->set_property = gst_ssan_action_set_property;
+  gobject_class->get_property = gst_ssan_action_get_property;
+  gobject_class->finalize = gst_ssan_action_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "SSAN model file (safetensors, spec ssan-1).  Changing it while "
+          "streaming reloads at the next buffer",
+          DEFAULT_MODEL, rw));
+  g_object_class_install_property (gobject_class, PROP_LABELS,
+      g_param_spec_string ("labels", "Labels",
+          "Optional text file with one class name per line, overriding the "
+          "model's labels (as many lines as the model has classes)",
+          DEFAULT_LABELS, rw));
+  g_object_class_install_property (gobject_class, PROP_SEGMENTS,
+      g_param_spec_int ("segments", "Segments",
+          "Frames T fed to the network per window (0 = the model's segments)",
+          0, MAX_SEGMENTS, DEFAULT_SEGMENTS, rw));
+  g_object_class_install_property (gobject_class, PROP_WINDOW_FRAMES,
+      g_param_spec_int ("window-frames", "Window frames",
+          "Source frames L one window spans, >= segments (0 = the model's "
+          "window_frames, at least segments)",
+          0, MAX_WINDOW_FRAMES, DEFAULT_WINDOW_FRAMES, rw));
+  g_object_class_install_property (gobject_class, PROP_STRIDE,
+      g_param_spec_int ("stride", "Stride",
+          "Source frames between the ends of two windows "
+          "(0 = window-frames / segments, at least 1)",
+          0, MAX_STRIDE, DEFAULT_STRIDE, rw));
+  g_object_class_install_property (gobject_class, PROP_THREADS,
+      g_param_spec_int ("threads", "Threads",
+          "Threads the engine may use (0 = all online cores)", 0, 1024,
+          DEFAULT_THREADS, rw));
+  g_object_class_install_property (gobject_class, PROP_MODE,
+      g_param_spec_enum ("mode", "Mode",
+          "sync: evaluate a window before its last frame is pushed on "
+          "(exact, reproducible; for files).  async: evaluate on a worker "
+          "thread while frames flow on undelayed; a window due while the "
+          "worker is busy is skipped and counted (for live sources)",
+          GST_TYPE_SSAN_ACTION_MODE, DEFAULT_MODE, rw));
+  g_object_class_install_property (gobject_class, PROP_SMOOTHING,
+      g_param_spec_int ("smoothing", "Smoothing",
+          "Average the class probabilities of the last K results", 1,
+          MAX_SMOOTHING, DEFAULT_SMOOTHING, rw));
+  g_object_class_install_property (gobject_class, PROP_THRESHOLD,
+      g_param_spec_double ("threshold", "Threshold",
+          "Below this (smoothed) confidence a result says no action "
+          "(class-id -1, empty label)",
+          0.0, 1.0, DEFAULT_THRESHOLD, rw));
+  g_object_class_install_property (gobject_class, PROP_TOP_K,
+      g_param_spec_int ("top-k", "Top k",
+          "Number of labels and scores each result lists (at most the "
+          "number of classes)",
+          1, MAX_TOP_K, DEFAULT_TOP_K, rw));
+  g_object_class_install_property (gobject_class, PROP_RESULTS_LOCATION,
+      g_param_spec_string ("results-location", "Results location",
+          "Write one JSON object per result to this file (JSON Lines, "
+          "truncated at start, flushed per line)",
+          DEFAULT_RESULTS_LOCATION, rw));
+  g_object_class_install_property (gobject_class, PROP_WINDOWS_EVALUATED,
+      g_param_spec_uint64 ("windows-evaluated", "Windows evaluated",
+          "Windows evaluated since the element started", 0, G_MAXUINT64, 0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_WINDOWS_SKIPPED,
+      g_param_spec_uint64 ("windows-skipped", "Windows skipped",
+          "Windows skipped in async mode because the worker was busy", 0,
+          G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_set_static_metadata (element_class,
+      "SSAN action recognition", "Filter/Analyzer/Video",
+      "Recognises actions in sliding windows of video frames with a "
+      "Separable Self-Attention Network",
+      "gst-ssan");
+  gst_element_class_add_static_pad_template (
+      element_class, &gst_ssan_action_sink_template);
+  gst_element_class_add_static_pad_template (
+      element_class, &gst_ssan_action_src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_ssan_action_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_ssan_action_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_ssan_action_sink_event);
+  trans_class->prepare_output_buffer
+      = GST_DEBUG_FUNCPTR (gst_ssan_action_prepare_output_buffer);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_ssan_action_transform_ip);
+  trans_class->transform_ip_on_passthrough = TRUE;
+  filter_class->set_info = GST_DEBUG_FUNCPTR (gst_ssan_action_set_info);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_SSAN_ACTION_MODE, 0);
+}
+
+static void
+gst_ssan_action_init (GstSsanAction *self)
+{
+  GstSsanActionSettings *s = &self->settings;
+
+  s->model = g_strdup (DEFAULT_MODEL);
+  s->labels = g_strdup (DEFAULT_LABELS);
+  s->segments = DEFAULT_SEGMENTS;
+  s->window_frames = DEFAULT_WINDOW_FRAMES;
+  s->stride = DEFAULT_STRIDE;
+  s->threads = DEFAULT_THREADS;
+  s->mode = DEFAULT_MODE;
+  s->smoothing = DEFAULT_SMOOTHING;
+  s->threshold = DEFAULT_THRESHOLD;
+  s->top_k = DEFAULT_TOP_K;
+  s->results_location = g_strdup (DEFAULT_RESULTS_LOCATION);
+
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+}
