@@ -1,1 +1,874 @@
-/* ssan-net.c: being written */
+/* gst-ssan engine: the network (spec §1-2) — model building with BatchNorm
+ * folding, execution contexts, forward pass.
+ *
+ * Threads.  The engine's threads are OpenBLAS's threads: nearly all the
+ * work is in cblas_sgemm, and the remaining loops (im2col, softmax, pooling)
+ * run in the calling thread.  ssan_ctx_forward sets OpenBLAS's thread count
+ * (openblas_set_num_threads, a process-wide setting) to the context's count
+ * when it differs, so a context with n threads uses at most n cores while it
+ * runs.  Because the setting is process-wide, contexts that run at the same
+ * time in different threads should use the same count; an application that
+ * runs several streams in parallel gives each context 1 thread (or
+ * cores/streams), so that the streams, not OpenBLAS, share the cores.
+ *
+ * Memory.  A model's folded weights live in one allocation; a context owns
+ * one scratch arena sized in ssan_ctx_new for max_batch windows, and
+ * ssan_ctx_forward allocates nothing.  Activations are CNHW (ssan-ops.h):
+ * the frames of a whole batch go through each convolution as one GEMM.
+ */
+#include "ssan-internal.h"
+#include "ssan-ops.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SSAN_BN_EPS 1e-5
+#define SSAN_ALIGN_FLOATS 16
+
+typedef struct ssan_ssa {
+  int c, cr;          /* C and C' = C / ssa_reduction */
+  ssan_conv qkv;      /* theta, phi, g stacked: C -> 3C' */
+  const float *wt[2]; /* theta_t, phi_t: [3][C'][C'] (tap, out, in) */
+  const float *bt[2]; /* their biases [C'] */
+  ssan_conv out;      /* C' -> C, out_bn folded */
+} ssan_ssa;
+
+typedef struct ssan_block {
+  ssan_conv conv1, conv2, conv3; /* conv3 only in bottlenecks */
+  ssan_conv down;
+  int has_down;
+  int has_ssa;
+  ssan_ssa ssa;
+} ssan_block;
+
+struct ssan_model {
+  ssan_info info;
+  float *weights; /* every folded weight, one allocation */
+  ssan_conv stem;
+  ssan_block *blocks;
+  int n_blocks;
+  int feat;          /* channels into fc */
+  const float *fc_w; /* [num_classes][feat] */
+  const float *fc_b; /* [num_classes] */
+};
+
+struct ssan_ctx {
+  const ssan_model *model;
+  int T, max_batch, n_threads;
+  float *arena;
+  /* views into arena, sizes for max_batch * T frames */
+  float *x, *d, *t1, *t2; /* activations, CNHW */
+  float *col;             /* im2col chunk */
+  float *qkv, *att;       /* SSA: Q, K, V stacked; A (then Y) */
+  float *scratch;         /* attention tiles */
+  float *feat, *flog;     /* pooled features [nf][C], frame logits */
+};
+
+/* ---- building ---- */
+
+typedef struct builder {
+  ssan_st *st;
+  const char *fname;
+  float *base;
+  size_t cap, off; /* floats */
+  int64_t n_params;
+  ssan_error *err;
+} builder;
+
+static size_t
+reserve (builder *b, size_t n)
+{
+  size_t at = b->off;
+  b->off = (at + n + SSAN_ALIGN_FLOATS - 1) & ~(size_t)(SSAN_ALIGN_FLOATS - 1);
+  return at;
+}
+
+static const ssan_st_tensor *
+find_tensor (const ssan_st *st, const char *name)
+{
+  size_t i;
+
+  for (i = 0; i < st->n_tensors; i++)
+    if (strcmp (st->tensors[i].name, name) == 0)
+      return &st->tensors[i];
+  return NULL;
+}
+
+/* Takes tensor `name` of exactly `shape` into base[at...]. */
+static int
+take_at (
+    builder *b, const char *name, int ndim, const int64_t *shape, size_t at)
+{
+  size_t numel = 1;
+  int i;
+
+  for (i = 0; i < ndim; i++) {
+    if (shape[i] <= 0 || (uint64_t)shape[i] > b->cap / numel)
+      goto too_big;
+    numel *= (size_t)shape[i];
+  }
+  if (at > b->cap || numel > b->cap - at)
+    goto too_big;
+  if (ssan_st_take (b->st, name, ndim, shape, b->base + at, b->err) != 0)
+    return -1;
+  b->n_params += (int64_t)numel;
+  return 0;
+
+too_big:
+  /* the file cannot hold a tensor of this shape; let the loader name the
+   * problem (missing or wrong shape) without letting it write */
+  {
+    const ssan_st_tensor *t = find_tensor (b->st, name);
+    if (t == NULL)
+      ssan_set_error (
+          b->err, SSAN_ERR_FORMAT, "%s: tensor '%s' missing", b->fname, name);
+    else
+      ssan_set_error (b->err, SSAN_ERR_FORMAT,
+          "%s: tensor '%s' does not have the expected shape (%d dims, "
+          "first %lld)",
+          b->fname, name, ndim, (long long)shape[0]);
+  }
+  return -1;
+}
+
+static int
+take_new (builder *b, const char *name, int ndim, const int64_t *shape,
+    const float **out)
+{
+  size_t numel = 1, at;
+  int i;
+
+  for (i = 0; i < ndim; i++)
+    numel *= (size_t)(shape[i] > 0 ? shape[i] : 0);
+  at = b->off;
+  if (take_at (b, name, ndim, shape, at) != 0)
+    return -1;
+  reserve (b, numel);
+  *out = b->base + at;
+  return 0;
+}
+
+/* Takes BatchNorm `prefix` (cout channels), scales the rows of w (rowlen
+ * floats each) and returns the folded bias. */
+static int
+fold_bn (builder *b, const char *prefix, int cout, float *w, size_t rowlen,
+    const float **bias)
+{
+  static const char *const parts[4]
+      = { "weight", "bias", "running_mean", "running_var" };
+  int64_t shape[1] = { cout };
+  size_t at = b->off;
+  float *v = b->base + at;
+  char name[128];
+  int i;
+
+  for (i = 0; i < 4; i++) {
+    snprintf (name, sizeof name, "%s.%s", prefix, parts[i]);
+    if (take_at (b, name, 1, shape, at + (size_t)i * cout) != 0)
+      return -1;
+  }
+  for (i = 0; i < cout; i++) {
+    double gamma = v[i], beta = v[cout + i], mean = v[2 * cout + i];
+    double var = v[3 * cout + i], s;
+    size_t j;
+
+    if (!(var + SSAN_BN_EPS > 0.0) || !isfinite (var)) {
+      ssan_set_error (b->err, SSAN_ERR_FORMAT,
+          "%s: tensor '%s.running_var': invalid variance %g at %d", b->fname,
+          prefix, var, i);
+      return -1;
+    }
+    s = gamma / sqrt (var + SSAN_BN_EPS);
+    v[i] = (float)(beta - mean * s);
+    for (j = 0; j < rowlen; j++)
+      w[i * rowlen + j] = (float)(w[i * rowlen + j] * s);
+  }
+  reserve (b, cout);
+  *bias = v;
+  return 0;
+}
+
+/* conv `cname`.weight [cout][cin][k][k] (no bias) followed by BatchNorm
+ * `bname`. */
+static int
+conv_bn (builder *b, const char *cname, const char *bname, int cin, int cout,
+    int k, int stride, int pad, ssan_conv *cv)
+{
+  int64_t shape[4] = { cout, cin, k, k };
+  char name[128];
+  const float *w;
+
+  snprintf (name, sizeof name, "%s.weight", cname);
+  if (take_new (b, name, 4, shape, &w) != 0)
+    return -1;
+  cv->cin = cin;
+  cv->cout = cout;
+  cv->k = k;
+  cv->stride = stride;
+  cv->pad = pad;
+  cv->w = w;
+  return fold_bn (b, bname, cout, (float *)w, (size_t)cin * k * k, &cv->b);
+}
+
+static int
+build_ssa (builder *b, const char *blk, int c, int r, ssan_ssa *ssa)
+{
+  static const char *const emb[3] = { "theta", "phi", "g" };
+  static const char *const temb[2] = { "theta_t", "phi_t" };
+  int cr = c / r, i;
+  int64_t wshape[4] = { cr, c, 1, 1 }, bshape[1] = { cr };
+  int64_t tshape[5] = { cr, cr, 3, 1, 1 };
+  size_t wat, bat;
+  float *tmp;
+  char name[128], pre[128];
+
+  ssa->c = c;
+  ssa->cr = cr;
+  wat = reserve (b, (size_t)3 * cr * c);
+  bat = reserve (b, (size_t)3 * cr);
+  for (i = 0; i < 3; i++) {
+    snprintf (name, sizeof name, "%s.ssa.%s.weight", blk, emb[i]);
+    if (take_at (b, name, 4, wshape, wat + (size_t)i * cr * c) != 0)
+      return -1;
+    snprintf (name, sizeof name, "%s.ssa.%s.bias", blk, emb[i]);
+    if (take_at (b, name, 1, bshape, bat + (size_t)i * cr) != 0)
+      return -1;
+  }
+  ssa->qkv = (ssan_conv){ c, 3 * cr, 1, 1, 0, b->base + wat, b->base + bat };
+
+  tmp = malloc ((size_t)3 * cr * cr * sizeof (float));
+  if (tmp == NULL) {
+    ssan_set_error (b->err, SSAN_ERR_NOMEM, "%s: out of memory", b->fname);
+    return -1;
+  }
+  for (i = 0; i < 2; i++) {
+    float *w;
+    int tap, co, ci;
+
+    /* stored as [tap][out][in] so that each tap is a GEMM operand */
+    wat = reserve (b, (size_t)3 * cr * cr);
+    snprintf (name, sizeof name, "%s.ssa.%s.weight", blk, temb[i]);
+    if (take_at (b, name, 5, tshape, wat) != 0) {
+      free (tmp);
+      return -1;
+    }
+    w = b->base + wat;
+    memcpy (tmp, w, (size_t)3 * cr * cr * sizeof (float));
+    for (tap = 0; tap < 3; tap++)
+      for (co = 0; co < cr; co++)
+        for (ci = 0; ci < cr; ci++)
+          w[((size_t)tap * cr + co) * cr + ci]
+              = tmp[((size_t)co * cr + ci) * 3 + tap];
+    ssa->wt[i] = w;
+    snprintf (name, sizeof name, "%s.ssa.%s.bias", blk, temb[i]);
+    if (take_new (b, name, 1, bshape, &ssa->bt[i]) != 0) {
+      free (tmp);
+      return -1;
+    }
+  }
+  free (tmp);
+
+  snprintf (name, sizeof name, "%s.ssa.out", blk);
+  snprintf (pre, sizeof pre, "%s.ssa.out_bn", blk);
+  return conv_bn (b, name, pre, cr, c, 1, 1, 0, &ssa->out);
+}
+
+/* Parses "layer<i>.<j>" exactly; returns 0 and sets stage (0-based), index. */
+static int
+parse_block_name (const char *s, int *stage, int *index)
+{
+  int i = 0, j = 0, n = 0;
+
+  if (strncmp (s, "layer", 5) != 0 || s[5] < '1' || s[5] > '4' || s[6] != '.')
+    return -1;
+  i = s[5] - '0';
+  s += 7;
+  if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] != '\0'))
+    return -1;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    if (j > (INT_MAX - 9) / 10 || ++n > 9)
+      return -1;
+    j = j * 10 + (*s - '0');
+  }
+  if (*s != '\0')
+    return -1;
+  *stage = i - 1;
+  *index = j;
+  return 0;
+}
+
+static int
+build_network (ssan_model *m, builder *b)
+{
+  const ssan_info *info = &m->info;
+  int bottleneck = info->block == SSAN_BLOCK_BOTTLENECK;
+  int expansion = bottleneck ? 4 : 1;
+  int64_t cin, planes;
+  int i, j, n = 0, first[4];
+  char cn[128], bn[128], blk[64];
+
+  if (info->width < 1 || (int64_t)info->width * 8 * expansion > INT_MAX / 9) {
+    ssan_set_error (b->err, SSAN_ERR_FORMAT, "%s: width %d out of range",
+        b->fname, info->width);
+    return -1;
+  }
+  for (i = 0; i < 4; i++) {
+    if (info->layers[i] < 1 || info->layers[i] > 100000) {
+      ssan_set_error (b->err, SSAN_ERR_FORMAT,
+          "%s: layers: stage %d has %d blocks", b->fname, i + 1,
+          info->layers[i]);
+      return -1;
+    }
+    first[i] = n;
+    n += info->layers[i];
+  }
+  m->blocks = calloc ((size_t)n, sizeof (ssan_block));
+  if (m->blocks == NULL) {
+    ssan_set_error (b->err, SSAN_ERR_NOMEM, "%s: out of memory", b->fname);
+    return -1;
+  }
+  m->n_blocks = n;
+
+  for (i = 0; i < info->n_ssa_blocks; i++) {
+    int stage, index;
+    if (parse_block_name (info->ssa_blocks[i], &stage, &index) != 0
+        || index >= info->layers[stage]) {
+      ssan_set_error (b->err, SSAN_ERR_FORMAT,
+          "%s: ssa_blocks: no block named '%s'", b->fname, info->ssa_blocks[i]);
+      return -1;
+    }
+    if (m->blocks[first[stage] + index].has_ssa) {
+      ssan_set_error (b->err, SSAN_ERR_FORMAT,
+          "%s: ssa_blocks: '%s' named twice", b->fname, info->ssa_blocks[i]);
+      return -1;
+    }
+    m->blocks[first[stage] + index].has_ssa = 1;
+  }
+
+  if (conv_bn (b, "conv1", "bn1", 3, info->width, 7, 2, 3, &m->stem) != 0)
+    return -1;
+  cin = info->width;
+  for (i = 0; i < 4; i++) {
+    planes = (int64_t)info->width << i;
+    for (j = 0; j < info->layers[i]; j++) {
+      ssan_block *bk = &m->blocks[first[i] + j];
+      int stride = i > 0 && j == 0 ? 2 : 1;
+      int64_t cout = planes * expansion;
+
+      snprintf (blk, sizeof blk, "layer%d.%d", i + 1, j);
+#define CONV(field, c, ci, co, k, s, p)                                        \
+  snprintf (cn, sizeof cn, "%s.conv%s", blk, c);                               \
+  snprintf (bn, sizeof bn, "%s.bn%s", blk, c);                                 \
+  if (conv_bn (b, cn, bn, (int)(ci), (int)(co), k, s, p, &bk->field))          \
+    return -1;
+      if (bottleneck) {
+        CONV (conv1, "1", cin, planes, 1, 1, 0);
+        CONV (conv2, "2", planes, planes, 3, stride, 1);
+        CONV (conv3, "3", planes, cout, 1, 1, 0);
+      } else {
+        CONV (conv1, "1", cin, planes, 3, stride, 1);
+        CONV (conv2, "2", planes, planes, 3, 1, 1);
+      }
+#undef CONV
+      if (stride != 1 || cin != cout) {
+        snprintf (cn, sizeof cn, "%s.downsample.0", blk);
+        snprintf (bn, sizeof bn, "%s.downsample.1", blk);
+        if (conv_bn (b, cn, bn, (int)cin, (int)cout, 1, stride, 0, &bk->down)
+            != 0)
+          return -1;
+        bk->has_down = 1;
+      }
+      if (bk->has_ssa) {
+        if (planes % info->ssa_reduction != 0 || planes < info->ssa_reduction) {
+          ssan_set_error (b->err, SSAN_ERR_FORMAT,
+              "%s: ssa_reduction %d does not divide the width %lld of %s",
+              b->fname, info->ssa_reduction, (long long)planes, blk);
+          return -1;
+        }
+        if (build_ssa (b, blk, (int)planes, info->ssa_reduction, &bk->ssa) != 0)
+          return -1;
+      }
+      cin = cout;
+    }
+  }
+  m->feat = (int)cin;
+
+  {
+    const ssan_st_tensor *fc = find_tensor (b->st, "fc.weight");
+    int64_t wshape[2] = { info->num_classes, cin };
+    int64_t bshape[1] = { info->num_classes };
+
+    if (fc != NULL && fc->ndim == 2 && fc->shape[0] != info->num_classes) {
+      ssan_set_error (b->err, SSAN_ERR_FORMAT,
+          "%s: num_classes is %d but tensor 'fc.weight' has %lld rows",
+          b->fname, info->num_classes, (long long)fc->shape[0]);
+      return -1;
+    }
+    if (take_new (b, "fc.weight", 2, wshape, &m->fc_w) != 0
+        || take_new (b, "fc.bias", 1, bshape, &m->fc_b) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+ssan_model *
+ssan_model_load_memory (
+    const void *data, size_t size, const char *name, ssan_error *err)
+{
+  ssan_st st;
+  ssan_model *m = NULL;
+  builder b;
+  size_t i, cap = 0;
+
+  if (name == NULL)
+    name = "<memory>";
+  memset (&st, 0, sizeof st);
+  if (data == NULL && size != 0) {
+    ssan_set_error (err, SSAN_ERR_ARG, "%s: no data", name);
+    return NULL;
+  }
+  if (ssan_st_parse (&st, data, size, name, err) != 0)
+    goto fail;
+  m = calloc (1, sizeof *m);
+  if (m == NULL)
+    goto nomem;
+  if (ssan_info_parse (&m->info, &st, err) != 0) {
+    free (m);
+    m = NULL;
+    goto fail;
+  }
+
+  /* Folded weights never need more floats than the file's tensors hold
+   * (each BatchNorm's four vectors become one bias), plus alignment. */
+  for (i = 0; i < st.n_tensors; i++) {
+    size_t add = (size_t)st.tensors[i].numel + SSAN_ALIGN_FLOATS;
+    if (cap > SIZE_MAX / sizeof (float) - add)
+      goto nomem;
+    cap += add;
+  }
+  m->weights = malloc ((cap ? cap : 1) * sizeof (float));
+  if (m->weights == NULL)
+    goto nomem;
+
+  memset (&b, 0, sizeof b);
+  b.st = &st;
+  b.fname = name;
+  b.base = m->weights;
+  b.cap = cap;
+  b.err = err;
+  if (build_network (m, &b) != 0 || ssan_st_check_all_used (&st, err) != 0)
+    goto fail;
+  m->info.n_params = b.n_params;
+  ssan_st_clear (&st);
+  return m;
+
+nomem:
+  ssan_set_error (err, SSAN_ERR_NOMEM, "%s: out of memory", name);
+fail:
+  ssan_model_free (m);
+  ssan_st_clear (&st);
+  return NULL;
+}
+
+ssan_model *
+ssan_model_load (const char *path, ssan_error *err)
+{
+  struct stat sb;
+  void *map;
+  ssan_model *m;
+  int fd;
+
+  if (path == NULL) {
+    ssan_set_error (err, SSAN_ERR_ARG, "no model file given");
+    return NULL;
+  }
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    goto open_failed;
+  if (fstat (fd, &sb) != 0)
+    goto stat_failed;
+  if (S_ISDIR (sb.st_mode))
+    goto is_dir;
+  if (!S_ISREG (sb.st_mode))
+    goto not_regular;
+  if (sb.st_size == 0)
+    goto empty;
+  if ((uint64_t)sb.st_size > SIZE_MAX)
+    goto too_big;
+  map = mmap (NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED)
+    goto map_failed;
+  close (fd);
+  m = ssan_model_load_memory (map, (size_t)sb.st_size, path, err);
+  munmap (map, (size_t)sb.st_size);
+  return m;
+
+  /* ERRORS */
+open_failed:
+  ssan_set_error (
+      err, SSAN_ERR_IO, "%s: cannot open: %s", path, strerror (errno));
+  return NULL;
+stat_failed:
+  ssan_set_error (
+      err, SSAN_ERR_IO, "%s: cannot stat: %s", path, strerror (errno));
+  close (fd);
+  return NULL;
+is_dir:
+  ssan_set_error (err, SSAN_ERR_IO, "%s: is a directory", path);
+  close (fd);
+  return NULL;
+not_regular:
+  ssan_set_error (err, SSAN_ERR_IO, "%s: not a regular file", path);
+  close (fd);
+  return NULL;
+empty:
+  ssan_set_error (err, SSAN_ERR_FORMAT, "%s: empty file", path);
+  close (fd);
+  return NULL;
+too_big:
+  ssan_set_error (err, SSAN_ERR_NOMEM, "%s: file too large", path);
+  close (fd);
+  return NULL;
+map_failed:
+  ssan_set_error (
+      err, SSAN_ERR_IO, "%s: cannot read: %s", path, strerror (errno));
+  close (fd);
+  return NULL;
+}
+
+void
+ssan_model_free (ssan_model *model)
+{
+  if (model == NULL)
+    return;
+  ssan_info_clear (&model->info);
+  free (model->blocks);
+  free (model->weights);
+  free (model);
+}
+
+const ssan_info *
+ssan_model_get_info (const ssan_model *model)
+{
+  return model ? &model->info : NULL;
+}
+
+/* ---- contexts ---- */
+
+/* Largest scratch needs for nf frames, found by walking the network. */
+typedef struct plan {
+  size_t act, col, ssa_qkv, ssa_att, scratch;
+  int ok;
+} plan;
+
+static size_t
+mul3 (plan *p, size_t a, size_t b, size_t c)
+{
+  /* every GEMM dimension and leading dimension must fit an int */
+  if (b != 0 && a > (size_t)INT_MAX / b)
+    p->ok = 0;
+  else if (c != 0 && a * b > (size_t)INT_MAX / c)
+    p->ok = 0;
+  return p->ok ? a * b * c : 0;
+}
+
+static size_t
+max_sz (size_t a, size_t b)
+{
+  return a > b ? a : b;
+}
+
+/* Accounts for cv applied to nf frames of H x W; updates H, W. */
+static void
+plan_conv (plan *p, const ssan_conv *cv, int nf, int *H, int *W)
+{
+  int Ho = ssan_conv_out_size (*H, cv->k, cv->stride, cv->pad);
+  int Wo = ssan_conv_out_size (*W, cv->k, cv->stride, cv->pad);
+  size_t cols = mul3 (p, (size_t)nf, (size_t)Ho, (size_t)Wo);
+  size_t chunk;
+
+  if (Ho < 1 || Wo < 1)
+    p->ok = 0;
+  p->act = max_sz (p->act, mul3 (p, cols, (size_t)cv->cout, 1));
+  chunk = ssan_conv_chunk_cols (cv, cols);
+  p->col = max_sz (p->col, mul3 (p, chunk, (size_t)cv->cin * cv->k * cv->k, 1));
+  *H = Ho;
+  *W = Wo;
+}
+
+static void
+plan_network (plan *p, const ssan_model *m, int T, int nf)
+{
+  int S = m->info.input_size, H = S, W = S, i;
+
+  p->ok = S >= 1;
+  mul3 (p, (size_t)nf * 3, (size_t)S, (size_t)S);
+  plan_conv (p, &m->stem, nf, &H, &W);
+  H = ssan_conv_out_size (H, 3, 2, 1);
+  W = ssan_conv_out_size (W, 3, 2, 1);
+  for (i = 0; i < m->n_blocks && p->ok; i++) {
+    const ssan_block *bk = &m->blocks[i];
+    int h = H, w = W;
+
+    if (bk->has_down) {
+      int dh = H, dw = W;
+      plan_conv (p, &bk->down, nf, &dh, &dw);
+    }
+    plan_conv (p, &bk->conv1, nf, &h, &w);
+    if (bk->has_ssa) {
+      size_t n = mul3 (p, (size_t)nf, (size_t)h, (size_t)w);
+      size_t cr = (size_t)bk->ssa.cr;
+      p->ssa_qkv = max_sz (p->ssa_qkv, mul3 (p, n, 3 * cr, 1));
+      p->ssa_att = max_sz (p->ssa_att, mul3 (p, n, cr, 1));
+      p->scratch = max_sz (p->scratch, ssan_attn_position_scratch ((int)cr));
+      p->scratch = max_sz (p->scratch, cr * cr);
+    }
+    plan_conv (p, &bk->conv2, nf, &h, &w);
+    if (m->info.block == SSAN_BLOCK_BOTTLENECK)
+      plan_conv (p, &bk->conv3, nf, &h, &w);
+    H = h;
+    W = w;
+  }
+  p->scratch = max_sz (p->scratch, ssan_attn_temporal_scratch (T));
+}
+
+ssan_ctx *
+ssan_ctx_new (
+    const ssan_model *model, int segments, int max_batch, ssan_error *err)
+{
+  ssan_ctx *ctx;
+  plan p;
+  size_t nf, total, sizes[10], offs[10];
+  int i, nclasses;
+
+  if (model == NULL || segments < 0 || max_batch < 1) {
+    ssan_set_error (err, SSAN_ERR_ARG,
+        "ssan_ctx_new: invalid arguments (segments %d, max_batch %d)", segments,
+        max_batch);
+    return NULL;
+  }
+  if (segments == 0)
+    segments = model->info.segments;
+  if (segments > INT_MAX / max_batch) {
+    ssan_set_error (err, SSAN_ERR_ARG, "ssan_ctx_new: batch too large");
+    return NULL;
+  }
+  nf = (size_t)segments * max_batch;
+  nclasses = model->info.num_classes;
+
+  memset (&p, 0, sizeof p);
+  plan_network (&p, model, segments, (int)nf);
+  if (!p.ok) {
+    ssan_set_error (err, SSAN_ERR_ARG,
+        "ssan_ctx_new: input size %d with %zu frames is out of range",
+        model->info.input_size, nf);
+    return NULL;
+  }
+
+  sizes[0] = sizes[1] = sizes[2] = sizes[3] = p.act;
+  sizes[4] = p.col;
+  sizes[5] = p.ssa_qkv;
+  sizes[6] = p.ssa_att;
+  sizes[7] = p.scratch;
+  sizes[8] = nf * (size_t)model->feat;
+  sizes[9] = nf * (size_t)nclasses;
+  total = 0;
+  for (i = 0; i < 10; i++) {
+    size_t s
+        = (sizes[i] + SSAN_ALIGN_FLOATS - 1) & ~(size_t)(SSAN_ALIGN_FLOATS - 1);
+    offs[i] = total;
+    if (total > SIZE_MAX / sizeof (float) - s)
+      goto nomem;
+    total += s;
+  }
+
+  ctx = calloc (1, sizeof *ctx);
+  if (ctx == NULL)
+    goto nomem;
+  /* total is a non-zero multiple of SSAN_ALIGN_FLOATS (64 bytes) */
+  ctx->arena = aligned_alloc (64, total * sizeof (float));
+  if (ctx->arena == NULL) {
+    free (ctx);
+    goto nomem;
+  }
+  ctx->model = model;
+  ctx->T = segments;
+  ctx->max_batch = max_batch;
+  ssan_ctx_set_threads (ctx, 0);
+  ctx->x = ctx->arena + offs[0];
+  ctx->d = ctx->arena + offs[1];
+  ctx->t1 = ctx->arena + offs[2];
+  ctx->t2 = ctx->arena + offs[3];
+  ctx->col = ctx->arena + offs[4];
+  ctx->qkv = ctx->arena + offs[5];
+  ctx->att = ctx->arena + offs[6];
+  ctx->scratch = ctx->arena + offs[7];
+  ctx->feat = ctx->arena + offs[8];
+  ctx->flog = ctx->arena + offs[9];
+  return ctx;
+
+nomem:
+  ssan_set_error (err, SSAN_ERR_NOMEM,
+      "ssan_ctx_new: out of memory for %d windows of %d frames at %dx%d",
+      max_batch, segments, model->info.input_size, model->info.input_size);
+  return NULL;
+}
+
+void
+ssan_ctx_free (ssan_ctx *ctx)
+{
+  if (ctx == NULL)
+    return;
+  free (ctx->arena);
+  free (ctx);
+}
+
+int
+ssan_ctx_get_segments (const ssan_ctx *ctx)
+{
+  return ctx ? ctx->T : 0;
+}
+
+void
+ssan_ctx_set_threads (ssan_ctx *ctx, int n_threads)
+{
+  if (ctx == NULL)
+    return;
+  if (n_threads <= 0) {
+    long n = sysconf (_SC_NPROCESSORS_ONLN);
+    n_threads = n > 0 && n < 1024 ? (int)n : 1;
+  }
+  ctx->n_threads = n_threads;
+}
+
+/* ---- forward ---- */
+
+/* Spec §2 on F (CNHW [c][nf][h*w], the block's first conv output), in
+ * place: F <- F + out_bn(out(Y)). */
+static void
+ssa_forward (ssan_ctx *ctx, const ssan_ssa *ssa, float *f, int nb, int h, int w)
+{
+  int T = ctx->T, nf = nb * T, cr = ssa->cr, n = h * w, i;
+  size_t ld = (size_t)nf * n;
+  float *q = ctx->qkv, *k = q + (size_t)cr * ld, *v = k + (size_t)cr * ld;
+  float *a = ctx->att;
+
+  ssan_conv2d_forward (&ssa->qkv, f, ld, (size_t)n, nf, h, w, q, 0, 0, NULL);
+  for (i = 0; i < nf; i++) {
+    size_t o = (size_t)i * n;
+    ssan_attn_channel_forward (
+        q + o, k + o, v + o, ld, cr, n, a + o, ctx->scratch);
+    ssan_attn_position_forward (
+        q + o, k + o, v + o, ld, cr, n, a + o, ctx->scratch);
+  }
+  /* Q, K are dead: Q' and K' take their place, then Y takes A's */
+  ssan_temporal_conv_forward (ssa->wt[0], ssa->bt[0], cr, a, nb, T, n, q);
+  ssan_temporal_conv_forward (ssa->wt[1], ssa->bt[1], cr, a, nb, T, n, k);
+  ssan_attn_temporal_forward (q, k, v, cr, nb, T, n, a, ctx->scratch);
+  ssan_conv2d_forward (&ssa->out, a, ld, (size_t)n, nf, h, w, f, 0, 1, NULL);
+}
+
+static void
+block_forward (ssan_ctx *ctx, const ssan_block *bk, int nb, int *H, int *W)
+{
+  int nf = nb * ctx->T, h = *H, w = *W;
+  int bottleneck = ctx->model->info.block == SSAN_BLOCK_BOTTLENECK;
+  size_t hw = (size_t)h * w;
+  const ssan_conv *last;
+  const float *lsrc;
+  float *target;
+  int h1, w1, hl, wl;
+
+  ssan_conv2d_forward (
+      &bk->conv1, ctx->x, nf * hw, hw, nf, h, w, ctx->t1, 1, 0, ctx->col);
+  h1 = ssan_conv_out_size (h, bk->conv1.k, bk->conv1.stride, bk->conv1.pad);
+  w1 = ssan_conv_out_size (w, bk->conv1.k, bk->conv1.stride, bk->conv1.pad);
+  if (bk->has_ssa)
+    ssa_forward (ctx, &bk->ssa, ctx->t1, nb, h1, w1);
+  if (bottleneck) {
+    size_t hw1 = (size_t)h1 * w1;
+    ssan_conv2d_forward (&bk->conv2, ctx->t1, nf * hw1, hw1, nf, h1, w1,
+        ctx->t2, 1, 0, ctx->col);
+    hl = ssan_conv_out_size (h1, 3, bk->conv2.stride, 1);
+    wl = ssan_conv_out_size (w1, 3, bk->conv2.stride, 1);
+    last = &bk->conv3;
+    lsrc = ctx->t2;
+  } else {
+    hl = h1;
+    wl = w1;
+    last = &bk->conv2;
+    lsrc = ctx->t1;
+  }
+  if (bk->has_down) {
+    ssan_conv2d_forward (
+        &bk->down, ctx->x, nf * hw, hw, nf, h, w, ctx->d, 0, 0, ctx->col);
+    target = ctx->d;
+  } else {
+    target = ctx->x;
+  }
+  /* residual fused: the GEMM accumulates onto the identity */
+  ssan_conv2d_forward (last, lsrc, (size_t)nf * hl * wl, (size_t)hl * wl, nf,
+      hl, wl, target, 1, 1, ctx->col);
+  if (bk->has_down) {
+    float *t = ctx->x;
+    ctx->x = ctx->d;
+    ctx->d = t;
+  }
+  *H = ssan_conv_out_size (hl, last->k, last->stride, last->pad);
+  *W = ssan_conv_out_size (wl, last->k, last->stride, last->pad);
+}
+
+int
+ssan_ctx_forward (ssan_ctx *ctx, const float *frames, int batch, float *logits,
+    ssan_error *err)
+{
+  const ssan_model *m;
+  int S, T, nf, H, W, i, b, t, k, nc;
+
+  if (ctx == NULL || frames == NULL || logits == NULL || batch < 1
+      || batch > ctx->max_batch) {
+    ssan_set_error (err, SSAN_ERR_ARG,
+        "ssan_ctx_forward: invalid arguments (batch %d, max %d)", batch,
+        ctx ? ctx->max_batch : 0);
+    return SSAN_ERR_ARG;
+  }
+  m = ctx->model;
+  S = m->info.input_size;
+  T = ctx->T;
+  nf = batch * T;
+  nc = m->info.num_classes;
+  if (openblas_get_num_threads () != ctx->n_threads)
+    openblas_set_num_threads (ctx->n_threads);
+
+  ssan_conv2d_forward (&m->stem, frames, (size_t)S * S, (size_t)3 * S * S, nf,
+      S, S, ctx->t1, 1, 0, ctx->col);
+  H = ssan_conv_out_size (S, 7, 2, 3);
+  W = H;
+  ssan_maxpool_forward (ctx->t1, m->stem.cout, nf, H, W, ctx->x);
+  H = ssan_conv_out_size (H, 3, 2, 1);
+  W = ssan_conv_out_size (W, 3, 2, 1);
+  for (i = 0; i < m->n_blocks; i++)
+    block_forward (ctx, &m->blocks[i], batch, &H, &W);
+
+  ssan_avgpool_forward (ctx->x, m->feat, nf, H * W, ctx->feat);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, nf, nc, m->feat, 1.0f,
+      ctx->feat, m->feat, m->fc_w, m->feat, 0.0f, ctx->flog, nc);
+  for (b = 0; b < batch; b++) {
+    for (k = 0; k < nc; k++) {
+      double s = 0.0;
+      for (t = 0; t < T; t++)
+        s += ctx->flog[((size_t)b * T + t) * nc + k];
+      logits[(size_t)b * nc + k] = (float)(s / T + m->fc_b[k]);
+    }
+  }
+  return SSAN_OK;
+}
