@@ -15,6 +15,7 @@ typedef enum ssan_dtype {
   SSAN_DTYPE_F32 = 0,
   SSAN_DTYPE_F16,
   SSAN_DTYPE_BF16,
+  SSAN_DTYPE_I64,               /* only num_batches_tracked: never taken */
 } ssan_dtype;
 
 /* One tensor of a parsed safetensors file.  data points into the file's
@@ -67,6 +68,14 @@ int ssan_st_check_all_used (const ssan_st *st, ssan_error *err);
  * are allocated; release with ssan_info_clear. */
 int ssan_info_parse (ssan_info *info, const ssan_st *st, ssan_error *err);
 void ssan_info_clear (ssan_info *info);
+
+/* Parses JSON text of exactly len bytes with json-glib after a strict scan
+ * that json-glib lacks (RFC 8259 tokens only, no NUL, valid UTF-8, bounded
+ * nesting, no int64 overflow, nothing after the value, no duplicate keys).
+ * Returns a new reference to the root (release with json_node_unref) or
+ * NULL with a one-line reason in why. */
+struct _JsonNode *ssan_json_parse (const char *s, size_t len, char *why,
+    size_t why_size);
 
 /* Fills err (if not NULL) with code and a printf-style message. */
 void ssan_set_error (ssan_error *err, ssan_status code, const char *fmt, ...)
