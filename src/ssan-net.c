@@ -69,7 +69,11 @@ struct ssan_ctx {
   float *x, *d, *t1, *t2; /* activations, CNHW */
   float *col;             /* im2col chunk */
   float *qkv, *att;       /* SSA: Q, K, V stacked; A (then Y) */
-  float *scratch;         /* attention tiles */
+  float *scratch;         /* temporal attention */
+  float *spatial;         /* spatial attention tiles for one thread */
+  float *spatial_extra;   /* the same for each pool thread, if a pool */
+  size_t spatial_size;    /* floats per thread */
+  ssan_pool *pool;        /* n_threads - 1 workers, or NULL */
   float *feat, *flog;     /* pooled features [nf][C], frame logits */
 };
 
@@ -566,7 +570,7 @@ ssan_model_get_info (const ssan_model *model)
 
 /* Largest scratch needs for nf frames, found by walking the network. */
 typedef struct plan {
-  size_t act, col, ssa_qkv, ssa_att, scratch;
+  size_t act, col, ssa_qkv, ssa_att, scratch, spatial;
   int ok;
 } plan;
 
@@ -629,8 +633,7 @@ plan_network (plan *p, const ssan_model *m, int T, int nf)
       size_t cr = (size_t)bk->ssa.cr;
       p->ssa_qkv = max_sz (p->ssa_qkv, mul3 (p, n, 3 * cr, 1));
       p->ssa_att = max_sz (p->ssa_att, mul3 (p, n, cr, 1));
-      p->scratch = max_sz (p->scratch, ssan_attn_position_scratch ((int)cr));
-      p->scratch = max_sz (p->scratch, cr * cr);
+      p->spatial = max_sz (p->spatial, ssan_attn_spatial_scratch ((int)cr));
     }
     plan_conv (p, &bk->conv2, nf, &h, &w);
     if (m->info.block == SSAN_BLOCK_BOTTLENECK)
@@ -647,7 +650,7 @@ ssan_ctx_new (
 {
   ssan_ctx *ctx;
   plan p;
-  size_t nf, total, sizes[10], offs[10];
+  size_t nf, total, sizes[11], offs[11];
   int i, nclasses;
 
   if (model == NULL || segments < 0 || max_batch < 1) {
@@ -681,8 +684,9 @@ ssan_ctx_new (
   sizes[7] = p.scratch;
   sizes[8] = nf * (size_t)model->feat;
   sizes[9] = nf * (size_t)nclasses;
+  sizes[10] = p.spatial;
   total = 0;
-  for (i = 0; i < 10; i++) {
+  for (i = 0; i < 11; i++) {
     size_t s
         = (sizes[i] + SSAN_ALIGN_FLOATS - 1) & ~(size_t)(SSAN_ALIGN_FLOATS - 1);
     offs[i] = total;
@@ -703,7 +707,6 @@ ssan_ctx_new (
   ctx->model = model;
   ctx->T = segments;
   ctx->max_batch = max_batch;
-  ssan_ctx_set_threads (ctx, 0);
   ctx->x = ctx->arena + offs[0];
   ctx->d = ctx->arena + offs[1];
   ctx->t1 = ctx->arena + offs[2];
@@ -714,6 +717,9 @@ ssan_ctx_new (
   ctx->scratch = ctx->arena + offs[7];
   ctx->feat = ctx->arena + offs[8];
   ctx->flog = ctx->arena + offs[9];
+  ctx->spatial = ctx->arena + offs[10];
+  ctx->spatial_size = p.spatial;
+  ssan_ctx_set_threads (ctx, 0);
   return ctx;
 
 nomem:
@@ -728,6 +734,8 @@ ssan_ctx_free (ssan_ctx *ctx)
 {
   if (ctx == NULL)
     return;
+  ssan_pool_free (ctx->pool);
+  free (ctx->spatial_extra);
   free (ctx->arena);
   free (ctx);
 }
@@ -747,7 +755,27 @@ ssan_ctx_set_threads (ssan_ctx *ctx, int n_threads)
     long n = sysconf (_SC_NPROCESSORS_ONLN);
     n_threads = n > 0 && n < 1024 ? (int)n : 1;
   }
+  if (n_threads > 1024)
+    n_threads = 1024;
+  if (n_threads == ctx->n_threads)
+    return;
+  ssan_pool_free (ctx->pool);
+  free (ctx->spatial_extra);
+  ctx->pool = NULL;
+  ctx->spatial_extra = NULL;
   ctx->n_threads = n_threads;
+  if (n_threads == 1)
+    return;
+  /* best effort: without memory or threads the engine runs serially */
+  ctx->pool = ssan_pool_new (n_threads);
+  if (ctx->pool != NULL && ctx->spatial_size > 0) {
+    ctx->spatial_extra = malloc ((size_t)ssan_pool_threads (ctx->pool)
+                                 * ctx->spatial_size * sizeof (float));
+    if (ctx->spatial_extra == NULL) {
+      ssan_pool_free (ctx->pool);
+      ctx->pool = NULL;
+    }
+  }
 }
 
 /* ---- forward ---- */
@@ -757,24 +785,22 @@ ssan_ctx_set_threads (ssan_ctx *ctx, int n_threads)
 static void
 ssa_forward (ssan_ctx *ctx, const ssan_ssa *ssa, float *f, int nb, int h, int w)
 {
-  int T = ctx->T, nf = nb * T, cr = ssa->cr, n = h * w, i;
+  int T = ctx->T, nf = nb * T, cr = ssa->cr, n = h * w;
   size_t ld = (size_t)nf * n;
   float *q = ctx->qkv, *k = q + (size_t)cr * ld, *v = k + (size_t)cr * ld;
   float *a = ctx->att;
 
-  ssan_conv2d_forward (&ssa->qkv, f, ld, (size_t)n, nf, h, w, q, 0, 0, NULL);
-  for (i = 0; i < nf; i++) {
-    size_t o = (size_t)i * n;
-    ssan_attn_channel_forward (
-        q + o, k + o, v + o, ld, cr, n, a + o, ctx->scratch);
-    ssan_attn_position_forward (
-        q + o, k + o, v + o, ld, cr, n, a + o, ctx->scratch);
-  }
+  ssan_conv2d_forward (
+      &ssa->qkv, f, ld, (size_t)n, nf, h, w, q, 0, 0, NULL, ctx->pool);
+  ssan_attn_spatial_forward (q, k, v, ld, cr, n, nf, a,
+      ctx->spatial_extra ? ctx->spatial_extra : ctx->spatial,
+      ctx->spatial_extra ? ctx->pool : NULL);
   /* Q, K are dead: Q' and K' take their place, then Y takes A's */
   ssan_temporal_conv_forward (ssa->wt[0], ssa->bt[0], cr, a, nb, T, n, q);
   ssan_temporal_conv_forward (ssa->wt[1], ssa->bt[1], cr, a, nb, T, n, k);
   ssan_attn_temporal_forward (q, k, v, cr, nb, T, n, a, ctx->scratch);
-  ssan_conv2d_forward (&ssa->out, a, ld, (size_t)n, nf, h, w, f, 0, 1, NULL);
+  ssan_conv2d_forward (
+      &ssa->out, a, ld, (size_t)n, nf, h, w, f, 0, 1, NULL, ctx->pool);
 }
 
 static void
@@ -788,8 +814,8 @@ block_forward (ssan_ctx *ctx, const ssan_block *bk, int nb, int *H, int *W)
   float *target;
   int h1, w1, hl, wl;
 
-  ssan_conv2d_forward (
-      &bk->conv1, ctx->x, nf * hw, hw, nf, h, w, ctx->t1, 1, 0, ctx->col);
+  ssan_conv2d_forward (&bk->conv1, ctx->x, nf * hw, hw, nf, h, w, ctx->t1, 1, 0,
+      ctx->col, ctx->pool);
   h1 = ssan_conv_out_size (h, bk->conv1.k, bk->conv1.stride, bk->conv1.pad);
   w1 = ssan_conv_out_size (w, bk->conv1.k, bk->conv1.stride, bk->conv1.pad);
   if (bk->has_ssa)
@@ -797,7 +823,7 @@ block_forward (ssan_ctx *ctx, const ssan_block *bk, int nb, int *H, int *W)
   if (bottleneck) {
     size_t hw1 = (size_t)h1 * w1;
     ssan_conv2d_forward (&bk->conv2, ctx->t1, nf * hw1, hw1, nf, h1, w1,
-        ctx->t2, 1, 0, ctx->col);
+        ctx->t2, 1, 0, ctx->col, ctx->pool);
     hl = ssan_conv_out_size (h1, 3, bk->conv2.stride, 1);
     wl = ssan_conv_out_size (w1, 3, bk->conv2.stride, 1);
     last = &bk->conv3;
@@ -809,15 +835,15 @@ block_forward (ssan_ctx *ctx, const ssan_block *bk, int nb, int *H, int *W)
     lsrc = ctx->t1;
   }
   if (bk->has_down) {
-    ssan_conv2d_forward (
-        &bk->down, ctx->x, nf * hw, hw, nf, h, w, ctx->d, 0, 0, ctx->col);
+    ssan_conv2d_forward (&bk->down, ctx->x, nf * hw, hw, nf, h, w, ctx->d, 0, 0,
+        ctx->col, ctx->pool);
     target = ctx->d;
   } else {
     target = ctx->x;
   }
   /* residual fused: the GEMM accumulates onto the identity */
   ssan_conv2d_forward (last, lsrc, (size_t)nf * hl * wl, (size_t)hl * wl, nf,
-      hl, wl, target, 1, 1, ctx->col);
+      hl, wl, target, 1, 1, ctx->col, ctx->pool);
   if (bk->has_down) {
     float *t = ctx->x;
     ctx->x = ctx->d;
@@ -850,10 +876,10 @@ ssan_ctx_forward (ssan_ctx *ctx, const float *frames, int batch, float *logits,
     openblas_set_num_threads (ctx->n_threads);
 
   ssan_conv2d_forward (&m->stem, frames, (size_t)S * S, (size_t)3 * S * S, nf,
-      S, S, ctx->t1, 1, 0, ctx->col);
+      S, S, ctx->t1, 1, 0, ctx->col, ctx->pool);
   H = ssan_conv_out_size (S, 7, 2, 3);
   W = H;
-  ssan_maxpool_forward (ctx->t1, m->stem.cout, nf, H, W, ctx->x);
+  ssan_maxpool_forward (ctx->t1, m->stem.cout, nf, H, W, ctx->x, ctx->pool);
   H = ssan_conv_out_size (H, 3, 2, 1);
   W = ssan_conv_out_size (W, 3, 2, 1);
   for (i = 0; i < m->n_blocks; i++)

@@ -4,7 +4,10 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* im2col buffers stay near this many floats (16 MiB): big enough that each
@@ -16,6 +19,153 @@
  * (PK x PQ floats, 128 KiB) and the output tile stay in L2. */
 #define SSAN_PQ 128
 #define SSAN_PK 256
+
+/* ---- thread pool ---- */
+
+struct ssan_pool {
+  int n_threads; /* workers + the calling thread */
+  pthread_t *workers;
+  pthread_mutex_t mu;
+  pthread_cond_t start, done;
+  uint64_t generation;
+  int pending, stop;
+  ssan_pool_fn fn;
+  void *arg;
+  int n_items;
+  atomic_int next;
+};
+
+static void
+pool_work (ssan_pool *pool, int thread)
+{
+  int i;
+
+  while ((i = atomic_fetch_add (&pool->next, 1)) < pool->n_items)
+    pool->fn (pool->arg, i, thread);
+}
+
+typedef struct {
+  ssan_pool *pool;
+  int thread;
+} worker_arg;
+
+static void *
+pool_worker (void *data)
+{
+  worker_arg wa = *(worker_arg *)data;
+  ssan_pool *pool = wa.pool;
+  uint64_t seen = 0;
+
+  free (data);
+  pthread_mutex_lock (&pool->mu);
+  for (;;) {
+    while (!pool->stop && pool->generation == seen)
+      pthread_cond_wait (&pool->start, &pool->mu);
+    if (pool->stop)
+      break;
+    seen = pool->generation;
+    pthread_mutex_unlock (&pool->mu);
+    pool_work (pool, wa.thread);
+    pthread_mutex_lock (&pool->mu);
+    if (--pool->pending == 0)
+      pthread_cond_signal (&pool->done);
+  }
+  pthread_mutex_unlock (&pool->mu);
+  return NULL;
+}
+
+ssan_pool *
+ssan_pool_new (int n_threads)
+{
+  ssan_pool *pool = calloc (1, sizeof *pool);
+  int i;
+
+  if (pool == NULL)
+    return NULL;
+  pool->n_threads = 1;
+  pthread_mutex_init (&pool->mu, NULL);
+  pthread_cond_init (&pool->start, NULL);
+  pthread_cond_init (&pool->done, NULL);
+  if (n_threads > 1)
+    pool->workers = calloc ((size_t)n_threads - 1, sizeof (pthread_t));
+  for (i = 1; pool->workers && i < n_threads; i++) {
+    worker_arg *wa = malloc (sizeof *wa);
+    if (wa == NULL)
+      break;
+    wa->pool = pool;
+    wa->thread = i;
+    /* a pool with fewer threads than asked still computes the same */
+    if (pthread_create (&pool->workers[i - 1], NULL, pool_worker, wa) != 0) {
+      free (wa);
+      break;
+    }
+    pool->n_threads++;
+  }
+  return pool;
+}
+
+void
+ssan_pool_free (ssan_pool *pool)
+{
+  int i;
+
+  if (pool == NULL)
+    return;
+  pthread_mutex_lock (&pool->mu);
+  pool->stop = 1;
+  pthread_cond_broadcast (&pool->start);
+  pthread_mutex_unlock (&pool->mu);
+  for (i = 0; i < pool->n_threads - 1; i++)
+    pthread_join (pool->workers[i], NULL);
+  pthread_mutex_destroy (&pool->mu);
+  pthread_cond_destroy (&pool->start);
+  pthread_cond_destroy (&pool->done);
+  free (pool->workers);
+  free (pool);
+}
+
+int
+ssan_pool_threads (const ssan_pool *pool)
+{
+  return pool ? pool->n_threads : 1;
+}
+
+void
+ssan_pool_run (ssan_pool *pool, int n_items, ssan_pool_fn fn, void *arg)
+{
+  int i;
+
+  if (pool == NULL || pool->n_threads == 1 || n_items == 1) {
+    for (i = 0; i < n_items; i++)
+      fn (arg, i, 0);
+    return;
+  }
+  pthread_mutex_lock (&pool->mu);
+  pool->fn = fn;
+  pool->arg = arg;
+  pool->n_items = n_items;
+  atomic_store (&pool->next, 0);
+  pool->pending = pool->n_threads - 1;
+  pool->generation++;
+  pthread_cond_broadcast (&pool->start);
+  pthread_mutex_unlock (&pool->mu);
+  pool_work (pool, 0);
+  pthread_mutex_lock (&pool->mu);
+  while (pool->pending > 0)
+    pthread_cond_wait (&pool->done, &pool->mu);
+  pthread_mutex_unlock (&pool->mu);
+}
+
+/* Splits [0, n) into about 4 pieces per thread; piece i is
+ * [i*n/pieces, (i+1)*n/pieces). */
+static int
+pool_pieces (const ssan_pool *pool, size_t n)
+{
+  size_t p = (size_t)ssan_pool_threads (pool) * 4;
+  return (int)(p < n ? p : (n ? n : 1));
+}
+
+#define PIECE_BEGIN(i, n, pieces) ((size_t)(i) * (n) / (size_t)(pieces))
 
 size_t
 ssan_conv_chunk_cols (const ssan_conv *cv, size_t cols)
@@ -61,13 +211,14 @@ im2col_row (const float *row, int W, int stride, int pad, int kx, int ox0,
 }
 
 void
-ssan_im2col (const float *src, size_t cs, size_t fs, int cin, int H, int W,
-    int k, int stride, int pad, int Ho, int Wo, size_t j0, size_t n, float *col)
+ssan_im2col (const float *src, size_t cs, size_t fs, int c0, int c1, int H,
+    int W, int k, int stride, int pad, int Ho, int Wo, size_t j0, size_t n,
+    float *col)
 {
   size_t hw = (size_t)Ho * Wo;
   int c, ky, kx;
 
-  for (c = 0; c < cin; c++) {
+  for (c = c0; c < c1; c++) {
     for (ky = 0; ky < k; ky++) {
       for (kx = 0; kx < k; kx++) {
         float *dst = col + ((size_t)(c * k + ky) * k + kx) * n;
@@ -99,73 +250,192 @@ ssan_im2col (const float *src, size_t cs, size_t fs, int cin, int H, int W,
   }
 }
 
-void
+/* 8-float vectors for the loops that are not GEMMs (GCC's -O2 vectoriser
+ * leaves loops of unknown length alone).  Macros rather than functions: a
+ * vector argument would tie the code to one vector ABI, and the hot loops
+ * are compiled twice (SSAN_CLONES: AVX2 when the CPU has it, else the
+ * build's baseline). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SSAN_CLONES __attribute__ ((target_clones ("avx2", "default")))
+#else
+#define SSAN_CLONES
+#endif
+
+typedef float v8f __attribute__ ((vector_size (32)));
+typedef int32_t v8i __attribute__ ((vector_size (32)));
+
+#define V8F(x) ((v8f){ (x), (x), (x), (x), (x), (x), (x), (x) })
+/* a, b must be plain variables */
+#define V8F_MAX(a, b)                                                          \
+  ((v8f)(((v8i)(a) & ((a) > (b))) | ((v8i)(b) & ~((a) > (b)))))
+#define V8F_MIN(a, b)                                                          \
+  ((v8f)(((v8i)(a) & ((a) < (b))) | ((v8i)(b) & ~((a) < (b)))))
+#define V8F_LOAD(v, p) memcpy (&(v), (p), sizeof (v8f))
+#define V8F_STORE(p, v) memcpy ((p), &(v), sizeof (v8f))
+/* exp (Cephes polynomial, ~1 ulp), branch-free; arguments are clamped to
+ * the range where exp is a normal float */
+#define V8F_EXP(y, x)                                                          \
+  do {                                                                         \
+    const v8f lo_ = V8F (-87.3f), hi_ = V8F (88.3f);                           \
+    const v8f magic_ = V8F (12582912.0f); /* 1.5 * 2^23 */                     \
+    v8f x_ = (x), fx_, r_;                                                     \
+    v8i n_;                                                                    \
+    x_ = V8F_MAX (x_, lo_);                                                    \
+    x_ = V8F_MIN (x_, hi_);                                                    \
+    fx_ = x_ * V8F (1.44269504088896341f) + magic_;                            \
+    n_ = (v8i)fx_ - (v8i)magic_;                                               \
+    fx_ = fx_ - magic_;                                                        \
+    r_ = x_ - fx_ * V8F (0.693359375f) - fx_ * V8F (-2.12194440e-4f);          \
+    (y) = V8F (1.9875691500e-4f);                                              \
+    (y) = (y)*r_ + V8F (1.3981999507e-3f);                                     \
+    (y) = (y)*r_ + V8F (8.3334519073e-3f);                                     \
+    (y) = (y)*r_ + V8F (4.1665795894e-2f);                                     \
+    (y) = (y)*r_ + V8F (1.6666665459e-1f);                                     \
+    (y) = (y)*r_ + V8F (5.0000001201e-1f);                                     \
+    (y) = (y)*r_ * r_ + r_ + V8F (1.0f);                                       \
+    (y) = (y) * (v8f)((n_ + 127) << 23);                                       \
+  } while (0)
+
+SSAN_CLONES void
 ssan_bias_act (
-    float *x, int c, size_t cols, size_t ld, const float *b, int relu)
+    float *x, int c0, int c1, size_t cols, size_t ld, const float *b, int relu)
 {
+  const v8f zero = V8F (0.0f);
   int i;
   size_t j;
 
-  for (i = 0; i < c; i++) {
+  for (i = c0; i < c1; i++) {
     float *row = x + (size_t)i * ld;
     float bb = b ? b[i] : 0.0f;
+    v8f vb = V8F (bb), v;
 
     if (relu) {
-      for (j = 0; j < cols; j++) {
-        float v = row[j] + bb;
-        row[j] = v > 0.0f ? v : 0.0f;
+      for (j = 0; j + 8 <= cols; j += 8) {
+        V8F_LOAD (v, row + j);
+        v = v + vb;
+        v = V8F_MAX (v, zero);
+        V8F_STORE (row + j, v);
+      }
+      for (; j < cols; j++) {
+        float f = row[j] + bb;
+        row[j] = f > 0.0f ? f : 0.0f;
       }
     } else if (b) {
-      for (j = 0; j < cols; j++)
+      for (j = 0; j + 8 <= cols; j += 8) {
+        V8F_LOAD (v, row + j);
+        v = v + vb;
+        V8F_STORE (row + j, v);
+      }
+      for (; j < cols; j++)
         row[j] += bb;
     }
   }
 }
 
-void
-ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
-    size_t fs, int nf, int H, int W, float *dst, int relu, int accumulate,
-    float *col)
+typedef struct {
+  const ssan_conv *cv;
+  const float *src;
+  size_t cs, fs, j0, n, cols;
+  int H, W, Ho, Wo, relu, pieces;
+  float *dst, *col;
+} conv_job;
+
+static void
+conv_im2col_piece (void *arg, int i, int thread)
 {
-  int Ho = ssan_conv_out_size (H, cv->k, cv->stride, cv->pad);
-  int Wo = ssan_conv_out_size (W, cv->k, cv->stride, cv->pad);
-  size_t cols = (size_t)nf * Ho * Wo;
-  int K = cv->cin * cv->k * cv->k;
-  float beta = accumulate ? 1.0f : 0.0f;
-  size_t chunk, j0;
+  conv_job *j = arg;
+  int c0 = (int)PIECE_BEGIN (i, j->cv->cin, j->pieces);
+  int c1 = (int)PIECE_BEGIN (i + 1, j->cv->cin, j->pieces);
 
-  if (cv->k == 1 && cv->stride == 1 && cv->pad == 0 && fs == (size_t)H * W
-      && cs == cols) {
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout, (int)cols,
-        cv->cin, 1.0f, cv->w, cv->cin, src, (int)cols, beta, dst, (int)cols);
-    ssan_bias_act (dst, cv->cout, cols, cols, cv->b, relu);
-    return;
-  }
+  (void)thread;
+  ssan_im2col (j->src, j->cs, j->fs, c0, c1, j->H, j->W, j->cv->k,
+      j->cv->stride, j->cv->pad, j->Ho, j->Wo, j->j0, j->n, j->col);
+}
 
-  chunk = ssan_conv_chunk_cols (cv, cols);
-  if (chunk == 0)
-    chunk = cols;
-  for (j0 = 0; j0 < cols; j0 += chunk) {
-    size_t n = cols - j0 < chunk ? cols - j0 : chunk;
+static void
+conv_epilogue_piece (void *arg, int i, int thread)
+{
+  conv_job *j = arg;
+  int c0 = (int)PIECE_BEGIN (i, j->cv->cout, j->pieces);
+  int c1 = (int)PIECE_BEGIN (i + 1, j->cv->cout, j->pieces);
 
-    ssan_im2col (src, cs, fs, cv->cin, H, W, cv->k, cv->stride, cv->pad, Ho, Wo,
-        j0, n, col);
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout, (int)n, K,
-        1.0f, cv->w, K, col, (int)n, beta, dst + j0, (int)cols);
-    ssan_bias_act (dst + j0, cv->cout, n, cols, cv->b, relu);
-  }
+  (void)thread;
+  ssan_bias_act (j->dst + j->j0, c0, c1, j->n, j->cols, j->cv->b, j->relu);
 }
 
 void
-ssan_maxpool_forward (const float *src, int C, int nf, int H, int W, float *dst)
+ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
+    size_t fs, int nf, int H, int W, float *dst, int relu, int accumulate,
+    float *col, ssan_pool *pool)
 {
+  conv_job j;
+  int K = cv->cin * cv->k * cv->k;
+  float beta = accumulate ? 1.0f : 0.0f;
+  size_t chunk;
+
+  j.cv = cv;
+  j.src = src;
+  j.cs = cs;
+  j.fs = fs;
+  j.H = H;
+  j.W = W;
+  j.Ho = ssan_conv_out_size (H, cv->k, cv->stride, cv->pad);
+  j.Wo = ssan_conv_out_size (W, cv->k, cv->stride, cv->pad);
+  j.cols = (size_t)nf * j.Ho * j.Wo;
+  j.relu = relu;
+  j.dst = dst;
+  j.col = col;
+
+  if (cv->k == 1 && cv->stride == 1 && cv->pad == 0 && fs == (size_t)H * W
+      && cs == j.cols) {
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout,
+        (int)j.cols, cv->cin, 1.0f, cv->w, cv->cin, src, (int)j.cols, beta, dst,
+        (int)j.cols);
+    if (relu || cv->b) {
+      j.j0 = 0;
+      j.n = j.cols;
+      j.pieces = pool_pieces (pool, (size_t)cv->cout);
+      ssan_pool_run (pool, j.pieces, conv_epilogue_piece, &j);
+    }
+    return;
+  }
+
+  chunk = ssan_conv_chunk_cols (cv, j.cols);
+  if (chunk == 0)
+    chunk = j.cols;
+  for (j.j0 = 0; j.j0 < j.cols; j.j0 += chunk) {
+    j.n = j.cols - j.j0 < chunk ? j.cols - j.j0 : chunk;
+    j.pieces = pool_pieces (pool, (size_t)cv->cin);
+    ssan_pool_run (pool, j.pieces, conv_im2col_piece, &j);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout, (int)j.n,
+        K, 1.0f, cv->w, K, col, (int)j.n, beta, dst + j.j0, (int)j.cols);
+    if (relu || cv->b) {
+      j.pieces = pool_pieces (pool, (size_t)cv->cout);
+      ssan_pool_run (pool, j.pieces, conv_epilogue_piece, &j);
+    }
+  }
+}
+
+typedef struct {
+  const float *src;
+  float *dst;
+  int H, W, pieces;
+  size_t planes;
+} pool_job;
+
+static void
+maxpool_piece (void *arg, int i, int thread)
+{
+  pool_job *j = arg;
+  int H = j->H, W = j->W;
   int Ho = ssan_conv_out_size (H, 3, 2, 1);
   int Wo = ssan_conv_out_size (W, 3, 2, 1);
-  size_t p, planes = (size_t)C * nf;
+  size_t p, p1 = PIECE_BEGIN (i + 1, j->planes, j->pieces);
 
-  for (p = 0; p < planes; p++) {
-    const float *in = src + p * H * W;
-    float *out = dst + p * Ho * Wo;
+  (void)thread;
+  for (p = PIECE_BEGIN (i, j->planes, j->pieces); p < p1; p++) {
+    const float *in = j->src + p * H * W;
+    float *out = j->dst + p * Ho * Wo;
     int oy, ox, y, x;
 
     for (oy = 0; oy < Ho; oy++) {
@@ -187,6 +457,16 @@ ssan_maxpool_forward (const float *src, int C, int nf, int H, int W, float *dst)
 }
 
 void
+ssan_maxpool_forward (
+    const float *src, int C, int nf, int H, int W, float *dst, ssan_pool *pool)
+{
+  pool_job j = { src, dst, H, W, 0, (size_t)C * nf };
+
+  j.pieces = pool_pieces (pool, j.planes);
+  ssan_pool_run (pool, j.pieces, maxpool_piece, &j);
+}
+
+void
 ssan_avgpool_forward (const float *src, int C, int nf, int hw, float *dst)
 {
   int c, f, i;
@@ -203,77 +483,11 @@ ssan_avgpool_forward (const float *src, int C, int nf, int hw, float *dst)
   }
 }
 
-/* exp on 8 floats at once (Cephes polynomial, ~1 ulp), branch-free so that
- * the softmax loops stay vectorised; arguments are clamped to the range
- * where exp is a normal float. */
-#pragma GCC diagnostic ignored "-Wpsabi" /* v8f never crosses an ABI */
-typedef float v8f __attribute__ ((vector_size (32)));
-typedef int32_t v8i __attribute__ ((vector_size (32)));
-
-static inline v8f
-v8f_splat (float x)
-{
-  return (v8f){ x, x, x, x, x, x, x, x };
-}
-
-static inline v8f
-v8f_max (v8f a, v8f b)
-{
-  v8i gt = a > b;
-  return (v8f)(((v8i)a & gt) | ((v8i)b & ~gt));
-}
-
-static inline v8f
-v8f_min (v8f a, v8f b)
-{
-  v8i lt = a < b;
-  return (v8f)(((v8i)a & lt) | ((v8i)b & ~lt));
-}
-
-static inline v8f
-v8f_exp (v8f x)
-{
-  const v8f magic = v8f_splat (12582912.0f); /* 1.5 * 2^23 */
-  v8f fx, r, y;
-  v8i n;
-
-  x = v8f_min (v8f_max (x, v8f_splat (-87.3f)), v8f_splat (88.3f));
-  fx = x * v8f_splat (1.44269504088896341f) + magic;
-  n = (v8i)fx - (v8i)magic;
-  fx = fx - magic;
-  r = x - fx * v8f_splat (0.693359375f) - fx * v8f_splat (-2.12194440e-4f);
-  y = v8f_splat (1.9875691500e-4f);
-  y = y * r + v8f_splat (1.3981999507e-3f);
-  y = y * r + v8f_splat (8.3334519073e-3f);
-  y = y * r + v8f_splat (4.1665795894e-2f);
-  y = y * r + v8f_splat (1.6666665459e-1f);
-  y = y * r + v8f_splat (5.0000001201e-1f);
-  y = y * r * r + r + v8f_splat (1.0f);
-  return y * (v8f)((n + 127) << 23);
-}
-
-static inline v8f
-v8f_load (const float *p)
-{
-  v8f v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
-static inline void
-v8f_store (float *p, v8f v)
-{
-  memcpy (p, &v, sizeof v);
-}
-
 /* One key tile of the online softmax: s is [nk][mq] scores (key rows, query
  * columns).  Updates the running column maxima m and sums l, turns s into
  * exp(s - m) and returns in corr the factor by which earlier partial outputs
  * must be scaled.  mq is a multiple of 8 (padded by the caller). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-__attribute__ ((target_clones ("arch=haswell", "default")))
-#endif
-static void
+SSAN_CLONES static void
 online_softmax_tile (
     float *s, int nk, int mq, float *m, float *l, float *mnew, float *corr)
 {
@@ -283,80 +497,173 @@ online_softmax_tile (
   for (j = 0; j < nk; j++) {
     const float *row = s + (size_t)j * mq;
     for (r = 0; r < mq; r += 8) {
-      v8f_store (mnew + r, v8f_max (v8f_load (row + r), v8f_load (mnew + r)));
+      v8f a, b;
+      V8F_LOAD (a, row + r);
+      V8F_LOAD (b, mnew + r);
+      a = V8F_MAX (a, b);
+      V8F_STORE (mnew + r, a);
     }
   }
   for (r = 0; r < mq; r += 8) {
-    v8f c = v8f_exp (v8f_load (m + r) - v8f_load (mnew + r));
-    v8f_store (corr + r, c);
-    v8f_store (l + r, v8f_load (l + r) * c);
-    v8f_store (m + r, v8f_load (mnew + r));
+    v8f mo, mn, c, sum;
+    V8F_LOAD (mo, m + r);
+    V8F_LOAD (mn, mnew + r);
+    V8F_LOAD (sum, l + r);
+    V8F_EXP (c, mo - mn);
+    sum = sum * c;
+    V8F_STORE (corr + r, c);
+    V8F_STORE (l + r, sum);
+    V8F_STORE (m + r, mn);
   }
   for (j = 0; j < nk; j++) {
     float *row = s + (size_t)j * mq;
     for (r = 0; r < mq; r += 8) {
-      v8f e = v8f_exp (v8f_load (row + r) - v8f_load (m + r));
-      v8f_store (row + r, e);
-      v8f_store (l + r, v8f_load (l + r) + e);
+      v8f x, mx, e, sum;
+      V8F_LOAD (x, row + r);
+      V8F_LOAD (mx, m + r);
+      V8F_LOAD (sum, l + r);
+      V8F_EXP (e, x - mx);
+      sum = sum + e;
+      V8F_STORE (row + r, e);
+      V8F_STORE (l + r, sum);
+    }
+  }
+}
+
+/* o[i][r] *= corr[r] for o[c][mp], mp a multiple of 8. */
+SSAN_CLONES static void
+scale_columns (float *o, int c, int mp, const float *corr)
+{
+  int i, r;
+
+  for (i = 0; i < c; i++) {
+    float *row = o + (size_t)i * mp;
+    for (r = 0; r < mp; r += 8) {
+      v8f a, f;
+      V8F_LOAD (a, row + r);
+      V8F_LOAD (f, corr + r);
+      a = a * f;
+      V8F_STORE (row + r, a);
     }
   }
 }
 
 size_t
-ssan_attn_position_scratch (int c)
+ssan_attn_spatial_scratch (int c)
 {
-  return (size_t)SSAN_PK * SSAN_PQ + (size_t)c * SSAN_PQ + 4 * SSAN_PQ;
+  size_t pos = (size_t)SSAN_PK * SSAN_PQ + (size_t)c * SSAN_PQ + 4 * SSAN_PQ;
+  size_t chan = (size_t)c * c;
+
+  return pos > chan ? pos : chan;
 }
 
-void
-ssan_attn_position_forward (const float *q, const float *k, const float *v,
-    size_t ld, int c, int n, float *a, float *scratch)
+/* One tile of SSAN_PQ queries starting at i0, all keys. */
+static void
+position_tile (const float *q, const float *k, const float *v, size_t ld, int c,
+    int n, int i0, float *a, float *scratch)
 {
   float *s = scratch;
   float *o = s + (size_t)SSAN_PK * SSAN_PQ;
   float *m = o + (size_t)c * SSAN_PQ;
   float *l = m + SSAN_PQ, *mnew = l + SSAN_PQ, *corr = mnew + SSAN_PQ;
   float scale = 1.0f / sqrtf ((float)c);
-  int i0, j0, r, cc;
+  int mq = n - i0 < SSAN_PQ ? n - i0 : SSAN_PQ;
+  /* the tile's row length, padded to the vector width; padding columns
+   * hold zero scores and are never read back */
+  int mp = (mq + 7) & ~7;
+  int j0, r, cc;
 
-  for (i0 = 0; i0 < n; i0 += SSAN_PQ) {
-    int mq = n - i0 < SSAN_PQ ? n - i0 : SSAN_PQ;
-    /* the tile's row length, padded to the vector width; padding columns
-     * hold zero scores and are never read back */
-    int mp = (mq + 7) & ~7;
-
-    for (r = 0; r < mp; r++) {
-      m[r] = -INFINITY;
-      l[r] = 0.0f;
-    }
-    memset (o, 0, (size_t)c * mp * sizeof (float));
-    for (j0 = 0; j0 < n; j0 += SSAN_PK) {
-      int nk = n - j0 < SSAN_PK ? n - j0 : SSAN_PK;
-
-      if (mp != mq)
-        memset (s, 0, (size_t)nk * mp * sizeof (float));
-      /* s[j][i] = k[:, j0+j] . q[:, i0+i] / sqrt(c) */
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, nk, mq, c, scale,
-          k + j0, (int)ld, q + i0, (int)ld, 0.0f, s, mp);
-      online_softmax_tile (s, nk, mp, m, l, mnew, corr);
-      for (cc = 0; cc < c; cc++) {
-        float *orow = o + (size_t)cc * mp;
-        for (r = 0; r < mq; r++)
-          orow[r] *= corr[r];
-      }
-      /* o[c][i] += sum_j v[c][j0+j] s[j][i] */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c, mq, nk, 1.0f,
-          v + j0, (int)ld, s, mp, 1.0f, o, mp);
-    }
-    for (r = 0; r < mq; r++)
-      corr[r] = 1.0f / l[r];
-    for (cc = 0; cc < c; cc++) {
-      const float *orow = o + (size_t)cc * mp;
-      float *arow = a + cc * ld + i0;
-      for (r = 0; r < mq; r++)
-        arow[r] += orow[r] * corr[r];
-    }
+  for (r = 0; r < mp; r++) {
+    m[r] = -INFINITY;
+    l[r] = 0.0f;
   }
+  memset (o, 0, (size_t)c * mp * sizeof (float));
+  for (j0 = 0; j0 < n; j0 += SSAN_PK) {
+    int nk = n - j0 < SSAN_PK ? n - j0 : SSAN_PK;
+
+    if (mp != mq)
+      memset (s, 0, (size_t)nk * mp * sizeof (float));
+    /* s[j][i] = k[:, j0+j] . q[:, i0+i] / sqrt(c) */
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, nk, mq, c, scale,
+        k + j0, (int)ld, q + i0, (int)ld, 0.0f, s, mp);
+    online_softmax_tile (s, nk, mp, m, l, mnew, corr);
+    scale_columns (o, c, mp, corr);
+    /* o[c][i] += sum_j v[c][j0+j] s[j][i] */
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c, mq, nk, 1.0f,
+        v + j0, (int)ld, s, mp, 1.0f, o, mp);
+  }
+  for (r = 0; r < mq; r++)
+    corr[r] = 1.0f / l[r];
+  for (cc = 0; cc < c; cc++) {
+    const float *orow = o + (size_t)cc * mp;
+    float *arow = a + cc * ld + i0;
+    for (r = 0; r < mq; r++)
+      arow[r] += orow[r] * corr[r];
+  }
+}
+
+typedef struct {
+  const float *q, *k, *v;
+  size_t ld, stride;
+  int c, n, tiles;
+  float *a, *scratch;
+} attn_job;
+
+static void
+position_item (void *arg, int item, int thread)
+{
+  attn_job *j = arg;
+  size_t o = (size_t)(item / j->tiles) * j->n;
+
+  position_tile (j->q + o, j->k + o, j->v + o, j->ld, j->c, j->n,
+      (item % j->tiles) * SSAN_PQ, j->a + o,
+      j->scratch + (size_t)thread * j->stride);
+}
+
+/* In-place row softmax of x[rows][cols] (row maximum subtracted). */
+static void softmax_rows (float *x, int rows, int cols);
+
+static void
+channel_item (void *arg, int item, int thread)
+{
+  attn_job *j = arg;
+  size_t o = (size_t)item * j->n;
+  float *s = j->scratch + (size_t)thread * j->stride;
+  int c = j->c;
+
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, c, c, j->n,
+      1.0f / sqrtf ((float)j->n), j->q + o, (int)j->ld, j->k + o, (int)j->ld,
+      0.0f, s, c);
+  softmax_rows (s, c, c);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c, j->n, c, 1.0f, s,
+      c, j->v + o, (int)j->ld, 0.0f, j->a + o, (int)j->ld);
+}
+
+/* Runs fn over n_items with each item's GEMMs single-threaded inside the
+ * pool's threads (OpenBLAS's own threads would only add hand-offs to these
+ * small products). */
+static void
+run_gemm_items (ssan_pool *pool, int n_items, ssan_pool_fn fn, void *arg)
+{
+  int saved = openblas_get_num_threads ();
+  int serial = ssan_pool_threads (pool) > 1 && saved != 1;
+
+  if (serial)
+    openblas_set_num_threads (1);
+  ssan_pool_run (pool, n_items, fn, arg);
+  if (serial)
+    openblas_set_num_threads (saved);
+}
+
+void
+ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
+    size_t ld, int c, int n, int nf, float *a, float *scratch, ssan_pool *pool)
+{
+  attn_job j = { q, k, v, ld, ssan_attn_spatial_scratch (c), c, n,
+    (n + SSAN_PQ - 1) / SSAN_PQ, a, scratch };
+
+  run_gemm_items (pool, nf, channel_item, &j);
+  run_gemm_items (pool, nf * j.tiles, position_item, &j);
 }
 
 /* In-place row softmax of x[rows][cols] (row maximum subtracted). */
@@ -379,17 +686,6 @@ softmax_rows (float *x, int rows, int cols)
     for (j = 0; j < cols; j++)
       row[j] = (float)(row[j] / sum);
   }
-}
-
-void
-ssan_attn_channel_forward (const float *q, const float *k, const float *v,
-    size_t ld, int c, int n, float *a, float *scratch)
-{
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, c, c, n,
-      1.0f / sqrtf ((float)n), q, (int)ld, k, (int)ld, 0.0f, scratch, c);
-  softmax_rows (scratch, c, c);
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c, n, c, 1.0f,
-      scratch, c, v, (int)ld, 0.0f, a, (int)ld);
 }
 
 void

@@ -15,6 +15,18 @@
 
 #include <stddef.h>
 
+/* A small pool of threads for the engine's own loops.  ssan_pool_run calls
+ * fn(arg, item, thread) for every item in [0, n_items), spread over the
+ * pool's threads (thread 0 is the caller; thread < ssan_pool_threads) and
+ * returns when all are done.  A NULL pool runs everything in the caller. */
+typedef struct ssan_pool ssan_pool;
+typedef void (*ssan_pool_fn) (void *arg, int item, int thread);
+
+ssan_pool *ssan_pool_new (int n_threads);
+void ssan_pool_free (ssan_pool *pool);
+int ssan_pool_threads (const ssan_pool *pool);
+void ssan_pool_run (ssan_pool *pool, int n_items, ssan_pool_fn fn, void *arg);
+
 /* A convolution with BatchNorm folded in: w is [cout][cin][k][k], b [cout]
  * (b may be NULL for no bias). */
 typedef struct ssan_conv {
@@ -32,13 +44,15 @@ ssan_conv_out_size (int n, int k, int stride, int pad)
 
 /* Columns handled per im2col chunk for a convolution whose GEMM depth is
  * K = cin*k*k and which has `cols` output columns (nf*Ho*Wo) in total; the
- * im2col buffer must hold K * that many floats. */
+ * im2col buffer must hold K * that many floats.  0 for a 1x1 stride-1
+ * unpadded convolution, which needs no im2col. */
 size_t ssan_conv_chunk_cols (const ssan_conv *cv, size_t cols);
 
-/* im2col of columns [j0, j0+n) of the output grid (nf frames of Ho x Wo,
- * column j = (f*Ho + oy)*Wo + ox) into col[cin*k*k][n]. */
-void ssan_im2col (const float *src, size_t cs, size_t fs, int cin, int H, int W,
-    int k, int stride, int pad, int Ho, int Wo, size_t j0, size_t n,
+/* im2col of input channels [c0, c1) for columns [j0, j0+n) of the output
+ * grid (nf frames of Ho x Wo, column j = (f*Ho + oy)*Wo + ox) into
+ * col[cin*k*k][n] (row (c*k + ky)*k + kx). */
+void ssan_im2col (const float *src, size_t cs, size_t fs, int c0, int c1, int H,
+    int W, int k, int stride, int pad, int Ho, int Wo, size_t j0, size_t n,
     float *col);
 
 /* dst[cout][nf][Ho][Wo] = act(conv(src) + b (+ dst if accumulate)).
@@ -47,27 +61,25 @@ void ssan_im2col (const float *src, size_t cs, size_t fs, int cin, int H, int W,
  * 1x1 stride-1 unpadded convolution over a CNHW source). */
 void ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
     size_t fs, int nf, int H, int W, float *dst, int relu, int accumulate,
-    float *col);
+    float *col, ssan_pool *pool);
 
 /* 3x3 stride 2 pad 1 max-pool (padding never wins), CNHW -> CNHW. */
 void ssan_maxpool_forward (
-    const float *src, int C, int nf, int H, int W, float *dst);
+    const float *src, int C, int nf, int H, int W, float *dst, ssan_pool *pool);
 
 /* Global average pool: src CNHW [C][nf][hw] -> dst [nf][C]. */
 void ssan_avgpool_forward (const float *src, int C, int nf, int hw, float *dst);
 
-/* SSA position branch for one frame (spec §2 step 2), tiled with an online
- * softmax: a[c][i] += sum_j softmax_j(q[:,i].k[:,j]/sqrt(c)) v[c][j].
- * q, k, v, a: c rows of n values, row stride ld.  scratch holds
- * ssan_attn_position_scratch(c) floats. */
-size_t ssan_attn_position_scratch (int c);
-void ssan_attn_position_forward (const float *q, const float *k, const float *v,
-    size_t ld, int c, int n, float *a, float *scratch);
-
-/* SSA channel branch for one frame (step 3): a = softmax_row(q k^T/sqrt(n)) v
- * (a overwritten).  scratch holds c*c floats. */
-void ssan_attn_channel_forward (const float *q, const float *k, const float *v,
-    size_t ld, int c, int n, float *a, float *scratch);
+/* SSA spatial attention (spec §2 steps 2-4) for nf frames: for each frame,
+ *   a = softmax_row(q k^T/sqrt(n)) v                       (channel branch)
+ *     + [sum_j softmax_j(q[:,i].k[:,j]/sqrt(c)) v[:,j]]_i  (position branch)
+ * q, k, v, a: c rows of nf*n values (frame f at column f*n), row stride ld.
+ * The position branch runs in tiles of queries x keys with an online softmax;
+ * no n x n matrix is ever held.  scratch holds ssan_attn_spatial_scratch(c)
+ * floats per pool thread. */
+size_t ssan_attn_spatial_scratch (int c);
+void ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
+    size_t ld, int c, int n, int nf, float *a, float *scratch, ssan_pool *pool);
 
 /* Temporal 3x1x1 convolution with padding (1,0,0) per window (step 5):
  * src, dst CNHW [c][nb*T][n]; w [3][c][c] (tap, out, in), b [c].  Frames
@@ -82,9 +94,9 @@ size_t ssan_attn_temporal_scratch (int T);
 void ssan_attn_temporal_forward (const float *q, const float *k, const float *v,
     int c, int nb, int T, int n, float *y, float *scratch);
 
-/* Adds bias b[c] to every value of row c of x[c][cols] and optionally
- * clamps at 0. */
+/* Adds bias b[i] to the first cols values of rows [c0, c1) of x (row
+ * stride ld) and optionally clamps at 0. */
 void ssan_bias_act (
-    float *x, int c, size_t cols, size_t ld, const float *b, int relu);
+    float *x, int c0, int c1, size_t cols, size_t ld, const float *b, int relu);
 
 #endif /* SSAN_OPS_H */
