@@ -1,15 +1,18 @@
 /* gst-ssan engine: the network (spec §1-2) — model building with BatchNorm
  * folding, execution contexts, forward pass.
  *
- * Threads.  The engine's threads are OpenBLAS's threads: nearly all the
- * work is in cblas_sgemm, and the remaining loops (im2col, softmax, pooling)
- * run in the calling thread.  ssan_ctx_forward sets OpenBLAS's thread count
- * (openblas_set_num_threads, a process-wide setting) to the context's count
- * when it differs, so a context with n threads uses at most n cores while it
- * runs.  Because the setting is process-wide, contexts that run at the same
- * time in different threads should use the same count; an application that
- * runs several streams in parallel gives each context 1 thread (or
- * cores/streams), so that the streams, not OpenBLAS, share the cores.
+ * Threads.  A context with n threads computes with exactly n threads: the
+ * caller plus a pool of n-1 workers made in ssan_ctx_new (or
+ * ssan_ctx_set_threads).  The work is split by the engine — column slices
+ * of every convolution (each thread with its own im2col buffer, so im2col,
+ * GEMM and epilogue stay in its cache), (frame, query tile) items of the
+ * attention — and every GEMM runs single-threaded inside these threads.
+ * ssan_ctx_forward therefore sets OpenBLAS to one thread
+ * (openblas_set_num_threads (1), a process-wide setting) when it is not
+ * already: OpenBLAS's own threads would only fight the engine's for the
+ * cores.  Contexts in different threads never share threads, so several
+ * streams each with a context of 1 thread (or cores/streams) use the cores
+ * without oversubscribing them.
  *
  * Memory.  A model's folded weights live in one allocation; a context owns
  * one scratch arena sized in ssan_ctx_new for max_batch windows, and
@@ -67,14 +70,11 @@ struct ssan_ctx {
   float *arena;
   /* views into arena, sizes for max_batch * T frames */
   float *x, *d, *t1, *t2; /* activations, CNHW */
-  float *col;             /* im2col chunk */
   float *qkv, *att;       /* SSA: Q, K, V stacked; A (then Y) */
   float *scratch;         /* temporal attention */
-  float *spatial;         /* spatial attention tiles for one thread */
-  float *spatial_extra;   /* the same for each pool thread, if a pool */
-  size_t spatial_size;    /* floats per thread */
-  ssan_pool *pool;        /* n_threads - 1 workers, or NULL */
   float *feat, *flog;     /* pooled features [nf][C], frame logits */
+  size_t thread_size;     /* per-thread scratch: im2col, attention tiles */
+  ssan_work work;         /* pool of n_threads and its scratch, owned */
 };
 
 /* ---- building ---- */
@@ -644,6 +644,37 @@ plan_network (plan *p, const ssan_model *m, int T, int nf)
   p->scratch = max_sz (p->scratch, ssan_attn_temporal_scratch (T));
 }
 
+static int
+default_threads (void)
+{
+  long n = sysconf (_SC_NPROCESSORS_ONLN);
+  return n > 0 && n < 1024 ? (int)n : 1;
+}
+
+/* Replaces the context's pool and per-thread scratch; keeps the old ones
+ * if the new ones cannot be made. */
+static int
+ctx_set_threads (ssan_ctx *ctx, int n_threads)
+{
+  ssan_pool *pool = n_threads > 1 ? ssan_pool_new (n_threads) : NULL;
+  size_t t = (size_t)ssan_pool_threads (pool);
+  float *scratch;
+
+  if (t > SIZE_MAX / sizeof (float) / ctx->thread_size
+      || (scratch = aligned_alloc (64, t * ctx->thread_size * sizeof (float)))
+             == NULL) {
+    ssan_pool_free (pool);
+    return -1;
+  }
+  ssan_pool_free (ctx->work.pool);
+  free (ctx->work.scratch);
+  ctx->work.pool = pool;
+  ctx->work.scratch = scratch;
+  ctx->work.stride = ctx->thread_size;
+  ctx->n_threads = n_threads;
+  return 0;
+}
+
 ssan_ctx *
 ssan_ctx_new (
     const ssan_model *model, int segments, int max_batch, ssan_error *err)
@@ -678,13 +709,13 @@ ssan_ctx_new (
   }
 
   sizes[0] = sizes[1] = sizes[2] = sizes[3] = p.act;
-  sizes[4] = p.col;
+  sizes[4] = 0; /* per thread, see ctx_set_threads */
   sizes[5] = p.ssa_qkv;
   sizes[6] = p.ssa_att;
   sizes[7] = p.scratch;
   sizes[8] = nf * (size_t)model->feat;
   sizes[9] = nf * (size_t)nclasses;
-  sizes[10] = p.spatial;
+  sizes[10] = 0;
   total = 0;
   for (i = 0; i < 11; i++) {
     size_t s
@@ -711,15 +742,19 @@ ssan_ctx_new (
   ctx->d = ctx->arena + offs[1];
   ctx->t1 = ctx->arena + offs[2];
   ctx->t2 = ctx->arena + offs[3];
-  ctx->col = ctx->arena + offs[4];
   ctx->qkv = ctx->arena + offs[5];
   ctx->att = ctx->arena + offs[6];
   ctx->scratch = ctx->arena + offs[7];
   ctx->feat = ctx->arena + offs[8];
   ctx->flog = ctx->arena + offs[9];
-  ctx->spatial = ctx->arena + offs[10];
-  ctx->spatial_size = p.spatial;
-  ssan_ctx_set_threads (ctx, 0);
+  ctx->thread_size
+      = (max_sz (max_sz (p.col, p.spatial), 1) + SSAN_ALIGN_FLOATS - 1)
+        & ~(size_t)(SSAN_ALIGN_FLOATS - 1);
+  if (ctx_set_threads (ctx, default_threads ()) != 0
+      && ctx_set_threads (ctx, 1) != 0) {
+    ssan_ctx_free (ctx);
+    goto nomem;
+  }
   return ctx;
 
 nomem:
@@ -734,8 +769,8 @@ ssan_ctx_free (ssan_ctx *ctx)
 {
   if (ctx == NULL)
     return;
-  ssan_pool_free (ctx->pool);
-  free (ctx->spatial_extra);
+  ssan_pool_free (ctx->work.pool);
+  free (ctx->work.scratch);
   free (ctx->arena);
   free (ctx);
 }
@@ -751,31 +786,13 @@ ssan_ctx_set_threads (ssan_ctx *ctx, int n_threads)
 {
   if (ctx == NULL)
     return;
-  if (n_threads <= 0) {
-    long n = sysconf (_SC_NPROCESSORS_ONLN);
-    n_threads = n > 0 && n < 1024 ? (int)n : 1;
-  }
+  if (n_threads <= 0)
+    n_threads = default_threads ();
   if (n_threads > 1024)
     n_threads = 1024;
-  if (n_threads == ctx->n_threads)
-    return;
-  ssan_pool_free (ctx->pool);
-  free (ctx->spatial_extra);
-  ctx->pool = NULL;
-  ctx->spatial_extra = NULL;
-  ctx->n_threads = n_threads;
-  if (n_threads == 1)
-    return;
-  /* best effort: without memory or threads the engine runs serially */
-  ctx->pool = ssan_pool_new (n_threads);
-  if (ctx->pool != NULL && ctx->spatial_size > 0) {
-    ctx->spatial_extra = malloc ((size_t)ssan_pool_threads (ctx->pool)
-                                 * ctx->spatial_size * sizeof (float));
-    if (ctx->spatial_extra == NULL) {
-      ssan_pool_free (ctx->pool);
-      ctx->pool = NULL;
-    }
-  }
+  /* best effort: on failure the context keeps its threads */
+  if (n_threads != ctx->n_threads)
+    ctx_set_threads (ctx, n_threads);
 }
 
 /* ---- forward ---- */
@@ -791,16 +808,14 @@ ssa_forward (ssan_ctx *ctx, const ssan_ssa *ssa, float *f, int nb, int h, int w)
   float *a = ctx->att;
 
   ssan_conv2d_forward (
-      &ssa->qkv, f, ld, (size_t)n, nf, h, w, q, 0, 0, NULL, ctx->pool);
-  ssan_attn_spatial_forward (q, k, v, ld, cr, n, nf, a,
-      ctx->spatial_extra ? ctx->spatial_extra : ctx->spatial,
-      ctx->spatial_extra ? ctx->pool : NULL);
+      &ssa->qkv, f, ld, (size_t)n, nf, h, w, q, 0, 0, &ctx->work);
+  ssan_attn_spatial_forward (q, k, v, ld, cr, n, nf, a, &ctx->work);
   /* Q, K are dead: Q' and K' take their place, then Y takes A's */
   ssan_temporal_conv_forward (ssa->wt[0], ssa->bt[0], cr, a, nb, T, n, q);
   ssan_temporal_conv_forward (ssa->wt[1], ssa->bt[1], cr, a, nb, T, n, k);
   ssan_attn_temporal_forward (q, k, v, cr, nb, T, n, a, ctx->scratch);
   ssan_conv2d_forward (
-      &ssa->out, a, ld, (size_t)n, nf, h, w, f, 0, 1, NULL, ctx->pool);
+      &ssa->out, a, ld, (size_t)n, nf, h, w, f, 0, 1, &ctx->work);
 }
 
 static void
@@ -814,8 +829,8 @@ block_forward (ssan_ctx *ctx, const ssan_block *bk, int nb, int *H, int *W)
   float *target;
   int h1, w1, hl, wl;
 
-  ssan_conv2d_forward (&bk->conv1, ctx->x, nf * hw, hw, nf, h, w, ctx->t1, 1, 0,
-      ctx->col, ctx->pool);
+  ssan_conv2d_forward (
+      &bk->conv1, ctx->x, nf * hw, hw, nf, h, w, ctx->t1, 1, 0, &ctx->work);
   h1 = ssan_conv_out_size (h, bk->conv1.k, bk->conv1.stride, bk->conv1.pad);
   w1 = ssan_conv_out_size (w, bk->conv1.k, bk->conv1.stride, bk->conv1.pad);
   if (bk->has_ssa)
@@ -823,7 +838,7 @@ block_forward (ssan_ctx *ctx, const ssan_block *bk, int nb, int *H, int *W)
   if (bottleneck) {
     size_t hw1 = (size_t)h1 * w1;
     ssan_conv2d_forward (&bk->conv2, ctx->t1, nf * hw1, hw1, nf, h1, w1,
-        ctx->t2, 1, 0, ctx->col, ctx->pool);
+        ctx->t2, 1, 0, &ctx->work);
     hl = ssan_conv_out_size (h1, 3, bk->conv2.stride, 1);
     wl = ssan_conv_out_size (w1, 3, bk->conv2.stride, 1);
     last = &bk->conv3;
@@ -835,15 +850,15 @@ block_forward (ssan_ctx *ctx, const ssan_block *bk, int nb, int *H, int *W)
     lsrc = ctx->t1;
   }
   if (bk->has_down) {
-    ssan_conv2d_forward (&bk->down, ctx->x, nf * hw, hw, nf, h, w, ctx->d, 0, 0,
-        ctx->col, ctx->pool);
+    ssan_conv2d_forward (
+        &bk->down, ctx->x, nf * hw, hw, nf, h, w, ctx->d, 0, 0, &ctx->work);
     target = ctx->d;
   } else {
     target = ctx->x;
   }
   /* residual fused: the GEMM accumulates onto the identity */
   ssan_conv2d_forward (last, lsrc, (size_t)nf * hl * wl, (size_t)hl * wl, nf,
-      hl, wl, target, 1, 1, ctx->col, ctx->pool);
+      hl, wl, target, 1, 1, &ctx->work);
   if (bk->has_down) {
     float *t = ctx->x;
     ctx->x = ctx->d;
@@ -872,14 +887,15 @@ ssan_ctx_forward (ssan_ctx *ctx, const float *frames, int batch, float *logits,
   T = ctx->T;
   nf = batch * T;
   nc = m->info.num_classes;
-  if (openblas_get_num_threads () != ctx->n_threads)
-    openblas_set_num_threads (ctx->n_threads);
+  if (openblas_get_num_threads () != 1)
+    openblas_set_num_threads (1);
 
   ssan_conv2d_forward (&m->stem, frames, (size_t)S * S, (size_t)3 * S * S, nf,
-      S, S, ctx->t1, 1, 0, ctx->col, ctx->pool);
+      S, S, ctx->t1, 1, 0, &ctx->work);
   H = ssan_conv_out_size (S, 7, 2, 3);
   W = H;
-  ssan_maxpool_forward (ctx->t1, m->stem.cout, nf, H, W, ctx->x, ctx->pool);
+  ssan_maxpool_forward (
+      ctx->t1, m->stem.cout, nf, H, W, ctx->x, ctx->work.pool);
   H = ssan_conv_out_size (H, 3, 2, 1);
   W = ssan_conv_out_size (W, 3, 2, 1);
   for (i = 0; i < m->n_blocks; i++)

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* im2col buffers stay near this many floats (16 MiB): big enough that each
- * GEMM is wide, small enough to stay out of the memory budget. */
-#define SSAN_COL_BUDGET ((size_t)4 << 20)
+/* Each thread's im2col buffer stays near this many floats (8 MiB): big
+ * enough that each GEMM is wide, small enough for the memory budget. */
+#define SSAN_COL_BUDGET ((size_t)2 << 20)
 #define SSAN_COL_MIN_COLS 256
 
 /* Position-branch tiles: queries per tile, keys per tile.  The score tile
@@ -334,46 +334,106 @@ ssan_bias_act (
 
 typedef struct {
   const ssan_conv *cv;
+  const ssan_work *work;
   const float *src;
-  size_t cs, fs, j0, n, cols;
-  int H, W, Ho, Wo, relu, pieces;
-  float *dst, *col;
+  size_t cs, fs, cols, chunk;
+  int H, W, Ho, Wo, relu, direct, slices, pieces, cpieces;
+  float beta;
+  float *dst;
+  size_t j0, n; /* row-split mode: the current chunk */
 } conv_job;
 
+/* Output columns [c0, c1), all rows, by one thread with its own im2col
+ * buffer: im2col, GEMM and epilogue chunk by chunk while it is in cache. */
 static void
-conv_im2col_piece (void *arg, int i, int thread)
+conv_columns (const conv_job *j, size_t c0, size_t c1, int thread)
 {
-  conv_job *j = arg;
-  int c0 = (int)PIECE_BEGIN (i, j->cv->cin, j->pieces);
-  int c1 = (int)PIECE_BEGIN (i + 1, j->cv->cin, j->pieces);
+  const ssan_conv *cv = j->cv;
+  int K = cv->cin * cv->k * cv->k;
+  float *col = j->work->scratch + (size_t)thread * j->work->stride;
+  size_t j0;
+
+  if (j->direct) {
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout,
+        (int)(c1 - c0), cv->cin, 1.0f, cv->w, cv->cin, j->src + c0,
+        (int)j->cols, j->beta, j->dst + c0, (int)j->cols);
+    ssan_bias_act (j->dst + c0, 0, cv->cout, c1 - c0, j->cols, cv->b, j->relu);
+    return;
+  }
+  for (j0 = c0; j0 < c1; j0 += j->chunk) {
+    size_t n = c1 - j0 < j->chunk ? c1 - j0 : j->chunk;
+
+    ssan_im2col (j->src, j->cs, j->fs, 0, cv->cin, j->H, j->W, cv->k,
+        cv->stride, cv->pad, j->Ho, j->Wo, j0, n, col);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout, (int)n, K,
+        1.0f, cv->w, K, col, (int)n, j->beta, j->dst + j0, (int)j->cols);
+    ssan_bias_act (j->dst + j0, 0, cv->cout, n, j->cols, cv->b, j->relu);
+  }
+}
+
+/* Slice i of the columns, boundaries on multiples of 16 columns. */
+static size_t
+slice_begin (size_t cols, int i, int slices)
+{
+  size_t b = ((size_t)i * cols / (size_t)slices + 15) & ~(size_t)15;
+  return i >= slices || b > cols ? cols : b;
+}
+
+static void
+conv_slice_item (void *arg, int i, int thread)
+{
+  const conv_job *j = arg;
+
+  conv_columns (j, slice_begin (j->cols, i, j->slices),
+      slice_begin (j->cols, i + 1, j->slices), thread);
+}
+
+static void
+conv_im2col_item (void *arg, int i, int thread)
+{
+  const conv_job *j = arg;
+  int c0 = (int)PIECE_BEGIN (i, j->cv->cin, j->cpieces);
+  int c1 = (int)PIECE_BEGIN (i + 1, j->cv->cin, j->cpieces);
 
   (void)thread;
   ssan_im2col (j->src, j->cs, j->fs, c0, c1, j->H, j->W, j->cv->k,
-      j->cv->stride, j->cv->pad, j->Ho, j->Wo, j->j0, j->n, j->col);
+      j->cv->stride, j->cv->pad, j->Ho, j->Wo, j->j0, j->n, j->work->scratch);
 }
 
+/* Rows [r0, r1) of the current chunk (from the shared im2col buffer). */
 static void
-conv_epilogue_piece (void *arg, int i, int thread)
+conv_rows_item (void *arg, int i, int thread)
 {
-  conv_job *j = arg;
-  int c0 = (int)PIECE_BEGIN (i, j->cv->cout, j->pieces);
-  int c1 = (int)PIECE_BEGIN (i + 1, j->cv->cout, j->pieces);
+  const conv_job *j = arg;
+  const ssan_conv *cv = j->cv;
+  int K = cv->cin * cv->k * cv->k;
+  int r0 = (int)PIECE_BEGIN (i, cv->cout, j->pieces);
+  int r1 = (int)PIECE_BEGIN (i + 1, cv->cout, j->pieces);
+  const float *b = j->direct ? j->src + j->j0 : j->work->scratch;
 
   (void)thread;
-  ssan_bias_act (j->dst + j->j0, c0, c1, j->n, j->cols, j->cv->b, j->relu);
+  if (r1 == r0)
+    return;
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, (int)j->n, K,
+      1.0f, cv->w + (size_t)r0 * K, K, b, (int)(j->direct ? j->cols : j->n),
+      j->beta, j->dst + (size_t)r0 * j->cols + j->j0, (int)j->cols);
+  ssan_bias_act (j->dst + j->j0, r0, r1, j->n, j->cols, cv->b, j->relu);
 }
+
+/* Below this many output columns per thread, threads split the rows. */
+#define SSAN_MIN_SLICE_COLS 192
 
 void
 ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
     size_t fs, int nf, int H, int W, float *dst, int relu, int accumulate,
-    float *col, ssan_pool *pool)
+    const ssan_work *work)
 {
+  int threads = ssan_pool_threads (work->pool);
   conv_job j;
-  int K = cv->cin * cv->k * cv->k;
-  float beta = accumulate ? 1.0f : 0.0f;
-  size_t chunk;
 
+  memset (&j, 0, sizeof j);
   j.cv = cv;
+  j.work = work;
   j.src = src;
   j.cs = cs;
   j.fs = fs;
@@ -383,35 +443,25 @@ ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
   j.Wo = ssan_conv_out_size (W, cv->k, cv->stride, cv->pad);
   j.cols = (size_t)nf * j.Ho * j.Wo;
   j.relu = relu;
+  j.beta = accumulate ? 1.0f : 0.0f;
   j.dst = dst;
-  j.col = col;
+  j.direct = cv->k == 1 && cv->stride == 1 && cv->pad == 0
+             && fs == (size_t)H * W && cs == j.cols;
+  j.chunk = j.direct ? j.cols : ssan_conv_chunk_cols (cv, j.cols);
 
-  if (cv->k == 1 && cv->stride == 1 && cv->pad == 0 && fs == (size_t)H * W
-      && cs == j.cols) {
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout,
-        (int)j.cols, cv->cin, 1.0f, cv->w, cv->cin, src, (int)j.cols, beta, dst,
-        (int)j.cols);
-    if (relu || cv->b) {
-      j.j0 = 0;
-      j.n = j.cols;
-      j.pieces = pool_pieces (pool, (size_t)cv->cout);
-      ssan_pool_run (pool, j.pieces, conv_epilogue_piece, &j);
-    }
-    return;
-  }
-
-  chunk = ssan_conv_chunk_cols (cv, j.cols);
-  if (chunk == 0)
-    chunk = j.cols;
-  for (j.j0 = 0; j.j0 < j.cols; j.j0 += chunk) {
-    j.n = j.cols - j.j0 < chunk ? j.cols - j.j0 : chunk;
-    j.pieces = pool_pieces (pool, (size_t)cv->cin);
-    ssan_pool_run (pool, j.pieces, conv_im2col_piece, &j);
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout, (int)j.n,
-        K, 1.0f, cv->w, K, col, (int)j.n, beta, dst + j.j0, (int)j.cols);
-    if (relu || cv->b) {
-      j.pieces = pool_pieces (pool, (size_t)cv->cout);
-      ssan_pool_run (pool, j.pieces, conv_epilogue_piece, &j);
+  if (threads == 1) {
+    conv_columns (&j, 0, j.cols, 0);
+  } else if (j.cols >= (size_t)threads * SSAN_MIN_SLICE_COLS) {
+    j.slices = threads;
+    ssan_pool_run (work->pool, j.slices, conv_slice_item, &j);
+  } else {
+    j.pieces = threads;
+    j.cpieces = pool_pieces (work->pool, (size_t)cv->cin);
+    for (j.j0 = 0; j.j0 < j.cols; j.j0 += j.chunk) {
+      j.n = j.cols - j.j0 < j.chunk ? j.cols - j.j0 : j.chunk;
+      if (!j.direct)
+        ssan_pool_run (work->pool, j.cpieces, conv_im2col_item, &j);
+      ssan_pool_run (work->pool, j.pieces, conv_rows_item, &j);
     }
   }
 }
@@ -639,31 +689,15 @@ channel_item (void *arg, int item, int thread)
       c, j->v + o, (int)j->ld, 0.0f, j->a + o, (int)j->ld);
 }
 
-/* Runs fn over n_items with each item's GEMMs single-threaded inside the
- * pool's threads (OpenBLAS's own threads would only add hand-offs to these
- * small products). */
-static void
-run_gemm_items (ssan_pool *pool, int n_items, ssan_pool_fn fn, void *arg)
-{
-  int saved = openblas_get_num_threads ();
-  int serial = ssan_pool_threads (pool) > 1 && saved != 1;
-
-  if (serial)
-    openblas_set_num_threads (1);
-  ssan_pool_run (pool, n_items, fn, arg);
-  if (serial)
-    openblas_set_num_threads (saved);
-}
-
 void
 ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
-    size_t ld, int c, int n, int nf, float *a, float *scratch, ssan_pool *pool)
+    size_t ld, int c, int n, int nf, float *a, const ssan_work *work)
 {
-  attn_job j = { q, k, v, ld, ssan_attn_spatial_scratch (c), c, n,
-    (n + SSAN_PQ - 1) / SSAN_PQ, a, scratch };
+  attn_job j = { q, k, v, ld, work->stride, c, n, (n + SSAN_PQ - 1) / SSAN_PQ,
+    a, work->scratch };
 
-  run_gemm_items (pool, nf, channel_item, &j);
-  run_gemm_items (pool, nf * j.tiles, position_item, &j);
+  ssan_pool_run (work->pool, nf, channel_item, &j);
+  ssan_pool_run (work->pool, nf * j.tiles, position_item, &j);
 }
 
 /* In-place row softmax of x[rows][cols] (row maximum subtracted). */

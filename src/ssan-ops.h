@@ -27,6 +27,16 @@ void ssan_pool_free (ssan_pool *pool);
 int ssan_pool_threads (const ssan_pool *pool);
 void ssan_pool_run (ssan_pool *pool, int n_items, ssan_pool_fn fn, void *arg);
 
+/* Where ops run: a pool (NULL: the caller alone) and per-thread scratch,
+ * thread t owning scratch[t*stride, (t+1)*stride).  The GEMMs inside run in
+ * these threads, so OpenBLAS must be single-threaded while ops run
+ * (openblas_set_num_threads (1)). */
+typedef struct ssan_work {
+  ssan_pool *pool;
+  float *scratch;
+  size_t stride;
+} ssan_work;
+
 /* A convolution with BatchNorm folded in: w is [cout][cin][k][k], b [cout]
  * (b may be NULL for no bias). */
 typedef struct ssan_conv {
@@ -56,12 +66,13 @@ void ssan_im2col (const float *src, size_t cs, size_t fs, int c0, int c1, int H,
     float *col);
 
 /* dst[cout][nf][Ho][Wo] = act(conv(src) + b (+ dst if accumulate)).
- * src is read with channel stride cs and frame stride fs.  col is scratch of
- * at least cin*k*k * ssan_conv_chunk_cols floats (unused, may be NULL, for a
- * 1x1 stride-1 unpadded convolution over a CNHW source). */
+ * src is read with channel stride cs and frame stride fs.  Each thread's
+ * scratch holds at least cin*k*k * ssan_conv_chunk_cols floats (im2col).
+ * Threads take disjoint column slices (or row slices when there are few
+ * columns). */
 void ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
     size_t fs, int nf, int H, int W, float *dst, int relu, int accumulate,
-    float *col, ssan_pool *pool);
+    const ssan_work *work);
 
 /* 3x3 stride 2 pad 1 max-pool (padding never wins), CNHW -> CNHW. */
 void ssan_maxpool_forward (
@@ -75,11 +86,12 @@ void ssan_avgpool_forward (const float *src, int C, int nf, int hw, float *dst);
  *     + [sum_j softmax_j(q[:,i].k[:,j]/sqrt(c)) v[:,j]]_i  (position branch)
  * q, k, v, a: c rows of nf*n values (frame f at column f*n), row stride ld.
  * The position branch runs in tiles of queries x keys with an online softmax;
- * no n x n matrix is ever held.  scratch holds ssan_attn_spatial_scratch(c)
- * floats per pool thread. */
+ * no n x n matrix is ever held.  Each thread's scratch holds
+ * ssan_attn_spatial_scratch(c) floats; threads take (frame, query tile)
+ * items. */
 size_t ssan_attn_spatial_scratch (int c);
 void ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
-    size_t ld, int c, int n, int nf, float *a, float *scratch, ssan_pool *pool);
+    size_t ld, int c, int n, int nf, float *a, const ssan_work *work);
 
 /* Temporal 3x1x1 convolution with padding (1,0,0) per window (step 5):
  * src, dst CNHW [c][nb*T][n]; w [3][c][c] (tap, out, in), b [c].  Frames
