@@ -33,6 +33,7 @@ ssan_set_error (ssan_error *err, ssan_status code, const char *fmt, ...)
 {
   va_list ap;
   char *p;
+  const char *end;
 
   if (!err)
     return;
@@ -40,10 +41,13 @@ ssan_set_error (ssan_error *err, ssan_status code, const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (err->msg, sizeof (err->msg), fmt, ap);
   va_end (ap);
-  /* Names come from the file: keep the message on one printable line. */
+  /* Names come from the file: keep the message on one printable line, and
+   * valid UTF-8 even where a name was cut short. */
   for (p = err->msg; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
       *p = '?';
+  for (p = err->msg; !g_utf8_validate (p, -1, &end); p = (char *)end + 1)
+    *(char *)end = '?';
 }
 
 /* json-glib alone accepts comments, single quotes, hex and octal numbers,

@@ -12,6 +12,7 @@
 #include "ssan-internal.h"
 #include "ssan-modelgen.h"
 
+#include <glib.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -444,6 +445,24 @@ test_container (void)
            "\"data_offsets\":[0,8]}}",
           8),
       "duplicate", "'dtype'");
+
+  {
+    /* a long non-ASCII name is cut in the message on a character boundary */
+    char hdr[600] = "{\"x";
+    ssan_st st;
+    ssan_error err = { 0 };
+    for (int i = 0; i < 100; i++)
+      strcat (hdr, "\xc3\xa9");
+    strcat (hdr, "\":{\"dtype\":\"F64\",\"shape\":[1],"
+                 "\"data_offsets\":[0,8]}}");
+    b = raw (hdr, 8);
+    report ("message: long UTF-8 name cut on a character boundary",
+        ssan_st_parse (&st, b.p, b.size, FNAME, &err) != 0
+            && g_utf8_validate (err.msg, -1, NULL)
+            && msg_has (&err, "unsupported dtype"),
+        err.msg);
+    free (b.p);
+  }
 
   /* tensor entries */
   expect_st_fail ("entry: not an object", raw ("{\"w\":[1]}", 0), "'w'",
