@@ -178,7 +178,8 @@ run (const ssan_model *model, const char *input, int segments, int threads)
   }
   n_windows = (uint64_t)sb.st_size / window_bytes;
 
-  ctx = ssan_ctx_new (model, segments, MAX_BATCH, &err);
+  ctx = ssan_ctx_new (model, segments,
+      n_windows < MAX_BATCH ? (int)n_windows : MAX_BATCH, &err);
   if (ctx == NULL) {
     fclose (fp);
     return fail ("%s", err.msg);

@@ -96,8 +96,15 @@ void ssan_ctx_free (ssan_ctx *ctx);
 
 int ssan_ctx_get_segments (const ssan_ctx *ctx);
 
-/* Number of threads the engine may use for this context's forward calls
- * (0 = all online cores).  See the threads policy in src/ssan-threads.c. */
+/* Number of threads this context's forward calls compute with: the caller
+ * plus n_threads - 1 workers owned by the context (0 = all online cores, the
+ * default).  Every GEMM runs single-threaded inside these threads, so
+ * ssan_ctx_forward sets OpenBLAS to one thread (openblas_set_num_threads,
+ * process-wide).  Several contexts running at once should share the cores
+ * (e.g. 1 thread each).  Best effort: if the threads or their scratch memory
+ * cannot be made, the context keeps its previous count.  Not to be called
+ * while a forward call on the same context runs.  Policy details: top of
+ * src/ssan-net.c. */
 void ssan_ctx_set_threads (ssan_ctx *ctx, int n_threads);
 
 /* Evaluates `batch` windows (1 <= batch <= max_batch).
