@@ -21,6 +21,9 @@
 #define SSAN_ST_MAX_HEADER (16u << 20)
 /* Our header nests 3 deep; json-glib recurses without a limit. */
 #define SSAN_ST_MAX_JSON_DEPTH 32
+/* About 10 per tensor: resnet101 with SSA everywhere needs ~20000.  Bounds
+ * json-glib's tree (about 100 bytes per value) for a hostile header. */
+#define SSAN_ST_MAX_JSON_TOKENS (1u << 21)
 
 static const char *
 st_fname (const ssan_st *st)
@@ -57,7 +60,7 @@ static int
 json_check_strict (
     const char *s, size_t len, int max_depth, char *why, size_t why_size)
 {
-  size_t i = 0;
+  size_t i = 0, n_tokens = 0;
   int depth = 0, seen_value = 0;
 
 #define FAIL(...)                                                              \
@@ -73,6 +76,9 @@ json_check_strict (
       i++;
     } else if (depth == 0 && seen_value) {
       FAIL ("unexpected data after the top-level value at byte %zu", i);
+    } else if (c != ',' && c != ':' && c != '}' && c != ']'
+               && ++n_tokens > SSAN_ST_MAX_JSON_TOKENS) {
+      FAIL ("more than %u values and keys", SSAN_ST_MAX_JSON_TOKENS);
     } else if (c == '{' || c == '[') {
       if (++depth > max_depth)
         FAIL ("nesting deeper than %d at byte %zu", max_depth, i);

@@ -420,6 +420,19 @@ test_container (void)
         "container: 200000 nested arrays", raw (deep, 0), "nesting", NULL);
     free (deep);
   }
+  {
+    size_t n = 2200000, o = 0;
+    char *many = malloc (2 * n + 16);
+    o += (size_t)sprintf (many, "{\"a\":[");
+    for (size_t i = 0; i < n; i++) {
+      many[o++] = '0';
+      many[o++] = ',';
+    }
+    memcpy (many + o - 1, "]}", 3);
+    expect_st_fail ("container: 2.2 million values (json-glib memory bound)",
+        raw (many, 0), "more than", NULL);
+    free (many);
+  }
   expect_st_fail ("container: integer overflowing int64",
       raw ("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],"
            "\"data_offsets\":[0,99999999999999999999]}}",
