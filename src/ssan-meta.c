@@ -20,6 +20,8 @@
 #define MAX_LAYERS 1000
 #define MAX_WINDOW_FRAMES 100000
 #define MAX_REDUCTION 4096
+/* x = (pixel/255 - mean)/std stays far inside float range */
+#define MIN_STD 1e-6
 
 static const char *
 st_fname (const ssan_st *st)
@@ -148,7 +150,7 @@ get_triple (const ssan_st *st, const char *key, const float *def, int positive,
     size_t len = c ? (size_t)(c - p) : strlen (p);
     if (n == 3 || parse_decimal_text (p, len, &out[n]))
       goto bad;
-    if (positive && !(out[n] > 0.0f))
+    if (positive && !(out[n] >= MIN_STD))
       goto not_positive;
     n++;
     if (!c)
@@ -168,7 +170,9 @@ bad:
   return -1;
 not_positive:
   ssan_set_error (err, SSAN_ERR_FORMAT,
-      "%s: metadata key '%s': '%.64s' has a value <= 0", st_fname (st), key, v);
+      "%s: metadata key '%s': '%.64s' has a value below %g (std must be "
+      "> 0)",
+      st_fname (st), key, v, MIN_STD);
   return -1;
 }
 

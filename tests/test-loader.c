@@ -814,6 +814,7 @@ test_metadata (void)
   meta_fail ("std with a zero", "std", "0.2,0,0.2", "'std'");
   meta_fail ("std negative", "std", "0.2,0.2,-0.2", "'std'");
   meta_fail ("std underflowing to zero", "std", "1e-50,0.2,0.2", "'std'");
+  meta_fail ("std denormal", "std", "0.2,1e-40,0.2", "'std'");
   {
     static const char *const bad_blocks[]
         = { "layer5.0", "layer1.1", "layer0.0", "layer1.00", "layer1.-0",
