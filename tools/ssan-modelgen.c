@@ -644,6 +644,7 @@ float_to_bf16 (float f)
 }
 
 typedef struct {
+  int (*reserve) (void *ctx, size_t total); /* may be NULL */
   int (*write) (void *ctx, const void *p, size_t n);
   void *ctx;
 } sink;
@@ -777,6 +778,8 @@ emit (const ssan_modelgen *g, sink *out)
       goto out;
 
   hlen = h.len;
+  if (out->reserve && out->reserve (out->ctx, (size_t)(8 + hlen + off)))
+    goto out;
   for (int i = 0; i < 8; i++)
     len8[i] = (uint8_t)(hlen >> (8 * i));
   if (out->write (out->ctx, len8, 8) || out->write (out->ctx, h.s, h.len))
@@ -818,6 +821,22 @@ out:
   return ret;
 }
 
+/* The whole file in one exact allocation: a resnet50 is ~100 MB, and a
+ * growing buffer would briefly need twice that. */
+static int
+reserve_mem (void *ctx, size_t total)
+{
+  strbuf *b = ctx;
+  char *p = malloc (total + 1);
+
+  if (!p)
+    return -1;
+  b->s = p;
+  b->len = 0;
+  b->cap = total + 1;
+  return 0;
+}
+
 static int
 write_mem (void *ctx, const void *p, size_t n)
 {
@@ -835,7 +854,7 @@ ssan_modelgen_serialize (
     const ssan_modelgen *g, uint8_t **out, size_t *out_size)
 {
   strbuf b = { 0 };
-  sink s = { write_mem, &b };
+  sink s = { reserve_mem, write_mem, &b };
 
   if (emit (g, &s)) {
     free (b.s);
@@ -850,7 +869,7 @@ int
 ssan_modelgen_write_file (const ssan_modelgen *g, const char *path)
 {
   FILE *f = fopen (path, "wb");
-  sink s = { write_file, NULL };
+  sink s = { NULL, write_file, NULL };
   int ret;
 
   if (!f)
