@@ -75,13 +75,29 @@ find (const ssan_modelgen *g, const char *name)
   return NULL;
 }
 
+/* Shapes are the caller's: refuse what cannot be a tensor in memory. */
+static int
+shape_ok (int ndim, const int64_t *shape)
+{
+  int64_t n = 1;
+
+  if (ndim < 0 || ndim > MG_MAX_DIMS)
+    return 0;
+  for (int i = 0; i < ndim; i++) {
+    if (shape[i] < 0 || (shape[i] && n > ((int64_t)1 << 40) / shape[i]))
+      return 0;
+    n *= shape[i];
+  }
+  return 1;
+}
+
 static int
 add (ssan_modelgen *g, const char *name, init_kind init, int64_t fan_in,
     int ndim, const int64_t *shape)
 {
   mg_tensor *t;
 
-  if (ndim < 0 || ndim > MG_MAX_DIMS)
+  if (!shape_ok (ndim, shape))
     return -1;
   if (g->n == g->cap) {
     size_t cap = g->cap ? 2 * g->cap : 64;
@@ -458,7 +474,7 @@ ssan_modelgen_set_shape (
 {
   mg_tensor *t = find (g, name);
 
-  if (!t || ndim < 0 || ndim > MG_MAX_DIMS)
+  if (!t || !shape_ok (ndim, shape))
     return -1;
   t->ndim = ndim;
   t->numel = 1;
