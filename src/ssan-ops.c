@@ -17,8 +17,12 @@
 
 /* Position-branch tiles: queries per tile, keys per tile.  The score tile
  * (PK x PQ floats, 128 KiB) and the output tile stay in L2. */
+#ifndef SSAN_PQ
 #define SSAN_PQ 128
+#endif
+#ifndef SSAN_PK
 #define SSAN_PK 256
+#endif
 
 /* ---- thread pool ---- */
 
@@ -272,28 +276,29 @@ typedef int32_t v8i __attribute__ ((vector_size (32)));
   ((v8f)(((v8i)(a) & ((a) < (b))) | ((v8i)(b) & ~((a) < (b)))))
 #define V8F_LOAD(v, p) memcpy (&(v), (p), sizeof (v8f))
 #define V8F_STORE(p, v) memcpy ((p), &(v), sizeof (v8f))
-/* exp (Cephes polynomial, ~1 ulp), branch-free; arguments are clamped to
- * the range where exp is a normal float */
-#define V8F_EXP(y, x)                                                          \
+/* 2^x (degree-6 polynomial on the fraction, relative error ~1e-7),
+ * branch-free; arguments are clamped to the range where 2^x is a normal
+ * float */
+#define V8F_EXP2(y, x)                                                         \
   do {                                                                         \
-    const v8f lo_ = V8F (-87.3f), hi_ = V8F (88.3f);                           \
+    const v8f lo_ = V8F (-126.0f), hi_ = V8F (127.0f);                         \
     const v8f magic_ = V8F (12582912.0f); /* 1.5 * 2^23 */                     \
-    v8f x_ = (x), fx_, r_;                                                     \
-    v8i n_;                                                                    \
+    v8f x_ = (x), n_, f_;                                                      \
+    v8i i_;                                                                    \
     x_ = V8F_MAX (x_, lo_);                                                    \
     x_ = V8F_MIN (x_, hi_);                                                    \
-    fx_ = x_ * V8F (1.44269504088896341f) + magic_;                            \
-    n_ = (v8i)fx_ - (v8i)magic_;                                               \
-    fx_ = fx_ - magic_;                                                        \
-    r_ = x_ - fx_ * V8F (0.693359375f) - fx_ * V8F (-2.12194440e-4f);          \
-    (y) = V8F (1.9875691500e-4f);                                              \
-    (y) = (y)*r_ + V8F (1.3981999507e-3f);                                     \
-    (y) = (y)*r_ + V8F (8.3334519073e-3f);                                     \
-    (y) = (y)*r_ + V8F (4.1665795894e-2f);                                     \
-    (y) = (y)*r_ + V8F (1.6666665459e-1f);                                     \
-    (y) = (y)*r_ + V8F (5.0000001201e-1f);                                     \
-    (y) = (y)*r_ * r_ + r_ + V8F (1.0f);                                       \
-    (y) = (y) * (v8f)((n_ + 127) << 23);                                       \
+    n_ = x_ + magic_;                                                          \
+    i_ = (v8i)n_ - (v8i)magic_;                                                \
+    n_ = n_ - magic_;                                                          \
+    f_ = x_ - n_; /* in [-0.5, 0.5] */                                         \
+    (y) = V8F (1.5403530e-4f);                                                 \
+    (y) = (y)*f_ + V8F (1.3333558e-3f);                                        \
+    (y) = (y)*f_ + V8F (9.6181291e-3f);                                        \
+    (y) = (y)*f_ + V8F (5.5504109e-2f);                                        \
+    (y) = (y)*f_ + V8F (2.4022651e-1f);                                        \
+    (y) = (y)*f_ + V8F (6.9314718e-1f);                                        \
+    (y) = (y)*f_ + V8F (1.0f);                                                 \
+    (y) = (y) * (v8f)((i_ + 127) << 23);                                       \
   } while (0)
 
 SSAN_CLONES void
@@ -533,10 +538,11 @@ ssan_avgpool_forward (const float *src, int C, int nf, int hw, float *dst)
   }
 }
 
-/* One key tile of the online softmax: s is [nk][mq] scores (key rows, query
- * columns).  Updates the running column maxima m and sums l, turns s into
- * exp(s - m) and returns in corr the factor by which earlier partial outputs
- * must be scaled.  mq is a multiple of 8 (padded by the caller). */
+/* One key tile of the online softmax: s is [nk][mq] scores in base-2 units
+ * (key rows, query columns).  Updates the running column maxima m and sums
+ * l, turns s into 2^(s - m) and returns in corr the factor by which earlier
+ * partial outputs must be scaled.  mq is a multiple of 8 (padded by the
+ * caller). */
 SSAN_CLONES static void
 online_softmax_tile (
     float *s, int nk, int mq, float *m, float *l, float *mnew, float *corr)
@@ -559,7 +565,7 @@ online_softmax_tile (
     V8F_LOAD (mo, m + r);
     V8F_LOAD (mn, mnew + r);
     V8F_LOAD (sum, l + r);
-    V8F_EXP (c, mo - mn);
+    V8F_EXP2 (c, mo - mn);
     sum = sum * c;
     V8F_STORE (corr + r, c);
     V8F_STORE (l + r, sum);
@@ -572,7 +578,7 @@ online_softmax_tile (
       V8F_LOAD (x, row + r);
       V8F_LOAD (mx, m + r);
       V8F_LOAD (sum, l + r);
-      V8F_EXP (e, x - mx);
+      V8F_EXP2 (e, x - mx);
       sum = sum + e;
       V8F_STORE (row + r, e);
       V8F_STORE (l + r, sum);
@@ -616,7 +622,9 @@ position_tile (const float *q, const float *k, const float *v, size_t ld, int c,
   float *o = s + (size_t)SSAN_PK * SSAN_PQ;
   float *m = o + (size_t)c * SSAN_PQ;
   float *l = m + SSAN_PQ, *mnew = l + SSAN_PQ, *corr = mnew + SSAN_PQ;
-  float scale = 1.0f / sqrtf ((float)c);
+  /* scores in base-2 units: exp(x) = 2^(x log2 e), the factor folded into
+   * the GEMM */
+  float scale = (float)(1.4426950408889634 / sqrt ((double)c));
   int mq = n - i0 < SSAN_PQ ? n - i0 : SSAN_PQ;
   /* the tile's row length, padded to the vector width; padding columns
    * hold zero scores and are never read back */
