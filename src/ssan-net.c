@@ -128,8 +128,8 @@ take_at (
   return 0;
 
 too_big:
-  /* the file cannot hold a tensor of this shape; let the loader name the
-   * problem (missing or wrong shape) without letting it write */
+  /* the file cannot hold a tensor of this shape: name the problem here,
+   * without letting the loader write past the weights */
   {
     const ssan_st_tensor *t = find_tensor (b->st, name);
     if (t == NULL)

@@ -184,76 +184,6 @@ ssan_conv_chunk_cols (const ssan_conv *cv, size_t cols)
   return chunk < cols ? chunk : cols;
 }
 
-/* Copies one output row segment of im2col: dst[i] = row[(ox0+i)*s - p + kx]
- * for i < n, zero where that falls outside [0, W). */
-static void
-im2col_row (const float *row, int W, int stride, int pad, int kx, int ox0,
-    int n, float *dst)
-{
-  int ox_lo, ox_hi, i;
-
-  /* valid ox: 0 <= ox*s - p + kx < W */
-  ox_lo = pad - kx > 0 ? (pad - kx + stride - 1) / stride : 0;
-  ox_hi = W - 1 + pad - kx >= 0 ? (W - 1 + pad - kx) / stride + 1 : 0;
-  if (ox_hi < ox_lo)
-    ox_hi = ox_lo;
-  for (i = 0; i < n && ox0 + i < ox_lo; i++)
-    dst[i] = 0.0f;
-  if (stride == 1) {
-    int end = ox_hi - ox0 < n ? ox_hi - ox0 : n;
-    if (end > i) {
-      memcpy (dst + i, row + (ox0 + i) - pad + kx,
-          (size_t)(end - i) * sizeof (float));
-      i = end;
-    }
-  } else {
-    for (; i < n && ox0 + i < ox_hi; i++)
-      dst[i] = row[(ox0 + i) * stride - pad + kx];
-  }
-  for (; i < n; i++)
-    dst[i] = 0.0f;
-}
-
-void
-ssan_im2col (const float *src, size_t cs, size_t fs, int c0, int c1, int H,
-    int W, int k, int stride, int pad, int Ho, int Wo, size_t j0, size_t n,
-    float *col)
-{
-  size_t hw = (size_t)Ho * Wo;
-  int c, ky, kx;
-
-  for (c = c0; c < c1; c++) {
-    for (ky = 0; ky < k; ky++) {
-      for (kx = 0; kx < k; kx++) {
-        float *dst = col + ((size_t)(c * k + ky) * k + kx) * n;
-        size_t j = j0, end = j0 + n;
-        size_t f = j / hw;
-        int oy = (int)((j % hw) / Wo), ox = (int)(j % Wo);
-
-        while (j < end) {
-          int seg = Wo - ox;
-          int iy = oy * stride - pad + ky;
-
-          if ((size_t)seg > end - j)
-            seg = (int)(end - j);
-          if (iy < 0 || iy >= H)
-            memset (dst, 0, (size_t)seg * sizeof (float));
-          else
-            im2col_row (src + c * cs + f * fs + (size_t)iy * W, W, stride, pad,
-                kx, ox, seg, dst);
-          dst += seg;
-          j += seg;
-          ox = 0;
-          if (++oy == Ho) {
-            oy = 0;
-            f++;
-          }
-        }
-      }
-    }
-  }
-}
-
 /* 8-float vectors for the loops that are not GEMMs (GCC's -O2 vectoriser
  * leaves loops of unknown length alone).  Macros rather than functions: a
  * vector argument would tie the code to one vector ABI, and the hot loops
@@ -276,6 +206,84 @@ typedef int32_t v8i __attribute__ ((vector_size (32)));
   ((v8f)(((v8i)(a) & ((a) < (b))) | ((v8i)(b) & ~((a) < (b)))))
 #define V8F_LOAD(v, p) memcpy (&(v), (p), sizeof (v8f))
 #define V8F_STORE(p, v) memcpy ((p), &(v), sizeof (v8f))
+/* Copies one output row segment of im2col: dst[i] = row[(ox0+i)*s - p + kx]
+ * for i < n, zero where ox0+i is outside [ox_lo, ox_hi), the output
+ * columns whose input column lies inside the row. */
+static inline void
+im2col_row (const float *row, int stride, int pad, int kx, int ox_lo, int ox_hi,
+    int ox0, int n, float *dst)
+{
+  int a = ox_lo - ox0, b = ox_hi - ox0, i;
+  const float *in;
+
+  a = a < 0 ? 0 : (a > n ? n : a);
+  b = b < a ? a : (b > n ? n : b);
+  for (i = 0; i < a; i++)
+    dst[i] = 0.0f;
+  in = row + (ptrdiff_t)(ox0 + a) * stride - pad + kx;
+  if (stride == 1) {
+    for (i = a; i + 8 <= b; i += 8) {
+      v8f x;
+      V8F_LOAD (x, in + (i - a));
+      V8F_STORE (dst + i, x);
+    }
+    for (; i < b; i++)
+      dst[i] = in[i - a];
+  } else {
+    for (i = a; i < b; i++)
+      dst[i] = in[(ptrdiff_t)(i - a) * stride];
+  }
+  for (i = b; i < n; i++)
+    dst[i] = 0.0f;
+}
+
+void
+ssan_im2col (const float *src, size_t cs, size_t fs, int c0, int c1, int H,
+    int W, int k, int stride, int pad, int Ho, int Wo, size_t j0, size_t n,
+    float *col)
+{
+  size_t hw = (size_t)Ho * Wo;
+  int c, ky, kx;
+
+  for (c = c0; c < c1; c++) {
+    for (ky = 0; ky < k; ky++) {
+      for (kx = 0; kx < k; kx++) {
+        float *dst = col + ((size_t)(c * k + ky) * k + kx) * n;
+        size_t j = j0, end = j0 + n;
+        size_t f = j / hw;
+        int oy = (int)((j % hw) / Wo), ox = (int)(j % Wo);
+        /* output columns whose input column 0 <= ox*s - p + kx < W */
+        int ox_lo = pad - kx > 0 ? (pad - kx + stride - 1) / stride : 0;
+        int ox_hi = W - 1 + pad - kx >= 0 ? (W - 1 + pad - kx) / stride + 1 : 0;
+
+        if (ox_hi > Wo)
+          ox_hi = Wo;
+        while (j < end) {
+          int seg = Wo - ox, i;
+          int iy = oy * stride - pad + ky;
+
+          if ((size_t)seg > end - j)
+            seg = (int)(end - j);
+          if (iy < 0 || iy >= H) {
+            for (i = 0; i < seg; i++)
+              dst[i] = 0.0f;
+          } else {
+            im2col_row (src + c * cs + f * fs + (size_t)iy * W, stride, pad, kx,
+                ox_lo, ox_hi, ox, seg, dst);
+          }
+          dst += seg;
+          j += seg;
+          ox = 0;
+          if (++oy == Ho) {
+            oy = 0;
+            f++;
+          }
+        }
+      }
+    }
+  }
+}
+
 /* 2^x (degree-6 polynomial on the fraction, relative error ~1e-7),
  * branch-free; arguments are clamped to the range where 2^x is a normal
  * float */
