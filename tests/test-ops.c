@@ -1,8 +1,11 @@
 /* Op tests: every kernel of ssan-ops.c against a naive implementation of
  * the spec's formula in double precision. */
 #include "ssan-ops.h"
+#include "ssan-modelgen.h"
+#include "ssan/ssan.h"
 
 #include <cblas.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -389,6 +392,175 @@ test_temporal (int c, int nb, int T, int n, float scale)
   free (st);
 }
 
+/* ---- the network: shared models, threads, batches ---- */
+
+typedef struct {
+  const ssan_model *model;
+  const float *frames;
+  int T, batch, threads, rounds;
+  float *logits;
+  int status;
+} net_job;
+
+static void *
+net_thread (void *data)
+{
+  net_job *j = data;
+  ssan_error err;
+  ssan_ctx *ctx = ssan_ctx_new (j->model, j->T, j->batch, &err);
+  int r;
+
+  j->status = ctx == NULL;
+  if (ctx == NULL)
+    return NULL;
+  ssan_ctx_set_threads (ctx, j->threads);
+  for (r = 0; r < j->rounds && j->status == 0; r++)
+    j->status = ssan_ctx_forward (ctx, j->frames, j->batch, j->logits, &err);
+  ssan_ctx_free (ctx);
+  return NULL;
+}
+
+static void
+check_same (const char *what, const float *got, const float *want, size_t n)
+{
+  double worst = 0.0;
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    double e = fabs ((double)got[i] - want[i]);
+    if (!(e <= worst))
+      worst = e;
+  }
+  if (worst <= 1e-5) {
+    n_passed++;
+  } else {
+    n_failed++;
+    printf ("FAIL %s: logits differ by %g\n", what, worst);
+  }
+}
+
+static void
+test_network (const char *arch, int T, int ctx_T, int S, const char *ssa)
+{
+  ssan_modelgen_config cfg;
+  ssan_modelgen *g;
+  ssan_model *model;
+  ssan_error err;
+  uint8_t *bytes;
+  size_t size, nfl;
+  const ssan_info *info;
+  float *frames, *ref, *one;
+  net_job jobs[3];
+  pthread_t tid[3];
+  char what[160], msg[256];
+  int i, nc, B = 3;
+
+  ssan_modelgen_config_init (&cfg);
+  cfg.arch = arch;
+  cfg.width = 8;
+  cfg.num_classes = 7;
+  cfg.segments = T;
+  cfg.input_size = S;
+  cfg.ssa_blocks = ssa;
+  g = ssan_modelgen_new (&cfg, msg, sizeof msg);
+  if (g == NULL || ssan_modelgen_serialize (g, &bytes, &size) != 0) {
+    n_failed++;
+    printf ("FAIL modelgen %s: %s\n", arch, g ? "serialize" : msg);
+    ssan_modelgen_free (g);
+    return;
+  }
+  ssan_modelgen_free (g);
+  model = ssan_model_load_memory (bytes, size, arch, &err);
+  free (bytes);
+  if (model == NULL) {
+    n_failed++;
+    printf ("FAIL load %s: %s\n", arch, err.msg);
+    return;
+  }
+  info = ssan_model_get_info (model);
+  nc = info->num_classes;
+  nfl = (size_t)B * ctx_T * 3 * S * S;
+  frames = rand_vec (nfl, 1.0f);
+  ref = malloc ((size_t)B * nc * sizeof (float));
+  one = malloc ((size_t)B * nc * sizeof (float));
+  snprintf (what, sizeof what, "network %s T %d (ctx %d) S %d ssa [%s]", arch,
+      T, ctx_T, S, ssa ? ssa : "");
+
+  /* reference: one thread, one window per call (windows never mix) */
+  {
+    ssan_ctx *ctx = ssan_ctx_new (model, ctx_T, 1, &err);
+    int b, ok = ctx != NULL;
+
+    if (ctx)
+      ssan_ctx_set_threads (ctx, 1);
+    for (b = 0; ok && b < B; b++)
+      ok = ssan_ctx_forward (
+               ctx, frames + (size_t)b * nfl / B, 1, ref + (size_t)b * nc, &err)
+           == 0;
+    ssan_ctx_free (ctx);
+    if (!ok) {
+      n_failed++;
+      printf ("FAIL %s: %s\n", what, err.msg);
+      goto out;
+    }
+  }
+  /* the same model shared by three threads, each with its own context,
+   * batch and thread count, concurrently */
+  for (i = 0; i < 3; i++) {
+    jobs[i].model = model;
+    jobs[i].frames = frames;
+    jobs[i].T = ctx_T;
+    jobs[i].batch = i == 0 ? 1 : B;
+    jobs[i].threads = i + 1;
+    jobs[i].rounds = 3;
+    jobs[i].logits = malloc ((size_t)B * nc * sizeof (float));
+    pthread_create (&tid[i], NULL, net_thread, &jobs[i]);
+  }
+  for (i = 0; i < 3; i++) {
+    char w[200];
+    pthread_join (tid[i], NULL);
+    snprintf (w, sizeof w, "%s: batch %d, %d threads, shared", what,
+        jobs[i].batch, jobs[i].threads);
+    if (jobs[i].status != 0) {
+      n_failed++;
+      printf ("FAIL %s: forward failed\n", w);
+    } else {
+      check_same (w, jobs[i].logits, ref, (size_t)jobs[i].batch * nc);
+    }
+    free (jobs[i].logits);
+  }
+  /* a bigger context used with a smaller batch, threads changed between
+   * calls */
+  {
+    ssan_ctx *ctx = ssan_ctx_new (model, ctx_T, B + 1, &err);
+    int ok = ctx != NULL && ssan_ctx_get_segments (ctx) == ctx_T;
+
+    if (ok) {
+      ssan_ctx_set_threads (ctx, 2);
+      ok = ssan_ctx_forward (ctx, frames, 2, one, &err) == 0;
+      ssan_ctx_set_threads (ctx, 1);
+      ok = ok
+           && ssan_ctx_forward (
+                  ctx, frames + nfl / B * 2, 1, one + 2 * nc, &err)
+                  == 0;
+      ok = ok && ssan_ctx_forward (ctx, frames, B + 2, one, &err) != 0;
+    }
+    ssan_ctx_free (ctx);
+    if (ok)
+      check_same (what, one, ref, (size_t)B * nc);
+    else {
+      n_failed++;
+      printf ("FAIL %s: reused context\n", what);
+    }
+  }
+
+out:
+  ssan_model_free (model);
+  free (frames);
+  free (ref);
+  free (one);
+}
+
 static void
 run_all (void)
 {
@@ -456,6 +628,10 @@ main (void)
   }
   run_all ();
   ssan_pool_free (g_pool);
+
+  test_network ("resnet18", 3, 3, 45, "layer1.0,layer2.0");
+  test_network ("resnet50", 2, 4, 33, "layer1.0,layer3.1");
+  test_network ("resnet18", 8, 1, 20, "layer2.0");
 
   printf ("%d passed, %d failed\n", n_passed, n_failed);
   return n_failed != 0;
