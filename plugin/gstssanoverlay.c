@@ -1,0 +1,650 @@
+/* GStreamer SSAN overlay: draws the recognised action onto the video.
+ *
+ * SECTION:element-ssanoverlay
+ * @title: ssanoverlay
+ *
+ * Reads the #GstSsanActionMeta that ssanaction attaches and draws, in a
+ * dark translucent box at the top left: the current action and its
+ * confidence, the top-k classes as bars with their percentages, and the
+ * window and inference time.  With #GstSsanOverlay:show-truth, the ground
+ * truth of ssantestsrc's #GstSsanClipMeta goes into a box at the bottom
+ * left, green when the action shown matches it, red when not.
+ *
+ * The boxes are drawn with Pango and Cairo into ARGB rectangles of a
+ * #GstVideoOverlayComposition, which is blended onto the frame in any raw
+ * format listed in the caps.  They are drawn again only when the result,
+ * the truth or a property changes, not per frame.  A result older than its
+ * window fades out over one more window duration (age = PTS of the frame
+ * minus the result's window_end, both as running time): a stalled or
+ * skipping recogniser shows as such.  Frames without either meta pass
+ * through untouched.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 ssantestsrc num-buffers=192 ! \
+ *     video/x-raw,width=640,height=480 ! \
+ *     ssanaction model=models/ssan-demo.safetensors ! ssanoverlay ! \
+ *     videoconvert ! vp8enc ! webmmux ! filesink location=annotated.webm
+ * ]| Six clips, recognised and annotated, into a WebM file.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <math.h>
+
+#include "gstssanoverlay.h"
+#include "gstssanclipmeta.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_ssan_overlay_debug);
+#define GST_CAT_DEFAULT gst_ssan_overlay_debug
+
+enum {
+  PROP_0,
+  PROP_SHOW_TRUTH,
+  PROP_TOP_K,
+  PROP_FADE,
+  PROP_FONT_DESC,
+};
+
+#define DEFAULT_SHOW_TRUTH TRUE
+#define DEFAULT_TOP_K 3
+#define DEFAULT_FADE TRUE
+#define DEFAULT_FONT_DESC "Sans"
+
+#define MAX_TOP_K 16
+
+/* Formats gst_video_overlay_composition_blend() draws on. */
+#define OVERLAY_FORMATS                                                        \
+  "{ I420, YV12, NV12, NV21, Y42B, Y444, Y41B, YUY2, "                         \
+  "UYVY, YVYU, AYUV, v308, RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, "     \
+  "ARGB, ABGR, GRAY8 }"
+
+static GstStaticPadTemplate gst_ssan_overlay_sink_template
+    = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (OVERLAY_FORMATS)));
+
+static GstStaticPadTemplate gst_ssan_overlay_src_template
+    = GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (OVERLAY_FORMATS)));
+
+G_DEFINE_TYPE (GstSsanOverlay, gst_ssan_overlay, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE (
+    ssanoverlay, "ssanoverlay", GST_RANK_NONE, GST_TYPE_SSAN_OVERLAY);
+
+static void gst_ssan_overlay_finalize (GObject *object);
+static void gst_ssan_overlay_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec);
+static void gst_ssan_overlay_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
+static gboolean gst_ssan_overlay_start (GstBaseTransform *trans);
+static gboolean gst_ssan_overlay_stop (GstBaseTransform *trans);
+static gboolean gst_ssan_overlay_set_info (GstVideoFilter *filter,
+    GstCaps *incaps, GstVideoInfo *in_info, GstCaps *outcaps,
+    GstVideoInfo *out_info);
+static GstFlowReturn gst_ssan_overlay_transform_frame_ip (
+    GstVideoFilter *filter, GstVideoFrame *frame);
+
+static void
+gst_ssan_overlay_class_init (GstSsanOverlayClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
+
+  gobject_class->finalize = gst_ssan_overlay_finalize;
+  gobject_class->set_property = gst_ssan_overlay_set_property;
+  gobject_class->get_property = gst_ssan_overlay_get_property;
+
+  g_object_class_install_property (gobject_class, PROP_SHOW_TRUTH,
+      g_param_spec_boolean ("show-truth", "Show truth",
+          "Draw the ground truth of ssantestsrc (GstSsanClipMeta) when the "
+          "frame carries it",
+          DEFAULT_SHOW_TRUTH,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_TOP_K,
+      g_param_spec_uint ("top-k", "Top k",
+          "Most probable classes drawn as bars (at most as many as the "
+          "result holds; 0: none)",
+          0, MAX_TOP_K, DEFAULT_TOP_K,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_FADE,
+      g_param_spec_boolean ("fade", "Fade",
+          "Fade a result out once it is older than its window, over one more "
+          "window duration",
+          DEFAULT_FADE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_FONT_DESC,
+      g_param_spec_string ("font-desc", "Font description",
+          "Pango font family and style, e.g. \"Sans\" or \"Serif Italic\"; "
+          "the size follows the frame height",
+          DEFAULT_FONT_DESC,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING));
+
+  gst_element_class_set_static_metadata (element_class, "SSAN action overlay",
+      "Filter/Effect/Video",
+      "Draws the recognised action, its confidence and the top classes",
+      "gst-ssan developers");
+  gst_element_class_add_static_pad_template (
+      element_class, &gst_ssan_overlay_sink_template);
+  gst_element_class_add_static_pad_template (
+      element_class, &gst_ssan_overlay_src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_ssan_overlay_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_ssan_overlay_stop);
+  filter_class->set_info = GST_DEBUG_FUNCPTR (gst_ssan_overlay_set_info);
+  filter_class->transform_frame_ip
+      = GST_DEBUG_FUNCPTR (gst_ssan_overlay_transform_frame_ip);
+
+  GST_DEBUG_CATEGORY_INIT (
+      gst_ssan_overlay_debug, "ssanoverlay", 0, "SSAN action overlay");
+}
+
+static void
+gst_ssan_overlay_init (GstSsanOverlay *self)
+{
+  self->show_truth = DEFAULT_SHOW_TRUTH;
+  self->top_k = DEFAULT_TOP_K;
+  self->fade = DEFAULT_FADE;
+  self->font_desc = g_strdup (DEFAULT_FONT_DESC);
+  self->drawn_truth_pred = -2;
+}
+
+static void
+gst_ssan_overlay_clear (GstSsanOverlay *self)
+{
+  g_clear_pointer (&self->drawn_result, gst_ssan_action_result_unref);
+  g_clear_pointer (&self->action_rect, gst_video_overlay_rectangle_unref);
+  g_clear_pointer (&self->truth_rect, gst_video_overlay_rectangle_unref);
+  g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
+  self->drawn_truth = NULL;
+  self->drawn_truth_pred = -2;
+}
+
+static void
+gst_ssan_overlay_finalize (GObject *object)
+{
+  GstSsanOverlay *self = GST_SSAN_OVERLAY (object);
+
+  gst_ssan_overlay_clear (self);
+  g_clear_object (&self->layout);
+  g_clear_object (&self->pango);
+  g_clear_object (&self->font_map);
+  g_free (self->font_desc);
+
+  G_OBJECT_CLASS (gst_ssan_overlay_parent_class)->finalize (object);
+}
+
+static void
+gst_ssan_overlay_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GstSsanOverlay *self = GST_SSAN_OVERLAY (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_SHOW_TRUTH:
+      self->show_truth = g_value_get_boolean (value);
+      break;
+    case PROP_TOP_K:
+      self->top_k = g_value_get_uint (value);
+      break;
+    case PROP_FADE:
+      self->fade = g_value_get_boolean (value);
+      break;
+    case PROP_FONT_DESC:
+      g_free (self->font_desc);
+      self->font_desc = g_value_dup_string (value);
+      if (!self->font_desc)
+        self->font_desc = g_strdup (DEFAULT_FONT_DESC);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  self->settings_changed = TRUE;
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_ssan_overlay_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstSsanOverlay *self = GST_SSAN_OVERLAY (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_SHOW_TRUTH:
+      g_value_set_boolean (value, self->show_truth);
+      break;
+    case PROP_TOP_K:
+      g_value_set_uint (value, self->top_k);
+      break;
+    case PROP_FADE:
+      g_value_set_boolean (value, self->fade);
+      break;
+    case PROP_FONT_DESC:
+      g_value_set_string (value, self->font_desc);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static gboolean
+gst_ssan_overlay_start (GstBaseTransform *trans)
+{
+  GstSsanOverlay *self = GST_SSAN_OVERLAY (trans);
+
+  /* a font map of our own: Pango's default one is per thread */
+  if (!self->font_map) {
+    self->font_map = pango_cairo_font_map_new ();
+    self->pango = pango_font_map_create_context (self->font_map);
+    self->layout = pango_layout_new (self->pango);
+  }
+  gst_ssan_overlay_clear (self);
+  return TRUE;
+}
+
+static gboolean
+gst_ssan_overlay_stop (GstBaseTransform *trans)
+{
+  gst_ssan_overlay_clear (GST_SSAN_OVERLAY (trans));
+  return TRUE;
+}
+
+static gboolean
+gst_ssan_overlay_set_info (GstVideoFilter *filter, GstCaps *incaps,
+    GstVideoInfo *in_info, GstCaps *outcaps, GstVideoInfo *out_info)
+{
+  /* the boxes are sized for the frame */
+  gst_ssan_overlay_clear (GST_SSAN_OVERLAY (filter));
+  return TRUE;
+}
+
+/* ---- drawing */
+
+typedef struct {
+  gboolean show_truth;
+  guint top_k;
+  gboolean fade;
+  gchar *font_desc;
+} Settings;
+
+static void
+gst_ssan_overlay_set_text (GstSsanOverlay *self, const Settings *st,
+    const gchar *text, gdouble px, gboolean bold, gint *w, gint *h)
+{
+  PangoFontDescription *desc
+      = pango_font_description_from_string (st->font_desc);
+  PangoRectangle logical;
+
+  pango_font_description_set_absolute_size (desc, px * PANGO_SCALE);
+  if (bold)
+    pango_font_description_set_weight (desc, PANGO_WEIGHT_BOLD);
+  pango_layout_set_font_description (self->layout, desc);
+  pango_font_description_free (desc);
+  pango_layout_set_text (self->layout, text, -1);
+  pango_layout_get_pixel_extents (self->layout, NULL, &logical);
+  if (w)
+    *w = logical.width;
+  if (h)
+    *h = logical.height;
+}
+
+static void
+gst_ssan_overlay_show_text (GstSsanOverlay *self, const Settings *st,
+    cairo_t *cr, const gchar *text, gdouble px, gboolean bold, gdouble x,
+    gdouble y, gdouble r, gdouble g, gdouble b, gdouble a)
+{
+  gst_ssan_overlay_set_text (self, st, text, px, bold, NULL, NULL);
+  cairo_set_source_rgba (cr, r, g, b, a);
+  cairo_move_to (cr, x, y);
+  pango_cairo_show_layout (cr, self->layout);
+}
+
+static void
+rounded_rect (
+    cairo_t *cr, gdouble x, gdouble y, gdouble w, gdouble h, gdouble r)
+{
+  r = MIN (r, MIN (w, h) / 2.0);
+  cairo_new_sub_path (cr);
+  cairo_arc (cr, x + w - r, y + r, r, -G_PI / 2, 0);
+  cairo_arc (cr, x + w - r, y + h - r, r, 0, G_PI / 2);
+  cairo_arc (cr, x + r, y + h - r, r, G_PI / 2, G_PI);
+  cairo_arc (cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
+  cairo_close_path (cr);
+}
+
+/* Text size for a frame: readable at 320x240, not huge at 1080p. */
+static gdouble
+base_size (const GstVideoInfo *info)
+{
+  gdouble s = MIN (
+      GST_VIDEO_INFO_HEIGHT (info) / 26.0, GST_VIDEO_INFO_WIDTH (info) / 34.0);
+  return CLAMP (s, 7.0, 36.0);
+}
+
+/* Wraps a Cairo ARGB32 surface (premultiplied, native endian: the
+ * composition's own format) into a rectangle at (x, y). */
+static GstVideoOverlayRectangle *
+rectangle_from_surface (cairo_surface_t *surface, gint x, gint y)
+{
+  gint w = cairo_image_surface_get_width (surface);
+  gint h = cairo_image_surface_get_height (surface);
+  gint stride = cairo_image_surface_get_stride (surface);
+  gsize offset[GST_VIDEO_MAX_PLANES] = { 0 };
+  gint strides[GST_VIDEO_MAX_PLANES] = { stride };
+  GstBuffer *buf;
+  GstVideoOverlayRectangle *rect;
+
+  cairo_surface_flush (surface);
+  buf = gst_buffer_new_memdup (
+      cairo_image_surface_get_data (surface), (gsize)stride * h);
+  gst_buffer_add_video_meta_full (buf, GST_VIDEO_FRAME_FLAG_NONE,
+      GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB, w, h, 1, offset, strides);
+  rect = gst_video_overlay_rectangle_new_raw (
+      buf, x, y, w, h, GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
+  gst_buffer_unref (buf);
+  return rect;
+}
+
+/* The action box: label and confidence, top-k bars, window and time. */
+static GstVideoOverlayRectangle *
+gst_ssan_overlay_draw_action (GstSsanOverlay *self, const Settings *st,
+    const GstSsanActionResult *res, const GstVideoInfo *info)
+{
+  gdouble base = base_size (info);
+  gdouble pad = 0.55 * base, gap = 0.45 * base, title_px = 1.3 * base;
+  gdouble row_px = 0.8 * base, foot_px = 0.62 * base, bar_h = 0.62 * base;
+  gdouble bar_w = 6.0 * base, row_h, y;
+  guint n = MIN (st->top_k, res->n_top), i;
+  gint title_w, title_h, conf_w, conf_h, lab_w = 0, pct_w, text_h, foot_w,
+                                         foot_h, w, h, tw, th;
+  gboolean none = res->class_id < 0;
+  const gchar *title = none ? "no action" : res->label;
+  gchar conf[32], foot[96], pct[16];
+  cairo_surface_t *surface;
+  cairo_t *cr;
+  GstVideoOverlayRectangle *rect;
+
+  g_snprintf (conf, sizeof conf, "%.0f%%", 100.0 * res->confidence);
+  if (GST_CLOCK_TIME_IS_VALID (res->inference_time))
+    g_snprintf (foot, sizeof foot,
+        "window %" G_GUINT64_FORMAT " \xc2\xb7 "
+        "%.1f ms",
+        res->window_index, res->inference_time / 1e6);
+  else
+    g_snprintf (
+        foot, sizeof foot, "window %" G_GUINT64_FORMAT, res->window_index);
+
+  /* measure */
+  gst_ssan_overlay_set_text (
+      self, st, title, title_px, TRUE, &title_w, &title_h);
+  gst_ssan_overlay_set_text (self, st, conf, title_px, FALSE, &conf_w, &conf_h);
+  gst_ssan_overlay_set_text (self, st, "100%", row_px, FALSE, &pct_w, &text_h);
+  for (i = 0; i < n; i++) {
+    gst_ssan_overlay_set_text (
+        self, st, res->top_labels[i], row_px, FALSE, &tw, &th);
+    lab_w = MAX (lab_w, tw);
+  }
+  gst_ssan_overlay_set_text (self, st, foot, foot_px, FALSE, &foot_w, &foot_h);
+  row_h = MAX (text_h, bar_h) + 0.15 * base;
+  w = (gint)ceil (2 * pad
+                  + MAX (MAX (title_w + 1.5 * gap + conf_w,
+                             n ? lab_w + gap + bar_w + gap + pct_w : 0),
+                      foot_w));
+  h = (gint)ceil (2 * pad + MAX (title_h, conf_h)
+                  + (n ? 0.35 * base + n * row_h : 0) + 0.25 * base + foot_h);
+  w = MIN (w, GST_VIDEO_INFO_WIDTH (info));
+  h = MIN (h, GST_VIDEO_INFO_HEIGHT (info));
+
+  /* draw */
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w, h);
+  cr = cairo_create (surface);
+  pango_cairo_update_context (cr, self->pango);
+  pango_layout_context_changed (self->layout);
+
+  rounded_rect (cr, 0.5, 0.5, w - 1.0, h - 1.0, 0.5 * base);
+  cairo_set_source_rgba (cr, 0.06, 0.07, 0.09, 0.72);
+  cairo_fill_preserve (cr);
+  cairo_set_source_rgba (cr, 1, 1, 1, 0.18);
+  cairo_set_line_width (cr, 1.0);
+  cairo_stroke (cr);
+
+  y = pad;
+  if (none)
+    gst_ssan_overlay_show_text (
+        self, st, cr, title, title_px, TRUE, pad, y, 0.75, 0.75, 0.75, 1);
+  else
+    gst_ssan_overlay_show_text (
+        self, st, cr, title, title_px, TRUE, pad, y, 1, 1, 1, 1);
+  gst_ssan_overlay_show_text (self, st, cr, conf, title_px, FALSE,
+      w - pad - conf_w, y, 0.45, 0.80, 1.0, none ? 0.6 : 1.0);
+  y += MAX (title_h, conf_h) + 0.35 * base;
+
+  for (i = 0; i < n; i++) {
+    gdouble bx = pad + lab_w + gap, by = y + (row_h - bar_h) / 2.0;
+    gdouble score = CLAMP (res->top_scores[i], 0.0, 1.0);
+    gboolean top = !none && res->top_ids[i] == res->class_id;
+    gint pw;
+
+    gst_ssan_overlay_show_text (self, st, cr, res->top_labels[i], row_px, FALSE,
+        pad, y + (row_h - text_h) / 2.0, 0.92, 0.92, 0.92, 1);
+    rounded_rect (cr, bx, by, bar_w, bar_h, bar_h / 3.0);
+    cairo_set_source_rgba (cr, 1, 1, 1, 0.14);
+    cairo_fill (cr);
+    if (score > 0.0) {
+      rounded_rect (cr, bx, by, MAX (bar_w * score, 1.0), bar_h, bar_h / 3.0);
+      if (top)
+        cairo_set_source_rgba (cr, 0.30, 0.74, 0.98, 1);
+      else
+        cairo_set_source_rgba (cr, 0.62, 0.66, 0.74, 0.95);
+      cairo_fill (cr);
+    }
+    g_snprintf (pct, sizeof pct, "%.0f%%", 100.0 * score);
+    gst_ssan_overlay_set_text (self, st, pct, row_px, FALSE, &pw, NULL);
+    gst_ssan_overlay_show_text (self, st, cr, pct, row_px, FALSE,
+        bx + bar_w + gap + pct_w - pw, y + (row_h - text_h) / 2.0, 0.92, 0.92,
+        0.92, 1);
+    y += row_h;
+  }
+  y += 0.25 * base;
+  gst_ssan_overlay_show_text (
+      self, st, cr, foot, foot_px, FALSE, pad, y, 0.7, 0.7, 0.72, 1);
+
+  cairo_destroy (cr);
+  rect = rectangle_from_surface (
+      surface, (gint)(0.6 * base), (gint)(0.6 * base));
+  cairo_surface_destroy (surface);
+  return rect;
+}
+
+/* The truth box: "true: <label>", its marker green when the prediction
+ * matches, red when it does not, grey without a prediction. */
+static GstVideoOverlayRectangle *
+gst_ssan_overlay_draw_truth (GstSsanOverlay *self, const Settings *st,
+    const gchar *truth, gint match, const GstVideoInfo *info)
+{
+  gdouble base = base_size (info), px = 0.85 * base, pad = 0.45 * base;
+  gdouble dot = 0.55 * base;
+  gchar *text = g_strdup_printf ("true: %s", truth);
+  gint tw, th, w, h, y;
+  cairo_surface_t *surface;
+  cairo_t *cr;
+  GstVideoOverlayRectangle *rect;
+
+  gst_ssan_overlay_set_text (self, st, text, px, FALSE, &tw, &th);
+  w = MIN ((gint)ceil (3 * pad + dot + tw), GST_VIDEO_INFO_WIDTH (info));
+  h = MIN ((gint)ceil (2 * pad + th), GST_VIDEO_INFO_HEIGHT (info));
+
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w, h);
+  cr = cairo_create (surface);
+  pango_cairo_update_context (cr, self->pango);
+  pango_layout_context_changed (self->layout);
+
+  rounded_rect (cr, 0.5, 0.5, w - 1.0, h - 1.0, 0.45 * base);
+  cairo_set_source_rgba (cr, 0.06, 0.07, 0.09, 0.72);
+  cairo_fill (cr);
+  cairo_arc (cr, pad + dot / 2, h / 2.0, dot / 2, 0, 2 * G_PI);
+  if (match > 0)
+    cairo_set_source_rgba (cr, 0.35, 0.85, 0.40, 1);
+  else if (match == 0)
+    cairo_set_source_rgba (cr, 0.95, 0.35, 0.30, 1);
+  else
+    cairo_set_source_rgba (cr, 0.6, 0.6, 0.6, 1);
+  cairo_fill (cr);
+  gst_ssan_overlay_show_text (
+      self, st, cr, text, px, FALSE, 2 * pad + dot, pad, 0.92, 0.92, 0.92, 1);
+
+  cairo_destroy (cr);
+  y = GST_VIDEO_INFO_HEIGHT (info) - h - (gint)(0.6 * base);
+  rect = rectangle_from_surface (surface, (gint)(0.6 * base), MAX (y, 0));
+  cairo_surface_destroy (surface);
+  g_free (text);
+  return rect;
+}
+
+/* 1 while the result is at most one window old, then down to 0 over one
+ * more window. */
+static gfloat
+gst_ssan_overlay_alpha (
+    GstSsanOverlay *self, const GstSsanActionResult *res, GstClockTime pts)
+{
+  GstSegment *seg = &GST_BASE_TRANSFORM (self)->segment;
+  GstClockTime now, end, win;
+
+  if (!GST_CLOCK_TIME_IS_VALID (pts)
+      || !GST_CLOCK_TIME_IS_VALID (res->window_end))
+    return 1.0f;
+  now = gst_segment_to_running_time (seg, GST_FORMAT_TIME, pts);
+  end = gst_segment_to_running_time (seg, GST_FORMAT_TIME, res->window_end);
+  if (!GST_CLOCK_TIME_IS_VALID (now) || !GST_CLOCK_TIME_IS_VALID (end)
+      || now <= end)
+    return 1.0f;
+  win = GST_SECOND;
+  if (GST_CLOCK_TIME_IS_VALID (res->window_start)
+      && res->window_end > res->window_start)
+    win = res->window_end - res->window_start;
+  if (now - end <= win)
+    return 1.0f;
+  if (now - end >= 2 * win)
+    return 0.0f;
+  return 1.0f - (gfloat)(now - end - win) / (gfloat)win;
+}
+
+static GstFlowReturn
+gst_ssan_overlay_transform_frame_ip (
+    GstVideoFilter *filter, GstVideoFrame *frame)
+{
+  GstSsanOverlay *self = GST_SSAN_OVERLAY (filter);
+  GstSsanActionMeta *ameta = gst_buffer_get_ssan_action_meta (frame->buffer);
+  GstSsanClipMeta *cmeta = gst_buffer_get_ssan_clip_meta (frame->buffer);
+  GstSsanActionResult *res = ameta ? ameta->result : NULL;
+  GstVideoOverlayRectangle *want_action = NULL, *want_truth = NULL;
+  const gchar *truth;
+  gfloat alpha = 1.0f;
+  gint pred;
+  Settings st;
+
+  GST_OBJECT_LOCK (self);
+  st.show_truth = self->show_truth;
+  st.top_k = self->top_k;
+  st.fade = self->fade;
+  st.font_desc = g_strdup (self->font_desc);
+  if (self->settings_changed) {
+    self->settings_changed = FALSE;
+    GST_OBJECT_UNLOCK (self);
+    gst_ssan_overlay_clear (self);
+  } else {
+    GST_OBJECT_UNLOCK (self);
+  }
+
+  if (res && st.fade)
+    alpha = gst_ssan_overlay_alpha (self, res, GST_BUFFER_PTS (frame->buffer));
+  if (res && alpha > 0.0f) {
+    if (res != self->drawn_result || !self->action_rect) {
+      g_clear_pointer (&self->action_rect, gst_video_overlay_rectangle_unref);
+      g_clear_pointer (&self->drawn_result, gst_ssan_action_result_unref);
+      self->action_rect
+          = gst_ssan_overlay_draw_action (self, &st, res, &frame->info);
+      self->drawn_result = gst_ssan_action_result_ref (res);
+      self->action_alpha = 1.0f;
+      GST_LOG_OBJECT (
+          self, "drew result of window %" G_GUINT64_FORMAT, res->window_index);
+    }
+    if (alpha != self->action_alpha) {
+      /* only a rectangle no composition holds may change */
+      g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
+      if (!gst_mini_object_is_writable (
+              GST_MINI_OBJECT_CAST (self->action_rect))) {
+        GstVideoOverlayRectangle *copy
+            = gst_video_overlay_rectangle_copy (self->action_rect);
+        gst_video_overlay_rectangle_unref (self->action_rect);
+        self->action_rect = copy;
+      }
+      gst_video_overlay_rectangle_set_global_alpha (self->action_rect, alpha);
+      self->action_alpha = alpha;
+    }
+    want_action = self->action_rect;
+  }
+
+  truth = st.show_truth && cmeta && cmeta->label ? cmeta->label : NULL;
+  if (truth) {
+    pred = want_action ? res->class_id : -2;
+    if (truth != self->drawn_truth || pred != self->drawn_truth_pred
+        || !self->truth_rect) {
+      gint match
+          = pred < -1 ? -1 : (pred >= 0 && g_strcmp0 (res->label, truth) == 0);
+
+      g_clear_pointer (&self->truth_rect, gst_video_overlay_rectangle_unref);
+      self->truth_rect
+          = gst_ssan_overlay_draw_truth (self, &st, truth, match, &frame->info);
+      self->drawn_truth = truth;
+      self->drawn_truth_pred = pred;
+    }
+    want_truth = self->truth_rect;
+  }
+  g_free (st.font_desc);
+
+  if (!want_action && !want_truth)
+    return GST_FLOW_OK;
+
+  /* a new composition only when its set of rectangles changes */
+  if (!self->composition
+      || gst_video_overlay_composition_n_rectangles (self->composition)
+             != (guint)((want_action != NULL) + (want_truth != NULL))
+      || (want_action
+          && gst_video_overlay_composition_get_rectangle (self->composition, 0)
+                 != want_action)
+      || (want_truth
+          && gst_video_overlay_composition_get_rectangle (
+                 self->composition, want_action ? 1 : 0)
+                 != want_truth)) {
+    g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
+    self->composition = gst_video_overlay_composition_new (
+        want_action ? want_action : want_truth);
+    if (want_action && want_truth)
+      gst_video_overlay_composition_add_rectangle (
+          self->composition, want_truth);
+  }
+
+  if (!gst_video_overlay_composition_blend (self->composition, frame))
+    goto blend_failed;
+  return GST_FLOW_OK;
+
+  /* ERRORS */
+blend_failed : {
+  GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+      ("cannot blend the overlay onto %s frames",
+          gst_video_format_to_string (GST_VIDEO_FRAME_FORMAT (frame))));
+  return GST_FLOW_ERROR;
+}
+}

@@ -1,0 +1,45 @@
+/* ssanoverlay: draws the recognised action onto the video. */
+#ifndef __GST_SSAN_OVERLAY_H__
+#define __GST_SSAN_OVERLAY_H__
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#include <gst/video/gstvideofilter.h>
+#include <pango/pangocairo.h>
+
+#include "gstssanactionmeta.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_SSAN_OVERLAY (gst_ssan_overlay_get_type ())
+G_DECLARE_FINAL_TYPE (
+    GstSsanOverlay, gst_ssan_overlay, GST, SSAN_OVERLAY, GstVideoFilter)
+
+struct _GstSsanOverlay {
+  GstVideoFilter parent;
+
+  /* properties (GST_OBJECT_LOCK) */
+  gboolean show_truth;
+  guint top_k;
+  gboolean fade;
+  gchar *font_desc;
+  gboolean settings_changed; /* the panels must be drawn again */
+
+  /* streaming thread */
+  PangoFontMap *font_map;
+  PangoContext *pango; /* for measuring and drawing */
+  PangoLayout *layout;
+  GstSsanActionResult *drawn_result; /* what action_rect shows (ref) */
+  GstVideoOverlayRectangle *action_rect;
+  const gchar *drawn_truth; /* interned label truth_rect shows */
+  gint drawn_truth_pred;    /* the prediction it was compared with */
+  GstVideoOverlayRectangle *truth_rect;
+  GstVideoOverlayComposition *composition;
+  gfloat action_alpha; /* global alpha set on action_rect */
+};
+
+GST_ELEMENT_REGISTER_DECLARE (ssanoverlay);
+
+G_END_DECLS
+
+#endif /* __GST_SSAN_OVERLAY_H__ */

@@ -1,0 +1,337 @@
+/* ssanoverlay tests (GstHarness): untouched frames without metas, drawing
+ * where the boxes go on many formats, the truth box, fading, and drawing
+ * again only when the result changes. */
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+
+#include "gstssanactionmeta.h"
+#include "gstssanclipmeta.h"
+#include "gstssanoverlay.h"
+
+#define W 160
+#define H 120
+
+static GstSsanActionResult *
+make_result (gint class_id, GstClockTime start, GstClockTime end)
+{
+  static const gint ids[3] = { 4, 1, 9 };
+  static const gchar *labels[3]
+      = { "approaching", "moving right", "disappearing" };
+  static const gdouble scores[3] = { 0.81, 0.12, 0.04 };
+
+  return gst_ssan_action_result_new (
+      class_id, 0.81, 3, ids, labels, scores, start, end, 7, 5 * GST_MSECOND);
+}
+
+/* A frame of smooth non-uniform content in any format (converted from an
+ * RGB gradient), so that drawing anything on it shows. */
+static GstBuffer *
+make_frame (const gchar *format, GstClockTime pts)
+{
+  GstVideoInfo rgb, out;
+  GstBuffer *src, *dst;
+  GstVideoFrame fs, fd;
+  GstVideoConverter *conv;
+  gint x, y;
+
+  gst_video_info_set_format (&rgb, GST_VIDEO_FORMAT_RGB, W, H);
+  gst_video_info_set_format (&out, gst_video_format_from_string (format), W, H);
+  src = gst_buffer_new_allocate (NULL, rgb.size, NULL);
+  dst = gst_buffer_new_allocate (NULL, out.size, NULL);
+  gst_video_frame_map (&fs, &rgb, src, GST_MAP_WRITE);
+  for (y = 0; y < H; y++) {
+    guint8 *row = (guint8 *)GST_VIDEO_FRAME_PLANE_DATA (&fs, 0)
+                  + y * GST_VIDEO_FRAME_PLANE_STRIDE (&fs, 0);
+    for (x = 0; x < W; x++) {
+      row[3 * x] = 60 + x / 2;
+      row[3 * x + 1] = 90 + y / 2;
+      row[3 * x + 2] = 140;
+    }
+  }
+  gst_video_frame_map (&fd, &out, dst, GST_MAP_WRITE);
+  conv = gst_video_converter_new (&rgb, &out, NULL);
+  gst_video_converter_frame (conv, &fs, &fd);
+  gst_video_converter_free (conv);
+  gst_video_frame_unmap (&fs);
+  gst_video_frame_unmap (&fd);
+  gst_buffer_unref (src);
+  GST_BUFFER_PTS (dst) = pts;
+  GST_BUFFER_DURATION (dst) = GST_SECOND / 25;
+  return dst;
+}
+
+static GstHarness *
+make_overlay (const gchar *format)
+{
+  gchar *caps = g_strdup_printf ("video/x-raw,format=%s,width=%d,height=%d,"
+                                 "framerate=25/1",
+      format, W, H);
+  GstHarness *h = gst_harness_new ("ssanoverlay");
+
+  gst_harness_set_src_caps_str (h, caps);
+  g_free (caps);
+  return h;
+}
+
+/* Sum of absolute differences of the first plane (luma or packed pixels)
+ * within the box [x0, x1) x [y0, y1) of the frame, in pixels. */
+static guint64
+plane_diff (const gchar *format, GstBuffer *a, GstBuffer *b, gint x0, gint y0,
+    gint x1, gint y1)
+{
+  GstVideoInfo info;
+  GstVideoFrame fa, fb;
+  guint64 sum = 0;
+  gint x, y, ps;
+
+  gst_video_info_set_format (
+      &info, gst_video_format_from_string (format), W, H);
+  fail_unless (gst_video_frame_map (&fa, &info, a, GST_MAP_READ));
+  fail_unless (gst_video_frame_map (&fb, &info, b, GST_MAP_READ));
+  ps = GST_VIDEO_FORMAT_INFO_PSTRIDE (info.finfo, 0);
+  for (y = y0; y < y1; y++) {
+    const guint8 *ra = (const guint8 *)GST_VIDEO_FRAME_PLANE_DATA (&fa, 0)
+                       + y * GST_VIDEO_FRAME_PLANE_STRIDE (&fa, 0);
+    const guint8 *rb = (const guint8 *)GST_VIDEO_FRAME_PLANE_DATA (&fb, 0)
+                       + y * GST_VIDEO_FRAME_PLANE_STRIDE (&fb, 0);
+    for (x = x0 * ps; x < x1 * ps; x++)
+      sum += ABS ((gint)ra[x] - (gint)rb[x]);
+  }
+  gst_video_frame_unmap (&fa);
+  gst_video_frame_unmap (&fb);
+  return sum;
+}
+
+static gboolean
+buffers_equal (GstBuffer *a, GstBuffer *b)
+{
+  GstMapInfo ma, mb;
+  gboolean eq;
+
+  gst_buffer_map (a, &ma, GST_MAP_READ);
+  gst_buffer_map (b, &mb, GST_MAP_READ);
+  eq = ma.size == mb.size && memcmp (ma.data, mb.data, ma.size) == 0;
+  gst_buffer_unmap (a, &ma);
+  gst_buffer_unmap (b, &mb);
+  return eq;
+}
+
+static const gchar *formats[] = { "I420", "NV12", "YV12", "Y444", "YUY2",
+  "UYVY", "AYUV", "RGB", "BGR", "RGBx", "BGRx", "xRGB", "RGBA", "GRAY8" };
+
+GST_START_TEST (test_passthrough_without_meta)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (formats); i++) {
+    GstHarness *h = make_overlay (formats[i]);
+    GstBuffer *in = make_frame (formats[i], 0), *out;
+
+    out = gst_harness_push_and_pull (h, gst_buffer_copy (in));
+    fail_unless (out != NULL);
+    fail_unless (buffers_equal (in, out), "%s frame changed", formats[i]);
+    gst_buffer_unref (in);
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+  }
+}
+
+GST_END_TEST;
+
+/* The action box goes top left, the truth box bottom left; the right half
+ * stays as it was. */
+GST_START_TEST (test_draws_on_formats)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (formats); i++) {
+    GstHarness *h = make_overlay (formats[i]);
+    GstBuffer *in = make_frame (formats[i], GST_SECOND), *pushed, *out;
+    GstSsanActionResult *res = make_result (4, 0, GST_SECOND);
+
+    pushed = gst_buffer_copy (in);
+    gst_buffer_add_ssan_action_meta (pushed, res);
+    gst_buffer_add_ssan_clip_meta (
+        pushed, 4, "approaching", 1, 0, 3, 32, 0, GST_SECOND);
+    out = gst_harness_push_and_pull (h, pushed);
+    fail_unless (out != NULL);
+    fail_unless (gst_buffer_get_ssan_action_meta (out) != NULL);
+    fail_unless (plane_diff (formats[i], in, out, 0, 0, W / 2, H / 4) > 500,
+        "%s: no action box", formats[i]);
+    fail_unless (plane_diff (formats[i], in, out, 0, H - H / 8, W / 4, H) > 100,
+        "%s: no truth box", formats[i]);
+    fail_unless (
+        plane_diff (formats[i], in, out, W - W / 8, H / 4, W, H - H / 4) == 0,
+        "%s: drew outside the boxes", formats[i]);
+    gst_ssan_action_result_unref (res);
+    gst_buffer_unref (in);
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_truth_only)
+{
+  GstHarness *h = make_overlay ("I420");
+  GstBuffer *in = make_frame ("I420", 0), *pushed, *out;
+
+  pushed = gst_buffer_copy (in);
+  gst_buffer_add_ssan_clip_meta (
+      pushed, 0, "moving left", 1, 0, 0, 32, 0, GST_SECOND);
+  out = gst_harness_push_and_pull (h, pushed);
+  fail_unless (plane_diff ("I420", in, out, 0, 0, W, H / 4) == 0,
+      "no action box without a result");
+  fail_unless (
+      plane_diff ("I420", in, out, 0, H - H / 8, W / 4, H) > 100, "truth box");
+  gst_buffer_unref (out);
+
+  /* show-truth=false: untouched */
+  g_object_set (h->element, "show-truth", FALSE, NULL);
+  pushed = gst_buffer_copy (in);
+  gst_buffer_add_ssan_clip_meta (
+      pushed, 0, "moving left", 1, 0, 1, 32, 0, GST_SECOND);
+  out = gst_harness_push_and_pull (h, pushed);
+  fail_unless (buffers_equal (in, out));
+  gst_buffer_unref (out);
+  gst_buffer_unref (in);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Window [0 s, 1 s]: full until 1 s after its end, gone 2 s after it, in
+ * between partly. */
+GST_START_TEST (test_fade)
+{
+  GstHarness *h = make_overlay ("RGB");
+  GstSsanActionResult *res = make_result (4, 0, GST_SECOND);
+  static const GstClockTime pts[] = { GST_SECOND, 1900 * GST_MSECOND,
+    2500 * GST_MSECOND, 3100 * GST_MSECOND };
+  guint64 d[G_N_ELEMENTS (pts)];
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (pts); i++) {
+    GstBuffer *in = make_frame ("RGB", pts[i]), *pushed, *out;
+
+    pushed = gst_buffer_copy (in);
+    gst_buffer_add_ssan_action_meta (pushed, res);
+    out = gst_harness_push_and_pull (h, pushed);
+    d[i] = plane_diff ("RGB", in, out, 0, 0, W / 2, H / 4);
+    gst_buffer_unref (in);
+    gst_buffer_unref (out);
+  }
+  fail_unless (d[0] > 1000 && d[1] == d[0],
+      "full while young: %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, d[0], d[1]);
+  fail_unless (d[2] > 0 && d[2] < d[0], "half faded: %" G_GUINT64_FORMAT, d[2]);
+  fail_unless (d[3] == 0, "gone when old: %" G_GUINT64_FORMAT, d[3]);
+
+  /* fade=false keeps it */
+  g_object_set (h->element, "fade", FALSE, NULL);
+  {
+    GstBuffer *in = make_frame ("RGB", pts[3]), *pushed, *out;
+
+    pushed = gst_buffer_copy (in);
+    gst_buffer_add_ssan_action_meta (pushed, res);
+    out = gst_harness_push_and_pull (h, pushed);
+    fail_unless (plane_diff ("RGB", in, out, 0, 0, W / 2, H / 4) == d[0]);
+    gst_buffer_unref (in);
+    gst_buffer_unref (out);
+  }
+  gst_ssan_action_result_unref (res);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* The boxes are drawn again only when the result changes. */
+GST_START_TEST (test_redraw_only_on_change)
+{
+  GstHarness *h = make_overlay ("I420");
+  /* the plugin is not linked in: no type-checked cast */
+  GstSsanOverlay *self = (GstSsanOverlay *)h->element;
+  GstSsanActionResult *a = make_result (4, 0, GST_SECOND);
+  GstSsanActionResult *b = make_result (-1, GST_SECOND, 2 * GST_SECOND);
+  GstVideoOverlayRectangle *first;
+  GstBuffer *buf;
+  gint i;
+
+  for (i = 0; i < 3; i++) {
+    buf = make_frame ("I420", GST_SECOND + i * GST_MSECOND);
+    gst_buffer_add_ssan_action_meta (buf, a);
+    gst_buffer_unref (gst_harness_push_and_pull (h, buf));
+    if (i == 0)
+      first = self->action_rect;
+    fail_unless (self->action_rect == first, "redrawn for the same result");
+  }
+  buf = make_frame ("I420", 2 * GST_SECOND);
+  gst_buffer_add_ssan_action_meta (buf, b);
+  gst_buffer_unref (gst_harness_push_and_pull (h, buf));
+  fail_unless (self->drawn_result == b, "new result drawn");
+
+  /* a property change draws again too */
+  g_object_set (h->element, "top-k", 0, NULL);
+  buf = make_frame ("I420", 2 * GST_SECOND);
+  gst_buffer_add_ssan_action_meta (buf, b);
+  gst_buffer_unref (gst_harness_push_and_pull (h, buf));
+  fail_unless (self->drawn_result == b && self->action_rect != NULL);
+
+  gst_ssan_action_result_unref (a);
+  gst_ssan_action_result_unref (b);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Tiny and odd frames: the boxes are clipped, nothing breaks. */
+GST_START_TEST (test_tiny_frames)
+{
+  static const gint sizes[][2] = { { 1, 1 }, { 7, 5 }, { 33, 17 } };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    gchar *caps = g_strdup_printf ("video/x-raw,format=I420,width=%d,"
+                                   "height=%d,framerate=25/1",
+        sizes[i][0], sizes[i][1]);
+    GstHarness *h = gst_harness_new ("ssanoverlay");
+    GstSsanActionResult *res = make_result (4, 0, GST_SECOND);
+    GstVideoInfo info;
+    GstBuffer *buf;
+
+    gst_harness_set_src_caps_str (h, caps);
+    gst_video_info_set_format (
+        &info, GST_VIDEO_FORMAT_I420, sizes[i][0], sizes[i][1]);
+    buf = gst_buffer_new_allocate (NULL, info.size, NULL);
+    gst_buffer_memset (buf, 0, 80, info.size);
+    GST_BUFFER_PTS (buf) = GST_SECOND;
+    gst_buffer_add_ssan_action_meta (buf, res);
+    gst_buffer_add_ssan_clip_meta (
+        buf, 4, "approaching", 1, 0, 3, 32, 0, GST_SECOND);
+    gst_buffer_unref (gst_harness_push_and_pull (h, buf));
+    gst_ssan_action_result_unref (res);
+    gst_harness_teardown (h);
+    g_free (caps);
+  }
+}
+
+GST_END_TEST;
+
+static Suite *
+ssanoverlay_suite (void)
+{
+  Suite *s = suite_create ("ssanoverlay");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_passthrough_without_meta);
+  tcase_add_test (tc, test_draws_on_formats);
+  tcase_add_test (tc, test_truth_only);
+  tcase_add_test (tc, test_fade);
+  tcase_add_test (tc, test_redraw_only_on_change);
+  tcase_add_test (tc, test_tiny_frames);
+  return s;
+}
+
+GST_CHECK_MAIN (ssanoverlay);
