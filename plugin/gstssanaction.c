@@ -121,7 +121,7 @@ static GstStaticPadTemplate gst_ssan_action_src_template
         "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (VIDEO_CAPS));
 
 #define gst_ssan_action_parent_class parent_class
-G_DEFINE_TYPE (GstSsanAction, gst_ssan_action, GST_TYPE_VIDEO_FILTER);
+G_DEFINE_TYPE (GstSsanAction, gst_ssan_action, GST_TYPE_BASE_TRANSFORM);
 GST_ELEMENT_REGISTER_DEFINE (
     ssanaction, "ssanaction", GST_RANK_NONE, GST_TYPE_SSAN_ACTION);
 
@@ -316,6 +316,7 @@ gst_ssan_action_free_stream (GstSsanAction *self)
 {
   gst_ssan_action_free_buffers (self);
   g_clear_pointer (&self->convert, gst_video_converter_free);
+  self->negotiated = FALSE;
   g_clear_pointer (&self->labels, g_strfreev);
   g_clear_pointer (&self->ctx, ssan_ctx_free);
   if (self->model)
@@ -336,6 +337,7 @@ gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
 {
   gint w = GST_VIDEO_INFO_WIDTH (in), h = GST_VIDEO_INFO_HEIGHT (in);
   gint64 shorter = MIN (w, h);
+  GstVideoInfo out = self->rgb_info;
   gint side;
 
   g_clear_pointer (&self->convert, gst_video_converter_free);
@@ -344,7 +346,13 @@ gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
                 / self->info->resize);
   side = CLAMP (side, 1, (gint)shorter);
 
-  self->convert = gst_video_converter_new ((GstVideoInfo *)in, &self->rgb_info,
+  /* the converter insists on matching rates and layouts */
+  GST_VIDEO_INFO_FPS_N (&out) = GST_VIDEO_INFO_FPS_N (in);
+  GST_VIDEO_INFO_FPS_D (&out) = GST_VIDEO_INFO_FPS_D (in);
+  GST_VIDEO_INFO_INTERLACE_MODE (&out) = GST_VIDEO_INFO_INTERLACE_MODE (in);
+  GST_VIDEO_INFO_FIELD_ORDER (&out) = GST_VIDEO_INFO_FIELD_ORDER (in);
+
+  self->convert = gst_video_converter_new ((GstVideoInfo *)in, &out,
       gst_structure_new ("GstVideoConverter", GST_VIDEO_CONVERTER_OPT_SRC_X,
           G_TYPE_INT, (w - side) / 2, GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT,
           (h - side) / 2, GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, side,
@@ -413,7 +421,6 @@ gst_ssan_action_read_labels (
 static gboolean
 gst_ssan_action_configure (GstSsanAction *self)
 {
-  GstVideoFilter *filter = GST_VIDEO_FILTER (self);
   GstSsanActionSettings s = {
     0,
   };
@@ -477,7 +484,9 @@ gst_ssan_action_configure (GstSsanAction *self)
       if (labels == NULL)
         goto failed;
     } else {
-      labels = g_strdupv ((gchar **)self->info->labels);
+      labels = g_new0 (gchar *, self->info->num_classes + 1);
+      for (i = 0; i < self->info->num_classes; i++)
+        labels[i] = g_strdup (self->info->labels[i]);
     }
     g_strfreev (self->labels);
     self->labels = labels;
@@ -534,8 +543,8 @@ gst_ssan_action_configure (GstSsanAction *self)
       self->lut[c][p]
           = (float)((p / 255.0 - self->info->mean[c]) / self->info->std[c]);
 
-  if (filter->negotiated
-      && !gst_ssan_action_setup_converter (self, &filter->in_info))
+  if (self->negotiated
+      && !gst_ssan_action_setup_converter (self, &self->in_info))
     goto failed;
 
   gst_ssan_action_settings_copy (&self->active, &s);
@@ -865,9 +874,13 @@ gst_ssan_action_start (GstBaseTransform *trans)
 {
   GstSsanAction *self = GST_SSAN_ACTION (trans);
   GError *error = NULL;
+  gboolean ret = FALSE;
 
+  /* The sink pad stops flushing before start() runs: keep a buffer pushed
+   * meanwhile out until the stream is set up. */
+  GST_PAD_STREAM_LOCK (GST_BASE_TRANSFORM_SINK_PAD (trans));
   if (!gst_ssan_action_configure (self))
-    return FALSE;
+    goto done;
 
   g_mutex_lock (&self->lock);
   self->quit = FALSE;
@@ -883,8 +896,11 @@ gst_ssan_action_start (GstBaseTransform *trans)
       = g_thread_try_new ("ssanaction", gst_ssan_action_worker, self, &error);
   if (self->worker == NULL)
     goto no_thread;
+  ret = TRUE;
 
-  return TRUE;
+done:
+  GST_PAD_STREAM_UNLOCK (GST_BASE_TRANSFORM_SINK_PAD (trans));
+  return ret;
 
   /* ERRORS */
 no_thread : {
@@ -892,7 +908,7 @@ no_thread : {
       ("Could not start the worker thread."), ("%s", error->message));
   g_error_free (error);
   gst_ssan_action_free_stream (self);
-  return FALSE;
+  goto done;
 }
 }
 
@@ -922,17 +938,31 @@ gst_ssan_action_stop (GstBaseTransform *trans)
 }
 
 static gboolean
-gst_ssan_action_set_info (GstVideoFilter *filter, GstCaps *incaps,
-    GstVideoInfo *in_info, GstCaps *outcaps, GstVideoInfo *out_info)
+gst_ssan_action_set_caps (
+    GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps)
 {
-  GstSsanAction *self = GST_SSAN_ACTION (filter);
+  GstSsanAction *self = GST_SSAN_ACTION (trans);
+  GstVideoInfo info;
 
+  self->negotiated = FALSE;
+  if (!gst_video_info_from_caps (&info, incaps))
+    goto invalid_caps;
   if (self->info == NULL)
     return FALSE;
 
   /* the worker never touches the converter or the frame ring */
   gst_ssan_action_reset_window (self);
-  return gst_ssan_action_setup_converter (self, in_info);
+  if (!gst_ssan_action_setup_converter (self, &info))
+    return FALSE;
+  self->in_info = info;
+  self->negotiated = TRUE;
+  return TRUE;
+
+  /* ERRORS */
+invalid_caps : {
+  GST_ERROR_OBJECT (self, "invalid caps %" GST_PTR_FORMAT, incaps);
+  return FALSE;
+}
 }
 
 /* Pass-through: the output is the input buffer itself, or, when that is
@@ -953,7 +983,6 @@ gst_ssan_action_prepare_output_buffer (
 static void
 gst_ssan_action_attach (GstSsanAction *self, GstBuffer *buf)
 {
-  GstVideoFilter *filter = GST_VIDEO_FILTER (self);
   GstSsanActionResult *result;
   GstSsanActionMeta *meta;
   GstVideoRegionOfInterestMeta *roi;
@@ -974,8 +1003,8 @@ gst_ssan_action_attach (GstSsanAction *self, GstBuffer *buf)
   }
 
   roi = gst_buffer_add_video_region_of_interest_meta (buf, "action", 0, 0,
-      GST_VIDEO_INFO_WIDTH (&filter->in_info),
-      GST_VIDEO_INFO_HEIGHT (&filter->in_info));
+      GST_VIDEO_INFO_WIDTH (&self->in_info),
+      GST_VIDEO_INFO_HEIGHT (&self->in_info));
   gst_video_region_of_interest_meta_add_param (
       roi, gst_ssan_action_result_to_structure (result, "ssan-action"));
 
@@ -986,7 +1015,6 @@ static GstFlowReturn
 gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstSsanAction *self = GST_SSAN_ACTION (trans);
-  GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
   GstSsanActionMode mode;
   gboolean reconfigure, failed;
   gint top_k, pos;
@@ -1025,7 +1053,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     guint slot = self->n_sampled % self->n_slots;
     GstVideoFrame in, out;
 
-    if (!gst_video_frame_map (&in, &filter->in_info, buf, GST_MAP_READ))
+    if (!gst_video_frame_map (&in, &self->in_info, buf, GST_MAP_READ))
       goto invalid_buffer;
     if (!gst_video_frame_map (&out, &self->rgb_info, self->slot_bufs[slot],
             GST_MAP_WRITE | GST_VIDEO_FRAME_MAP_FLAG_NO_REF)) {
@@ -1045,11 +1073,15 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   if (gst_ssan_action_is_window_end (self, n)) {
     GstClockTime start = self->pts[(n + 1 - self->L) % self->L];
     GstClockTime end = self->pts[pos];
-    GstClockTime st_start
-        = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, start);
-    GstClockTime st_end
-        = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, end);
+    GstClockTime st_start = GST_CLOCK_TIME_NONE, st_end = GST_CLOCK_TIME_NONE;
     guint64 index = self->window_index++;
+
+    if (trans->segment.format == GST_FORMAT_TIME) {
+      st_start = gst_segment_to_stream_time (
+          &trans->segment, GST_FORMAT_TIME, start);
+      st_end
+          = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, end);
+    }
 
     g_mutex_lock (&self->lock);
     if (mode == GST_SSAN_ACTION_MODE_SYNC) {
@@ -1280,7 +1312,6 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
-  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
   const GParamFlags rw
       = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING;
 
@@ -1371,7 +1402,7 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
       = GST_DEBUG_FUNCPTR (gst_ssan_action_prepare_output_buffer);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_ssan_action_transform_ip);
   trans_class->transform_ip_on_passthrough = TRUE;
-  filter_class->set_info = GST_DEBUG_FUNCPTR (gst_ssan_action_set_info);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_ssan_action_set_caps);
 
   gst_type_mark_as_plugin_api (GST_TYPE_SSAN_ACTION_MODE, 0);
 }

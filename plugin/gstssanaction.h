@@ -6,7 +6,7 @@
 
 #include <gst/gst.h>
 #include <gst/video/video.h>
-#include <gst/video/gstvideofilter.h>
+#include <gst/base/gstbasetransform.h>
 
 #include "ssan/ssan.h"
 #include "gstssanactionmeta.h"
@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 
 #define GST_TYPE_SSAN_ACTION (gst_ssan_action_get_type ())
 G_DECLARE_FINAL_TYPE (
-    GstSsanAction, gst_ssan_action, GST, SSAN_ACTION, GstVideoFilter)
+    GstSsanAction, gst_ssan_action, GST, SSAN_ACTION, GstBaseTransform)
 
 /**
  * GstSsanActionMode:
@@ -50,7 +50,7 @@ typedef struct {
 } GstSsanActionSettings;
 
 struct _GstSsanAction {
-  GstVideoFilter parent;
+  GstBaseTransform parent;
 
   /* GST_OBJECT_LOCK */
   GstSsanActionSettings settings;
@@ -59,6 +59,8 @@ struct _GstSsanAction {
   /* Streaming thread (and start/stop); the worker only touches the model,
    * ctx, tensor, logits and result scratch while busy is set. */
   GstSsanActionSettings active; /* settings the running configuration uses */
+  gboolean negotiated;
+  GstVideoInfo in_info;
   GstSsanModelRef *model;
   const ssan_info *info;
   ssan_ctx *ctx;

@@ -1,0 +1,1243 @@
+/* ssanaction element tests (GstHarness).
+ *
+ * Models come from tests/data/golden (small models written by the PyTorch
+ * twin).  Frames at the model's `resize` x `resize` in RGB need no scaling
+ * (the centre crop is exactly input_size), so the element's results can be
+ * compared with the engine run directly on the spec §4/§5 tensor built
+ * here independently.
+ */
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "ssan/ssan.h"
+#include "gstssanactionmeta.h"
+
+#define MODEL_T8 SSAN_TEST_DATA "/golden/basic_l1_t8.safetensors"
+#define MODEL_T3 SSAN_TEST_DATA "/golden/basic_stride2_r4_b2.safetensors"
+#define FRAME_DURATION (40 * GST_MSECOND)
+
+typedef struct {
+  ssan_model *model;
+  const ssan_info *info;
+  gint R; /* frame side needing no scaling */
+} TestModel;
+
+static void
+test_model_load (TestModel *tm, const gchar *path)
+{
+  ssan_error err = {
+    0,
+  };
+
+  tm->model = ssan_model_load (path, &err);
+  fail_unless (tm->model != NULL, "%s", err.msg);
+  tm->info = ssan_model_get_info (tm->model);
+  tm->R = tm->info->resize;
+  /* the element's crop side is round(R * S / resize) = S */
+  fail_unless_equals_int (
+      (tm->R * tm->info->input_size + tm->R / 2) / tm->R, tm->info->input_size);
+}
+
+static guint32
+hash32 (guint32 x)
+{
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+
+/* Deterministic content for frame `index`: every byte of every plane. */
+static GstBuffer *
+make_frame (const GstVideoInfo *info, guint index, GstClockTime pts)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, info->size, NULL);
+  GstMapInfo map;
+  gsize i;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  for (i = 0; i < map.size; i++)
+    map.data[i] = hash32 ((index + 1) * 2654435761U + i) >> 24;
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = pts;
+  GST_BUFFER_DURATION (buf)
+      = GST_CLOCK_TIME_IS_VALID (pts) ? FRAME_DURATION : GST_CLOCK_TIME_NONE;
+  return buf;
+}
+
+static GstBuffer *
+make_frame_at (const GstVideoInfo *info, guint index)
+{
+  return make_frame (info, index, index * FRAME_DURATION);
+}
+
+/* Spec §4/§5 independently: probabilities of the window of L frames
+ * starting at `first`, frames made by make_frame on R x R RGB. */
+static void
+reference_probs (TestModel *tm, const GstVideoInfo *info, gint L, gint T,
+    guint first, gdouble *probs)
+{
+  gint S = tm->info->input_size, C = tm->info->num_classes;
+  gint off = (tm->R - S) / 2, t, c, x, y;
+  float *frames = g_new (float, (gsize)T * 3 * S * S);
+  float *logits = g_new (float, C);
+  ssan_error err = {
+    0,
+  };
+  ssan_ctx *ctx;
+  gdouble max, sum;
+
+  for (t = 0; t < T; t++) {
+    gint idx = (gint)(((gint64)L * (2 * t + 1)) / (2 * T));
+    GstBuffer *buf = make_frame_at (info, first + idx);
+    GstMapInfo map;
+
+    gst_buffer_map (buf, &map, GST_MAP_READ);
+    for (c = 0; c < 3; c++)
+      for (y = 0; y < S; y++)
+        for (x = 0; x < S; x++) {
+          guint8 p = map.data[(y + off) * GST_VIDEO_INFO_PLANE_STRIDE (info, 0)
+                              + (x + off) * 3 + c];
+          frames[((t * 3 + c) * S + y) * S + x]
+              = (p / 255.0f - tm->info->mean[c]) / tm->info->std[c];
+        }
+    gst_buffer_unmap (buf, &map);
+    gst_buffer_unref (buf);
+  }
+
+  ctx = ssan_ctx_new (tm->model, T, 1, &err);
+  fail_unless (ctx != NULL, "%s", err.msg);
+  fail_unless_equals_int (ssan_ctx_forward (ctx, frames, 1, logits, &err), 0);
+  ssan_ctx_free (ctx);
+
+  max = logits[0];
+  for (c = 1; c < C; c++)
+    max = MAX (max, logits[c]);
+  sum = 0;
+  for (c = 0; c < C; c++)
+    sum += probs[c] = exp ((gdouble)logits[c] - max);
+  for (c = 0; c < C; c++)
+    probs[c] /= sum;
+
+  g_free (frames);
+  g_free (logits);
+}
+
+static GstBus *
+harness_bus (GstHarness *h)
+{
+  GstBus *bus = gst_bus_new ();
+
+  gst_element_set_bus (h->element, bus);
+  return bus;
+}
+
+/* Pops every ssan-action message on the bus. */
+static GList *
+pop_results (GstBus *bus)
+{
+  GList *list = NULL;
+  GstMessage *msg;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+    if (gst_structure_has_name (s, "ssan-action"))
+      list = g_list_append (list, gst_structure_copy (s));
+    gst_message_unref (msg);
+  }
+  return list;
+}
+
+static void
+free_results (GList *list)
+{
+  g_list_free_full (list, (GDestroyNotify)gst_structure_free);
+}
+
+static guint64
+field_u64 (const GstStructure *s, const gchar *name)
+{
+  guint64 v = 0;
+
+  fail_unless (gst_structure_get_uint64 (s, name, &v), "no %s", name);
+  return v;
+}
+
+/* Score of class `label` among the message's top-k, or -1. */
+static gdouble
+score_of (const GstStructure *s, const gchar *label)
+{
+  const GValue *labels = gst_structure_get_value (s, "labels");
+  const GValue *scores = gst_structure_get_value (s, "scores");
+  guint i;
+
+  fail_unless (labels && scores);
+  fail_unless_equals_int (
+      gst_value_array_get_size (labels), gst_value_array_get_size (scores));
+  for (i = 0; i < gst_value_array_get_size (labels); i++) {
+    if (!g_strcmp0 (
+            g_value_get_string (gst_value_array_get_value (labels, i)), label))
+      return g_value_get_double (gst_value_array_get_value (scores, i));
+  }
+  return -1;
+}
+
+/* ssanaction with model and `props` ("name=value ...", no spaces in
+ * values), fed with raw video of the given format and size at 25 fps. */
+static GstHarness *
+new_harness (const gchar *model, const gchar *props, gint width, gint height,
+    const gchar *format, GstVideoInfo *info)
+{
+  GstElement *e = gst_element_factory_make ("ssanaction", NULL);
+  gchar **kv = g_strsplit (props ? props : "", " ", -1), **p;
+  GstHarness *h;
+
+  fail_unless (e != NULL);
+  g_object_set (e, "model", model, NULL);
+  for (p = kv; *p; p++) {
+    gchar *eq = strchr (*p, '=');
+
+    if (eq == NULL)
+      continue;
+    *eq = '\0';
+    gst_util_set_object_arg (G_OBJECT (e), *p, eq + 1);
+  }
+  g_strfreev (kv);
+  /* the harness starts the element: set the model first */
+  h = gst_harness_new_with_element (e, "sink", "src");
+  gst_object_unref (e);
+
+  gst_video_info_set_format (
+      info, gst_video_format_from_string (format), width, height);
+  GST_VIDEO_INFO_FPS_N (info) = 25;
+  GST_VIDEO_INFO_FPS_D (info) = 1;
+  gst_harness_set_src_caps (h, gst_video_info_to_caps (info));
+  return h;
+}
+
+/* Window arithmetic, sampling, timestamps and numbers against spec §4/§5
+ * for several (L, T, stride); sync mode: each window's result is out
+ * before its last frame is. */
+static void
+check_windows (const gchar *model_path, gint L, gint T, gint stride, guint N)
+{
+  TestModel tm;
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  gchar *props;
+  guint n, expected_windows, k = 0;
+  gint C;
+  gdouble *ref;
+
+  test_model_load (&tm, model_path);
+  C = tm.info->num_classes;
+  ref = g_new (gdouble, C);
+  props = g_strdup_printf (
+      "window-frames=%d segments=%d stride=%d top-k=%d", L, T, stride, C);
+  h = new_harness (model_path, props, tm.R, tm.R, "RGB", &info);
+  g_free (props);
+  bus = harness_bus (h);
+
+  expected_windows = N >= (guint)L ? (N - L) / stride + 1 : 0;
+  for (n = 0; n < N; n++) {
+    GstBuffer *out;
+    GstSsanActionMeta *meta;
+    GstVideoRegionOfInterestMeta *roi;
+    GList *results;
+    gboolean is_end = n + 1 >= (guint)L && (n + 1 - L) % stride == 0;
+
+    fail_unless_equals_int (
+        gst_harness_push (h, make_frame_at (&info, n)), GST_FLOW_OK);
+    results = pop_results (bus);
+    fail_unless_equals_int (g_list_length (results), is_end ? 1 : 0);
+    out = gst_harness_pull (h);
+    meta = gst_buffer_get_ssan_action_meta (out);
+    fail_unless_equals_int (meta != NULL, n + 1 >= (guint)L);
+    roi = gst_buffer_get_video_region_of_interest_meta_id (out, 0);
+    fail_unless_equals_int (roi != NULL, n + 1 >= (guint)L);
+    if (roi) {
+      const GstStructure *p
+          = gst_video_region_of_interest_meta_get_param (roi, "ssan-action");
+      fail_unless_equals_string (g_quark_to_string (roi->roi_type), "action");
+      fail_unless_equals_int (roi->w, tm.R);
+      fail_unless_equals_int (roi->h, tm.R);
+      fail_unless (p != NULL);
+      fail_unless_equals_uint64 (
+          field_u64 (p, "window-index"), meta->result->window_index);
+      fail_unless_equals_string (
+          gst_structure_get_string (p, "label"), meta->result->label);
+    }
+
+    if (is_end) {
+      const GstStructure *s = results->data;
+      guint wstart = k * stride;
+      gdouble conf;
+      gint c, class_id, best = 0;
+      const gchar *label;
+
+      fail_unless_equals_uint64 (field_u64 (s, "window-index"), k);
+      fail_unless_equals_uint64 (
+          field_u64 (s, "window-start"), wstart * FRAME_DURATION);
+      fail_unless_equals_uint64 (
+          field_u64 (s, "window-end"), (wstart + L - 1) * FRAME_DURATION);
+      fail_unless (field_u64 (s, "inference-time") > 0);
+      fail_unless_equals_uint64 (meta->result->window_index, k);
+      fail_unless_equals_uint64 (
+          meta->result->window_end, GST_BUFFER_PTS (out));
+
+      reference_probs (&tm, &info, L, T, wstart, ref);
+      for (c = 0; c < C; c++) {
+        gdouble got = score_of (s, tm.info->labels[c]);
+        fail_unless (fabs (got - ref[c]) < 1e-4,
+            "L %d T %d stride %d window %u class %d: %f vs reference %f", L, T,
+            stride, k, c, got, ref[c]);
+        if (ref[c] > ref[best])
+          best = c;
+      }
+      fail_unless (gst_structure_get_int (s, "class-id", &class_id));
+      fail_unless (gst_structure_get_double (s, "confidence", &conf));
+      label = gst_structure_get_string (s, "label");
+      fail_unless_equals_int (class_id, best);
+      fail_unless_equals_string (label, tm.info->labels[best]);
+      fail_unless (fabs (conf - ref[best]) < 1e-4);
+      k++;
+    }
+    free_results (results);
+    gst_buffer_unref (out);
+  }
+  fail_unless_equals_int (k, expected_windows);
+
+  /* EOS: no partial window */
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless (pop_results (bus) == NULL);
+
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  ssan_model_free (tm.model);
+  g_free (ref);
+}
+
+GST_START_TEST (test_sample_index)
+{
+  /* spec §4 examples worked by hand */
+  fail_unless_equals_int (ssan_sample_index (8, 8, 0), 0);
+  fail_unless_equals_int (ssan_sample_index (8, 8, 7), 7);
+  fail_unless_equals_int (ssan_sample_index (32, 8, 0), 2);
+  fail_unless_equals_int (ssan_sample_index (32, 8, 7), 30);
+  fail_unless_equals_int (ssan_sample_index (10, 3, 0), 1);
+  fail_unless_equals_int (ssan_sample_index (10, 3, 1), 5);
+  fail_unless_equals_int (ssan_sample_index (10, 3, 2), 8);
+  fail_unless_equals_int (ssan_sample_index (5, 1, 0), 2);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_windows_model_default)
+{
+  /* T = 8, L = window_frames = 8, stride = L / T = 1 */
+  check_windows (MODEL_T8, 8, 8, 1, 14);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_windows_long)
+{
+  check_windows (MODEL_T8, 13, 4, 3, 29);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_windows_gaps)
+{
+  /* stride > L: frames between windows are never sampled */
+  check_windows (MODEL_T3, 5, 3, 7, 27);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_windows_t1)
+{
+  check_windows (MODEL_T3, 6, 1, 2, 15);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_windows_short_stream)
+{
+  check_windows (MODEL_T3, 9, 3, 2, 8);
+}
+
+GST_END_TEST;
+
+/* The element's default window (window-frames = segments = stride = 0)
+ * follows the model: check the count from the defaults. */
+GST_START_TEST (test_defaults_from_model)
+{
+  TestModel tm;
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GList *results;
+  guint n, N = 20, L;
+
+  test_model_load (&tm, MODEL_T3);
+  L = MAX (tm.info->window_frames, tm.info->segments);
+  h = new_harness (MODEL_T3, NULL, 64, 48, "I420", &info);
+  bus = harness_bus (h);
+  for (n = 0; n < N; n++) {
+    fail_unless_equals_int (
+        gst_harness_push (h, make_frame_at (&info, n)), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+  results = pop_results (bus);
+  fail_unless_equals_int (
+      g_list_length (results), (N - L) / MAX (1, L / tm.info->segments) + 1);
+  free_results (results);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  ssan_model_free (tm.model);
+}
+
+GST_END_TEST;
+
+/* Pass-through: the very same memory goes out, also when the input buffer
+ * is not writable (then only the buffer object is new). */
+GST_START_TEST (test_no_pixel_copy)
+{
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBuffer *in, *out;
+  GstMapInfo imap, omap;
+  guint8 *data;
+  guint n;
+
+  h = new_harness (MODEL_T3, NULL, 51, 51, "RGB", &info);
+  for (n = 0; n < 8; n++) {
+    in = make_frame_at (&info, n);
+    gst_buffer_ref (in); /* not writable any more */
+    fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+    out = gst_harness_pull (h);
+    gst_buffer_map (in, &imap, GST_MAP_READ);
+    gst_buffer_map (out, &omap, GST_MAP_READ);
+    fail_unless (imap.data == omap.data);
+    gst_buffer_unmap (out, &omap);
+    gst_buffer_unmap (in, &imap);
+    fail_unless (gst_buffer_get_ssan_action_meta (in) == NULL);
+    if (n >= 2)
+      fail_unless (gst_buffer_get_ssan_action_meta (out) != NULL);
+    gst_buffer_unref (in);
+    gst_buffer_unref (out);
+
+    in = make_frame_at (&info, n);
+    gst_buffer_map (in, &imap, GST_MAP_READ);
+    data = imap.data;
+    gst_buffer_unmap (in, &imap);
+    fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+    out = gst_harness_pull (h);
+    fail_unless (out == in);
+    gst_buffer_map (out, &omap, GST_MAP_READ);
+    fail_unless (data == omap.data);
+    gst_buffer_unmap (out, &omap);
+    gst_buffer_unref (out);
+  }
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* The action meta and the ROI meta are on every buffer from the first
+ * result on, and survive videoconvert and videoscale. */
+GST_START_TEST (test_meta_every_buffer)
+{
+  GstVideoInfo info;
+  GstHarness *h;
+  guint n;
+  GstSsanActionResult *last = NULL;
+
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_BGRx, 96, 64);
+  GST_VIDEO_INFO_FPS_N (&info) = 25;
+  h = gst_harness_new_parse (
+      "ssanaction model=\"" MODEL_T3 "\" "
+      "window-frames=4 stride=2 ! videoconvert ! videoscale");
+  gst_harness_set_src_caps (h, gst_video_info_to_caps (&info));
+  gst_harness_set_sink_caps_str (
+      h, "video/x-raw,format=I420,width=48,height=32");
+
+  for (n = 0; n < 20; n++) {
+    GstBuffer *out;
+    GstSsanActionMeta *meta;
+
+    fail_unless_equals_int (
+        gst_harness_push (h, make_frame_at (&info, n)), GST_FLOW_OK);
+    out = gst_harness_pull (h);
+    fail_unless_equals_int (gst_buffer_get_size (out), 48 * 32 * 3 / 2);
+    meta = gst_buffer_get_ssan_action_meta (out);
+    if (n < 3) {
+      fail_unless (meta == NULL);
+      gst_buffer_unref (out);
+      continue;
+    }
+    fail_unless (meta != NULL, "no meta on buffer %u", n);
+    fail_unless_equals_uint64 (meta->result->window_index, (n - 3) / 2);
+    fail_unless_equals_uint64 (
+        meta->result->window_start, (n - 3) / 2 * 2 * FRAME_DURATION);
+    fail_unless (meta->result->n_top == 5);
+    if ((n - 3) % 2 == 1)
+      fail_unless (meta->result == last);
+    last = meta->result;
+    gst_buffer_unref (out);
+  }
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+static void
+push_n (GstHarness *h, const GstVideoInfo *info, guint first, guint count)
+{
+  guint n;
+
+  for (n = first; n < first + count; n++) {
+    fail_unless_equals_int (
+        gst_harness_push (h, make_frame_at (info, n)), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+}
+
+static guint64
+last_index (GstBus *bus, guint expected_count)
+{
+  GList *results = pop_results (bus);
+  guint64 index;
+
+  fail_unless_equals_int (g_list_length (results), expected_count);
+  if (!results)
+    return G_MAXUINT64;
+  index = field_u64 (g_list_last (results)->data, "window-index");
+  free_results (results);
+  return index;
+}
+
+/* Flushes, DISCONT buffers and caps changes empty the window. */
+GST_START_TEST (test_flush_discont_caps)
+{
+  GstVideoInfo info, info2;
+  GstHarness *h;
+  GstBus *bus;
+  GstBuffer *buf;
+  GstSegment segment;
+  guint n = 0;
+
+  /* L = 5, T = 3, stride 1 */
+  h = new_harness (MODEL_T3, "window-frames=5", 40, 30, "NV12", &info);
+  bus = harness_bus (h);
+
+  push_n (h, &info, n, 6);
+  n += 6;
+  fail_unless_equals_uint64 (last_index (bus, 2), 1);
+
+  /* flush: 4 frames make no window, the 5th does, as window 0; no stale
+   * meta after the flush */
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
+  fail_unless_equals_int (
+      gst_harness_push (h, make_frame_at (&info, n++)), GST_FLOW_OK);
+  buf = gst_harness_pull (h);
+  fail_unless (gst_buffer_get_ssan_action_meta (buf) == NULL);
+  gst_buffer_unref (buf);
+  push_n (h, &info, n, 3);
+  n += 3;
+  fail_unless_equals_uint64 (last_index (bus, 0), G_MAXUINT64);
+  push_n (h, &info, n++, 1);
+  fail_unless_equals_uint64 (last_index (bus, 1), 0);
+
+  /* DISCONT: same, but the latest result stays attached */
+  buf = make_frame_at (&info, n++);
+  GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  buf = gst_harness_pull (h);
+  fail_unless (gst_buffer_get_ssan_action_meta (buf) != NULL);
+  gst_buffer_unref (buf);
+  push_n (h, &info, n, 3);
+  n += 3;
+  fail_unless_equals_uint64 (last_index (bus, 0), G_MAXUINT64);
+  push_n (h, &info, n++, 1);
+  fail_unless_equals_uint64 (last_index (bus, 1), 0);
+  push_n (h, &info, n++, 1);
+  fail_unless_equals_uint64 (last_index (bus, 1), 1);
+
+  /* caps change (format and size) mid-window */
+  push_n (h, &info, n, 2);
+  n += 2;
+  fail_unless_equals_uint64 (last_index (bus, 2), 3);
+  gst_video_info_set_format (&info2, GST_VIDEO_FORMAT_YUY2, 17, 9);
+  GST_VIDEO_INFO_FPS_N (&info2) = 25;
+  gst_harness_set_src_caps (h, gst_video_info_to_caps (&info2));
+  push_n (h, &info2, n, 4);
+  n += 4;
+  fail_unless_equals_uint64 (last_index (bus, 0), G_MAXUINT64);
+  push_n (h, &info2, n++, 1);
+  fail_unless_equals_uint64 (last_index (bus, 1), 0);
+
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Buffers without timestamps: results say GST_CLOCK_TIME_NONE / null. */
+GST_START_TEST (test_no_timestamps_json)
+{
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GList *results;
+  gchar *path, *props, *contents, **lines;
+  guint n;
+  gint fd;
+  GError *error = NULL;
+
+  fd = g_file_open_tmp ("ssan-results-XXXXXX.jsonl", &path, NULL);
+  fail_unless (fd >= 0);
+  close (fd);
+  props = g_strdup_printf ("window-frames=4 stride=2 results-location=%s"
+                           " top-k=3",
+      path);
+  h = new_harness (MODEL_T3, props, 45, 45, "GRAY8", &info);
+  g_free (props);
+  bus = harness_bus (h);
+  for (n = 0; n < 4; n++) {
+    fail_unless_equals_int (
+        gst_harness_push (h, make_frame (&info, n, GST_CLOCK_TIME_NONE)),
+        GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+  push_n (h, &info, 4, 4);
+  results = pop_results (bus);
+  fail_unless_equals_int (g_list_length (results), 3);
+  fail_unless_equals_uint64 (
+      field_u64 (results->data, "window-start"), GST_CLOCK_TIME_NONE);
+  fail_unless_equals_uint64 (
+      field_u64 (results->data, "window-end"), GST_CLOCK_TIME_NONE);
+  fail_unless_equals_uint64 (
+      field_u64 (g_list_last (results)->data, "window-end"),
+      7 * FRAME_DURATION);
+  free_results (results);
+
+  /* the JSON lines are there before EOS (flushed per line) */
+  fail_unless (g_file_get_contents (path, &contents, NULL, &error));
+  lines = g_strsplit (contents, "\n", -1);
+  fail_unless_equals_int (g_strv_length (lines), 4);
+  fail_unless_equals_string (lines[3], "");
+  for (n = 0; n < 3; n++) {
+    JsonParser *parser = json_parser_new ();
+    JsonObject *o;
+    JsonArray *a;
+
+    fail_unless (json_parser_load_from_data (parser, lines[n], -1, &error),
+        "line %u: %s", n, lines[n]);
+    o = json_node_get_object (json_parser_get_root (parser));
+    fail_unless_equals_int (json_object_get_int_member (o, "window-index"), n);
+    fail_unless (json_object_has_member (o, "label"));
+    fail_unless (json_object_has_member (o, "class-id"));
+    fail_unless (json_object_has_member (o, "confidence"));
+    fail_unless (json_object_has_member (o, "inference-time"));
+    fail_unless_equals_int (
+        json_object_get_null_member (o, "window-start"), n < 2);
+    fail_unless_equals_int (
+        json_object_get_null_member (o, "stream-time"), n < 2);
+    if (n == 2) {
+      fail_unless_equals_int (
+          json_object_get_int_member (o, "window-start"), 4 * FRAME_DURATION);
+      fail_unless_equals_int (
+          json_object_get_int_member (o, "stream-time"), 4 * FRAME_DURATION);
+    }
+    a = json_object_get_array_member (o, "labels");
+    fail_unless_equals_int (json_array_get_length (a), 3);
+    a = json_object_get_array_member (o, "scores");
+    fail_unless_equals_int (json_array_get_length (a), 3);
+    fail_unless (json_array_get_double_element (a, 0)
+                 >= json_array_get_double_element (a, 1));
+    g_object_unref (parser);
+  }
+  g_strfreev (lines);
+  g_free (contents);
+
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_unlink (path);
+  g_free (path);
+}
+
+GST_END_TEST;
+
+/* threshold, top-k, smoothing and the labels file. */
+GST_START_TEST (test_threshold_topk_smoothing_labels)
+{
+  GstVideoInfo info;
+  GstHarness *h1, *h2;
+  GstBus *bus1, *bus2;
+  GList *r1, *r2, *l;
+  gchar *labels_path, *props;
+  GString *labels = g_string_new (NULL);
+  TestModel tm;
+  gint c, C, fd;
+  guint k;
+
+  test_model_load (&tm, MODEL_T3);
+  C = tm.info->num_classes;
+  for (c = 0; c < C; c++)
+    g_string_append_printf (labels, "action number %d\n", c);
+  fd = g_file_open_tmp ("ssan-labels-XXXXXX.txt", &labels_path, NULL);
+  fail_unless (fd >= 0);
+  close (fd);
+  fail_unless (g_file_set_contents (labels_path, labels->str, -1, NULL));
+  g_string_free (labels, TRUE);
+
+  props = g_strdup_printf ("window-frames=3 top-k=%d", C);
+  h1 = new_harness (MODEL_T3, props, 20, 30, "RGBx", &info);
+  g_free (props);
+  props = g_strdup_printf ("window-frames=3 top-k=2 smoothing=3 "
+                           "threshold=0.9999 labels=%s",
+      labels_path);
+  h2 = new_harness (MODEL_T3, props, 20, 30, "RGBx", &info);
+  g_free (props);
+  bus1 = harness_bus (h1);
+  bus2 = harness_bus (h2);
+  push_n (h1, &info, 0, 8);
+  push_n (h2, &info, 0, 8);
+  r1 = pop_results (bus1);
+  r2 = pop_results (bus2);
+  fail_unless_equals_int (g_list_length (r1), 6);
+  fail_unless_equals_int (g_list_length (r2), 6);
+
+  for (k = 0, l = r2; l; l = l->next, k++) {
+    const GstStructure *s = l->data;
+    const GValue *names = gst_structure_get_value (s, "labels");
+    const GValue *scores = gst_structure_get_value (s, "scores");
+    gint class_id;
+    guint i, j, first = k >= 2 ? k - 2 : 0;
+
+    fail_unless_equals_int (gst_value_array_get_size (names), 2);
+    fail_unless (gst_structure_get_int (s, "class-id", &class_id));
+    fail_unless_equals_int (class_id, -1);
+    fail_unless_equals_string (gst_structure_get_string (s, "label"), "");
+    for (i = 0; i < 2; i++) {
+      const gchar *name
+          = g_value_get_string (gst_value_array_get_value (names, i));
+      gdouble avg = 0;
+
+      fail_unless (g_str_has_prefix (name, "action number "));
+      c = atoi (name + strlen ("action number "));
+      for (j = first; j <= k; j++)
+        avg += score_of (g_list_nth_data (r1, j), tm.info->labels[c]);
+      avg /= k - first + 1;
+      fail_unless (
+          fabs (
+              avg - g_value_get_double (gst_value_array_get_value (scores, i)))
+          < 1e-9);
+    }
+  }
+  free_results (r1);
+  free_results (r2);
+
+  gst_object_unref (bus1);
+  gst_object_unref (bus2);
+  gst_harness_teardown (h1);
+  gst_harness_teardown (h2);
+  g_unlink (labels_path);
+  g_free (labels_path);
+  ssan_model_free (tm.model);
+}
+
+GST_END_TEST;
+
+/* Odd inputs: every format of the template, 1x1, odd and 4K sizes. */
+GST_START_TEST (test_formats_and_sizes)
+{
+  static const struct {
+    const gchar *format;
+    gint w, h;
+  } cases[] = {
+    { "I420", 1, 1 },
+    { "I420", 17, 13 },
+    { "YV12", 33, 7 },
+    { "NV12", 3, 5 },
+    { "NV21", 64, 2 },
+    { "YUY2", 15, 15 },
+    { "UYVY", 2, 200 },
+    { "GRAY8", 1, 1 },
+    { "GRAY16_LE", 31, 9 },
+    { "RGB", 1, 3 },
+    { "BGR", 101, 51 },
+    { "RGBx", 5, 5 },
+    { "BGRA", 9, 4 },
+    { "ARGB", 7, 7 },
+    { "xBGR", 13, 2 },
+    { "Y444", 10, 20 },
+    { "Y42B", 11, 11 },
+    { "Y41B", 19, 3 },
+    { "AYUV", 6, 6 },
+    { "v308", 5, 3 },
+    { "RGB16", 9, 9 },
+    { "GBR", 4, 4 },
+    { "I420_10LE", 7, 9 },
+    { "P010_10LE", 8, 6 },
+    { "v210", 13, 4 },
+    { "NV24", 5, 5 },
+    { "A420", 9, 9 },
+    { "I420", 3840, 2160 },
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    GstVideoInfo info;
+    GstHarness *h;
+    GstBus *bus;
+    GList *results;
+
+    GST_INFO ("%s %dx%d", cases[i].format, cases[i].w, cases[i].h);
+    h = new_harness (MODEL_T3, "window-frames=3", cases[i].w, cases[i].h,
+        cases[i].format, &info);
+    bus = harness_bus (h);
+    push_n (h, &info, 0, 4);
+    results = pop_results (bus);
+    fail_unless (g_list_length (results) == 2, "%s %dx%d: %u results",
+        cases[i].format, cases[i].w, cases[i].h, g_list_length (results));
+    free_results (results);
+    gst_object_unref (bus);
+    gst_harness_teardown (h);
+  }
+}
+
+GST_END_TEST;
+
+static GstMessage *
+start_expecting_error (const gchar *model, GstStateChangeReturn *ret)
+{
+  GstElement *e = gst_element_factory_make ("ssanaction", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+
+  fail_unless (e != NULL);
+  gst_element_set_bus (e, bus);
+  g_object_set (e, "model", model, NULL);
+  *ret = gst_element_set_state (e, GST_STATE_PAUSED);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  return msg;
+}
+
+static void
+check_error (
+    const gchar *model, GQuark domain, gint code, const gchar *expect_in_debug)
+{
+  GstStateChangeReturn ret;
+  GstMessage *msg = start_expecting_error (model, &ret);
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  fail_unless_equals_int (ret, GST_STATE_CHANGE_FAILURE);
+  fail_unless (msg != NULL, "no error message for %s", model);
+  gst_message_parse_error (msg, &error, &debug);
+  fail_unless (error->domain == domain, "%s", error->message);
+  fail_unless_equals_int (error->code, code);
+  if (expect_in_debug)
+    fail_unless (debug && strstr (debug, expect_in_debug),
+        "\"%s\" not in \"%s\"", expect_in_debug, debug);
+  GST_INFO ("%s: %s (%s)", model, error->message, debug);
+  g_error_free (error);
+  g_free (debug);
+  gst_message_unref (msg);
+}
+
+static gchar *
+write_tmp (const gchar *contents, gsize size)
+{
+  gchar *path;
+  gint fd = g_file_open_tmp ("ssan-model-XXXXXX.safetensors", &path, NULL);
+
+  fail_unless (fd >= 0);
+  close (fd);
+  fail_unless (g_file_set_contents (path, contents, size, NULL));
+  return path;
+}
+
+GST_START_TEST (test_bad_model)
+{
+  gchar *data, *path;
+  gsize size;
+
+  check_error ("/nonexistent/dir/model.safetensors", GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_OPEN_READ, "/nonexistent/dir/model.safetensors");
+  check_error ("", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, NULL);
+
+  path = write_tmp ("this is not a model", 19);
+  check_error (path, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+      strrchr (path, '/') + 1);
+  g_unlink (path);
+  g_free (path);
+
+  /* a real model cut in half, and one with a byte of its header changed */
+  fail_unless (g_file_get_contents (MODEL_T3, &data, &size, NULL));
+  path = write_tmp (data, size / 2);
+  check_error (path, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+      strrchr (path, '/') + 1);
+  g_unlink (path);
+  g_free (path);
+  data[12] = '!';
+  path = write_tmp (data, size);
+  check_error (path, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+      strrchr (path, '/') + 1);
+  g_unlink (path);
+  g_free (path);
+  g_free (data);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_bad_settings)
+{
+  GstElement *e;
+  GstBus *bus;
+  GstMessage *msg;
+  GError *error = NULL;
+
+  /* window shorter than the segments */
+  e = gst_element_factory_make ("ssanaction", NULL);
+  bus = gst_bus_new ();
+  gst_element_set_bus (e, bus);
+  g_object_set (e, "model", MODEL_T8, "window-frames", 4, NULL);
+  fail_unless_equals_int (
+      gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &error, NULL);
+  fail_unless (
+      g_error_matches (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS));
+  g_clear_error (&error);
+  gst_message_unref (msg);
+
+  /* labels file with the wrong number of lines */
+  g_object_set (e, "window-frames", 0, "labels", MODEL_T8, NULL);
+  fail_unless_equals_int (
+      gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_unref (msg);
+
+  /* missing labels file */
+  g_object_set (e, "labels", "/nonexistent/labels.txt", NULL);
+  fail_unless_equals_int (
+      gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &error, NULL);
+  fail_unless (g_error_matches (
+      error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ));
+  g_clear_error (&error);
+  gst_message_unref (msg);
+
+  /* and all is well again without them */
+  g_object_set (e, "labels", NULL, NULL);
+  fail_unless_equals_int (
+      gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_SUCCESS);
+  gst_element_set_state (e, GST_STATE_NULL);
+
+  gst_object_unref (bus);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
+/* Model changes mid-stream are picked up at the next buffer; a bad one
+ * stops the stream with an error, not a crash. */
+GST_START_TEST (test_model_change_while_streaming)
+{
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GList *results;
+  GstMessage *msg;
+
+  h = new_harness (MODEL_T3, NULL, 32, 24, "I420", &info);
+  bus = harness_bus (h);
+  push_n (h, &info, 0, 4);
+  fail_unless_equals_uint64 (last_index (bus, 2), 1);
+
+  g_object_set (h->element, "model", MODEL_T8, NULL);
+  push_n (h, &info, 4, 8);
+  results = pop_results (bus);
+  fail_unless_equals_int (g_list_length (results), 1);
+  fail_unless_equals_uint64 (field_u64 (results->data, "window-index"), 0);
+  free_results (results);
+
+  g_object_set (h->element, "model", "/nonexistent.safetensors", NULL);
+  fail_unless_equals_int (
+      gst_harness_push (h, make_frame_at (&info, 12)), GST_FLOW_ERROR);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_unref (msg);
+
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Async: pushing never waits for the network; windows due while the worker
+ * is busy are skipped and counted, every due window is either evaluated
+ * or skipped, and results are attached as they arrive. */
+GST_START_TEST (test_async_skips)
+{
+  GstVideoInfo info;
+  GstHarness *h, *hs;
+  GstBus *bus;
+  GList *results, *l;
+  guint64 evaluated, skipped;
+  guint n, N = 120, with_meta = 0;
+  gint64 t0, push_time, sync_time;
+  guint64 prev = 0;
+  gboolean first = TRUE;
+
+  /* the same stream in sync mode, for the time it takes */
+  hs = new_harness (MODEL_T8, "threads=1", 42, 42, "RGB", &info);
+  t0 = g_get_monotonic_time ();
+  push_n (hs, &info, 0, N);
+  sync_time = g_get_monotonic_time () - t0;
+  gst_harness_teardown (hs);
+
+  h = new_harness (MODEL_T8, "mode=async threads=1", 42, 42, "RGB", &info);
+  bus = harness_bus (h);
+  push_time = 0;
+  for (n = 0; n < N + 10; n++) {
+    GstBuffer *buf = make_frame_at (&info, n), *out;
+
+    /* then let a result arrive: the next buffers all carry one */
+    if (n == N) {
+      t0 = g_get_monotonic_time ();
+      do {
+        g_usleep (1000);
+        g_object_get (h->element, "windows-evaluated", &evaluated, NULL);
+      } while (evaluated == 0 && g_get_monotonic_time () < t0 + 20000000);
+    }
+
+    t0 = g_get_monotonic_time ();
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    if (n < N)
+      push_time += g_get_monotonic_time () - t0;
+    out = gst_harness_pull (h);
+    if (gst_buffer_get_ssan_action_meta (out))
+      with_meta++;
+    else
+      fail_unless (with_meta == 0 && n < N);
+    gst_buffer_unref (out);
+  }
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  g_object_get (h->element, "windows-evaluated", &evaluated, "windows-skipped",
+      &skipped, NULL);
+  GST_INFO ("async: %" G_GUINT64_FORMAT " evaluated, %" G_GUINT64_FORMAT
+            " skipped, push %" G_GINT64_FORMAT " us, sync %" G_GINT64_FORMAT
+            " us",
+      evaluated, skipped, push_time, sync_time);
+  fail_unless_equals_uint64 (evaluated + skipped, N + 10 - 8 + 1);
+  fail_unless (skipped > 0);
+  fail_unless (with_meta >= 10);
+  fail_unless (push_time < sync_time / 2,
+      "async push %" G_GINT64_FORMAT " us, sync %" G_GINT64_FORMAT " us",
+      push_time, sync_time);
+
+  results = pop_results (bus);
+  fail_unless_equals_int (g_list_length (results), evaluated);
+  for (l = results; l; l = l->next) {
+    guint64 index = field_u64 (l->data, "window-index");
+    fail_unless (first || index > prev);
+    fail_unless_equals_uint64 (
+        field_u64 (l->data, "window-start"), index * FRAME_DURATION);
+    prev = index;
+    first = FALSE;
+  }
+  free_results (results);
+
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Two elements naming the same file share one loaded copy: once the first
+ * holds it, the second starts even after the file was spoilt on disk; when
+ * both let go the copy is freed and the spoilt file is read again. */
+GST_START_TEST (test_shared_model)
+{
+  gchar *data, *path, *desc, *dir;
+  gsize size;
+  GstHarness *h1, *h2;
+  GstVideoInfo info;
+  GstBus *bus1, *bus2;
+  GList *r1, *r2;
+  GstStateChangeReturn ret;
+  GstMessage *msg;
+
+  fail_unless (g_file_get_contents (MODEL_T3, &data, &size, NULL));
+  path = write_tmp (data, size);
+
+  h1 = new_harness (path, NULL, 45, 45, "RGB", &info);
+  bus1 = harness_bus (h1);
+  push_n (h1, &info, 0, 1);
+
+  fail_unless (g_file_set_contents (path, "spoilt", 6, NULL));
+
+  /* the same file under another spelling */
+  dir = g_path_get_dirname (path);
+  desc = g_strdup_printf ("%s/./%s", dir, strrchr (path, '/') + 1);
+  h2 = new_harness (desc, NULL, 45, 45, "RGB", &info);
+  g_free (desc);
+  g_free (dir);
+  bus2 = harness_bus (h2);
+  push_n (h1, &info, 1, 4);
+  push_n (h2, &info, 0, 5);
+  r1 = pop_results (bus1);
+  r2 = pop_results (bus2);
+  fail_unless_equals_int (g_list_length (r1), 3);
+  fail_unless_equals_int (g_list_length (r2), 3);
+  fail_unless (
+      fabs (score_of (r1->data, "class 0") - score_of (r2->data, "class 0"))
+      < 1e-12);
+  free_results (r1);
+  free_results (r2);
+  gst_object_unref (bus1);
+  gst_object_unref (bus2);
+  gst_harness_teardown (h1);
+  gst_harness_teardown (h2);
+
+  msg = start_expecting_error (path, &ret);
+  fail_unless_equals_int (ret, GST_STATE_CHANGE_FAILURE);
+  fail_unless (msg != NULL);
+  gst_message_unref (msg);
+
+  g_unlink (path);
+  g_free (path);
+  g_free (data);
+}
+
+GST_END_TEST;
+
+/* Property writes and state changes from other threads while streaming. */
+GST_START_TEST (test_stress)
+{
+  GstVideoInfo info;
+  GstHarness *h;
+  GstHarnessThread *threads[8];
+  GstCheckLogFilter *filter;
+  GValue model = G_VALUE_INIT, mode = G_VALUE_INIT, v = G_VALUE_INIT;
+  guint i, n;
+  gint64 end;
+
+  /* Pushing from this thread while the state stress thread relinks the
+   * harness pads races on the harness's sticky events, not the element's. */
+  filter = gst_check_add_log_filter ("GStreamer", G_LOG_LEVEL_WARNING,
+      g_regex_new ("data flow before|Sticky event misordering", 0, 0, NULL),
+      NULL, NULL, NULL);
+  h = new_harness (MODEL_T3, NULL, 24, 16, "I420", &info);
+
+  g_value_init (&model, G_TYPE_STRING);
+  g_value_set_string (&model, MODEL_T8);
+  g_value_init (&mode, g_type_from_name ("GstSsanActionMode"));
+  g_value_init (&v, G_TYPE_INT);
+  g_value_set_int (&v, 3);
+  i = 0;
+  threads[i++]
+      = gst_harness_stress_property_start_full (h, "model", &model, 20 * 1000);
+  g_value_set_string (&model, MODEL_T3);
+  threads[i++]
+      = gst_harness_stress_property_start_full (h, "model", &model, 13 * 1000);
+  threads[i++]
+      = gst_harness_stress_property_start_full (h, "smoothing", &v, 7 * 1000);
+  threads[i++] = gst_harness_stress_property_start_full (h, "top-k", &v, 1000);
+  threads[i++]
+      = gst_harness_stress_property_start_full (h, "stride", &v, 11 * 1000);
+  threads[i++] = gst_harness_stress_statechange_start_full (h, 50 * 1000);
+  g_value_set_enum (&mode, 1);
+  threads[i++]
+      = gst_harness_stress_property_start_full (h, "mode", &mode, 3 * 1000);
+  g_value_set_enum (&mode, 0);
+  threads[i++]
+      = gst_harness_stress_property_start_full (h, "mode", &mode, 5 * 1000);
+
+  end = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  for (n = 0; g_get_monotonic_time () < end; n++) {
+    GstBuffer *out;
+
+    /* flushing while the state stress stops the element is fine */
+    gst_harness_push (h, make_frame_at (&info, n));
+    while ((out = gst_harness_try_pull (h)))
+      gst_buffer_unref (out);
+  }
+  for (i = 0; i < G_N_ELEMENTS (threads); i++)
+    gst_harness_stress_thread_stop (threads[i]);
+  gst_check_remove_log_filter (filter);
+  GST_INFO ("pushed %u buffers", n);
+
+  /* still works afterwards */
+  gst_harness_play (h);
+  g_object_set (h->element, "model", MODEL_T3, "stride", 0, "mode", 0, NULL);
+  {
+    GstBus *bus = harness_bus (h);
+    push_n (h, &info, 0, 4);
+    fail_unless_equals_uint64 (last_index (bus, 2), 1);
+    gst_object_unref (bus);
+  }
+
+  g_value_unset (&model);
+  g_value_unset (&mode);
+  g_value_unset (&v);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+static Suite *
+ssanaction_suite (void)
+{
+  Suite *s = suite_create ("ssanaction");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_set_timeout (tc, 120);
+  tcase_add_test (tc, test_sample_index);
+  tcase_add_test (tc, test_windows_model_default);
+  tcase_add_test (tc, test_windows_long);
+  tcase_add_test (tc, test_windows_gaps);
+  tcase_add_test (tc, test_windows_t1);
+  tcase_add_test (tc, test_windows_short_stream);
+  tcase_add_test (tc, test_defaults_from_model);
+  tcase_add_test (tc, test_no_pixel_copy);
+  tcase_add_test (tc, test_meta_every_buffer);
+  tcase_add_test (tc, test_flush_discont_caps);
+  tcase_add_test (tc, test_no_timestamps_json);
+  tcase_add_test (tc, test_threshold_topk_smoothing_labels);
+  tcase_add_test (tc, test_formats_and_sizes);
+  tcase_add_test (tc, test_bad_model);
+  tcase_add_test (tc, test_bad_settings);
+  tcase_add_test (tc, test_model_change_while_streaming);
+  tcase_add_test (tc, test_async_skips);
+  tcase_add_test (tc, test_shared_model);
+  tcase_add_test (tc, test_stress);
+
+  return s;
+}
+
+GST_CHECK_MAIN (ssanaction);
