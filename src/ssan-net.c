@@ -633,6 +633,7 @@ plan_network (plan *p, const ssan_model *m, int T, int nf)
       size_t cr = (size_t)bk->ssa.cr;
       p->ssa_qkv = max_sz (p->ssa_qkv, mul3 (p, n, 3 * cr, 1));
       p->ssa_att = max_sz (p->ssa_att, mul3 (p, n, cr, 1));
+      p->act = max_sz (p->act, mul3 (p, n, 2 * cr, 1)); /* packed K, V */
       p->spatial = max_sz (p->spatial, ssan_attn_spatial_scratch ((int)cr));
     }
     plan_conv (p, &bk->conv2, nf, &h, &w);
@@ -809,7 +810,8 @@ ssa_forward (ssan_ctx *ctx, const ssan_ssa *ssa, float *f, int nb, int h, int w)
 
   ssan_conv2d_forward (
       &ssa->qkv, f, ld, (size_t)n, nf, h, w, q, 0, 0, &ctx->work);
-  ssan_attn_spatial_forward (q, k, v, ld, cr, n, nf, a, &ctx->work);
+  /* t2 is free until the block's conv2; the plan makes it big enough */
+  ssan_attn_spatial_forward (q, k, v, ld, cr, n, nf, a, ctx->t2, &ctx->work);
   /* Q, K are dead: Q' and K' take their place, then Y takes A's */
   ssan_temporal_conv_forward (ssa->wt[0], ssa->bt[0], cr, a, nb, T, n, q);
   ssan_temporal_conv_forward (ssa->wt[1], ssa->bt[1], cr, a, nb, T, n, k);

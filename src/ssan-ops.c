@@ -550,19 +550,29 @@ ssan_avgpool_forward (const float *src, int C, int nf, int hw, float *dst)
  * (key rows, query columns).  Updates the running column maxima m and sums
  * l, turns s into 2^(s - m) and returns in corr the factor by which earlier
  * partial outputs must be scaled.  mq is a multiple of 8 (padded by the
- * caller). */
+ * caller).  With have_max, mnew already holds the tile's column maxima. */
 SSAN_CLONES static void
-online_softmax_tile (
-    float *s, int nk, int mq, float *m, float *l, float *mnew, float *corr)
+online_softmax_tile (float *s, int ls, int nk, int mq, float *m, float *l,
+    float *mnew, float *corr, int have_max)
 {
   int j, r;
 
-  memcpy (mnew, m, (size_t)mq * sizeof (float));
-  for (j = 0; j < nk; j++) {
-    const float *row = s + (size_t)j * mq;
+  if (!have_max) {
+    memcpy (mnew, m, (size_t)mq * sizeof (float));
+    for (j = 0; j < nk; j++) {
+      const float *row = s + (size_t)j * ls;
+      for (r = 0; r < mq; r += 8) {
+        v8f a, b;
+        V8F_LOAD (a, row + r);
+        V8F_LOAD (b, mnew + r);
+        a = V8F_MAX (a, b);
+        V8F_STORE (mnew + r, a);
+      }
+    }
+  } else {
     for (r = 0; r < mq; r += 8) {
       v8f a, b;
-      V8F_LOAD (a, row + r);
+      V8F_LOAD (a, m + r);
       V8F_LOAD (b, mnew + r);
       a = V8F_MAX (a, b);
       V8F_STORE (mnew + r, a);
@@ -580,7 +590,7 @@ online_softmax_tile (
     V8F_STORE (m + r, mn);
   }
   for (j = 0; j < nk; j++) {
-    float *row = s + (size_t)j * mq;
+    float *row = s + (size_t)j * ls;
     for (r = 0; r < mq; r += 8) {
       v8f x, mx, e, sum;
       V8F_LOAD (x, row + r);
@@ -612,10 +622,199 @@ scale_columns (float *o, int c, int mp, const float *corr)
   }
 }
 
+/* The position branch's two products with AVX2+FMA register blocking
+ * (4 keys or channels x 16 queries per block), used when the CPU has them:
+ * the score tile's column maxima come for free while it is written, and no
+ * zeroing pass touches the tile.  Elsewhere OpenBLAS computes the same
+ * products. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define SSAN_FMA_KERNELS 1
+#define SSAN_FMA __attribute__ ((target ("avx2,fma")))
+
+/* Packs k[c][0..nk) (row stride ld) as kp: for each group of 4 keys,
+ * [c][4]; then each remaining key as [c]. */
+static void
+pack_keys (const float *k, size_t ld, int c, int nk, float *kp)
+{
+  int j, cc, t, nk4 = nk & ~3;
+
+  for (j = 0; j < nk4; j += 4)
+    for (cc = 0; cc < c; cc++)
+      for (t = 0; t < 4; t++)
+        *kp++ = k[cc * ld + j + t];
+  for (; j < nk; j++)
+    for (cc = 0; cc < c; cc++)
+      *kp++ = k[cc * ld + j];
+}
+
+/* Packs v[c][0..nk) (row stride ld) as vp: for each group of 4 channels,
+ * [nk][4]; then each remaining channel as [nk]. */
+static void
+pack_values (const float *v, size_t ld, int c, int nk, float *vp)
+{
+  int j, cc, t, c4 = c & ~3;
+
+  for (cc = 0; cc < c4; cc += 4)
+    for (j = 0; j < nk; j++)
+      for (t = 0; t < 4; t++)
+        *vp++ = v[(cc + t) * ld + j];
+  for (; cc < c; cc++) {
+    memcpy (vp, v + cc * ld, (size_t)nk * sizeof (float));
+    vp += nk;
+  }
+}
+
+#define SSAN_STORE_ROW(r, x0, x1)                                              \
+  do {                                                                         \
+    x0 = _mm256_mul_ps (x0, va);                                               \
+    x1 = _mm256_mul_ps (x1, va);                                               \
+    _mm256_storeu_ps (out + (size_t)(r)*ls, x0);                               \
+    _mm256_storeu_ps (out + (size_t)(r)*ls + 8, x1);                           \
+    mx0 = _mm256_max_ps (mx0, x0);                                             \
+    mx1 = _mm256_max_ps (mx1, x1);                                             \
+  } while (0)
+
+/* s[j][i] = alpha * sum_c k[c][j] qp[c*mp + i] for j < nk, i < mp (a
+ * multiple of 16), k packed by pack_keys; tmax[i] = max_j s[j][i]. */
+SSAN_FMA static void
+scores_fma (const float *qp, int mp, const float *kp, int c, int nk, int ls,
+    float alpha, float *s, float *tmax)
+{
+  const __m256 va = _mm256_set1_ps (alpha);
+  int i, j, cc;
+
+  for (i = 0; i < mp; i += 16) {
+    __m256 mx0 = _mm256_set1_ps (-INFINITY), mx1 = mx0;
+
+    for (j = 0; j + 4 <= nk; j += 4) {
+      __m256 a00 = _mm256_setzero_ps (), a01 = a00, a10 = a00, a11 = a00;
+      __m256 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+      const float *kk = kp + (size_t)j * c, *qq = qp + i;
+      float *out = s + (size_t)j * ls + i;
+
+      for (cc = 0; cc < c; cc++, kk += 4, qq += mp) {
+        __m256 q0 = _mm256_loadu_ps (qq), q1 = _mm256_loadu_ps (qq + 8), b;
+        b = _mm256_broadcast_ss (kk);
+        a00 = _mm256_fmadd_ps (b, q0, a00);
+        a01 = _mm256_fmadd_ps (b, q1, a01);
+        b = _mm256_broadcast_ss (kk + 1);
+        a10 = _mm256_fmadd_ps (b, q0, a10);
+        a11 = _mm256_fmadd_ps (b, q1, a11);
+        b = _mm256_broadcast_ss (kk + 2);
+        a20 = _mm256_fmadd_ps (b, q0, a20);
+        a21 = _mm256_fmadd_ps (b, q1, a21);
+        b = _mm256_broadcast_ss (kk + 3);
+        a30 = _mm256_fmadd_ps (b, q0, a30);
+        a31 = _mm256_fmadd_ps (b, q1, a31);
+      }
+      SSAN_STORE_ROW (0, a00, a01);
+      SSAN_STORE_ROW (1, a10, a11);
+      SSAN_STORE_ROW (2, a20, a21);
+      SSAN_STORE_ROW (3, a30, a31);
+    }
+    for (; j < nk; j++) {
+      __m256 a00 = _mm256_setzero_ps (), a01 = a00;
+      const float *kk = kp + (size_t)j * c, *qq = qp + i;
+      float *out = s + (size_t)j * ls + i;
+
+      for (cc = 0; cc < c; cc++, kk++, qq += mp) {
+        __m256 b = _mm256_broadcast_ss (kk);
+        a00 = _mm256_fmadd_ps (b, _mm256_loadu_ps (qq), a00);
+        a01 = _mm256_fmadd_ps (b, _mm256_loadu_ps (qq + 8), a01);
+      }
+      SSAN_STORE_ROW (0, a00, a01);
+    }
+    _mm256_storeu_ps (tmax + i, mx0);
+    _mm256_storeu_ps (tmax + i + 8, mx1);
+  }
+}
+
+#define SSAN_ADD_ROW(r, x0, x1)                                                \
+  do {                                                                         \
+    float *o_ = out + (size_t)(r)*mp;                                          \
+    _mm256_storeu_ps (o_, _mm256_add_ps (_mm256_loadu_ps (o_), x0));           \
+    _mm256_storeu_ps (o_ + 8, _mm256_add_ps (_mm256_loadu_ps (o_ + 8), x1));   \
+  } while (0)
+
+/* o[c][i] += sum_j v[c][j] p[j*mp + i] for i < mp (a multiple of 16), v
+ * packed by pack_values. */
+SSAN_FMA static void
+accumulate_fma (
+    const float *vp, int c, int nk, const float *p, int ls, int mp, float *o)
+{
+  int i, j, cc;
+
+  for (i = 0; i < mp; i += 16) {
+    for (cc = 0; cc + 4 <= c; cc += 4) {
+      __m256 a00 = _mm256_setzero_ps (), a01 = a00, a10 = a00, a11 = a00;
+      __m256 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+      const float *vv = vp + (size_t)cc * nk, *pp = p + i;
+      float *out = o + (size_t)cc * mp + i;
+
+      for (j = 0; j < nk; j++, pp += ls, vv += 4) {
+        __m256 p0 = _mm256_loadu_ps (pp), p1 = _mm256_loadu_ps (pp + 8), b;
+        b = _mm256_broadcast_ss (vv);
+        a00 = _mm256_fmadd_ps (b, p0, a00);
+        a01 = _mm256_fmadd_ps (b, p1, a01);
+        b = _mm256_broadcast_ss (vv + 1);
+        a10 = _mm256_fmadd_ps (b, p0, a10);
+        a11 = _mm256_fmadd_ps (b, p1, a11);
+        b = _mm256_broadcast_ss (vv + 2);
+        a20 = _mm256_fmadd_ps (b, p0, a20);
+        a21 = _mm256_fmadd_ps (b, p1, a21);
+        b = _mm256_broadcast_ss (vv + 3);
+        a30 = _mm256_fmadd_ps (b, p0, a30);
+        a31 = _mm256_fmadd_ps (b, p1, a31);
+      }
+      SSAN_ADD_ROW (0, a00, a01);
+      SSAN_ADD_ROW (1, a10, a11);
+      SSAN_ADD_ROW (2, a20, a21);
+      SSAN_ADD_ROW (3, a30, a31);
+    }
+    for (; cc < c; cc++) {
+      __m256 a00 = _mm256_setzero_ps (), a01 = a00;
+      const float *vv = vp + (size_t)cc * nk, *pp = p + i;
+      float *out = o + (size_t)cc * mp + i;
+
+      for (j = 0; j < nk; j++, pp += ls) {
+        __m256 b = _mm256_broadcast_ss (vv + j);
+        a00 = _mm256_fmadd_ps (b, _mm256_loadu_ps (pp), a00);
+        a01 = _mm256_fmadd_ps (b, _mm256_loadu_ps (pp + 8), a01);
+      }
+      SSAN_ADD_ROW (0, a00, a01);
+    }
+  }
+}
+#undef SSAN_STORE_ROW
+#undef SSAN_ADD_ROW
+#endif
+
+static int attn_generic_forced;
+
+void
+ssan_attn_force_generic (int on)
+{
+  attn_generic_forced = on;
+}
+
+static int
+use_fma_kernels (void)
+{
+#ifdef SSAN_FMA_KERNELS
+  return !attn_generic_forced && __builtin_cpu_supports ("avx2")
+         && __builtin_cpu_supports ("fma");
+#else
+  return 0;
+#endif
+}
+
 size_t
 ssan_attn_spatial_scratch (int c)
 {
-  size_t pos = (size_t)SSAN_PK * SSAN_PQ + (size_t)c * SSAN_PQ + 4 * SSAN_PQ;
+  /* score tile, output and query tiles, running statistics */
+  size_t pos = (size_t)SSAN_PK * (SSAN_PQ + 16) + 2 * (size_t)c * SSAN_PQ
+               + 4 * SSAN_PQ;
   size_t chan = (size_t)c * c;
 
   return pos > chan ? pos : chan;
@@ -624,19 +823,24 @@ ssan_attn_spatial_scratch (int c)
 /* One tile of SSAN_PQ queries starting at i0, all keys. */
 static void
 position_tile (const float *q, const float *k, const float *v, size_t ld, int c,
-    int n, int i0, float *a, float *scratch)
+    int n, int i0, float *a, float *scratch, const float *kpf, const float *vpf)
 {
   float *s = scratch;
-  float *o = s + (size_t)SSAN_PK * SSAN_PQ;
+  float *o = s + (size_t)SSAN_PK * (SSAN_PQ + 16);
   float *m = o + (size_t)c * SSAN_PQ;
   float *l = m + SSAN_PQ, *mnew = l + SSAN_PQ, *corr = mnew + SSAN_PQ;
+  float *qp = corr + SSAN_PQ;
+  int fma = kpf != NULL;
   /* scores in base-2 units: exp(x) = 2^(x log2 e), the factor folded into
    * the GEMM */
   float scale = (float)(1.4426950408889634 / sqrt ((double)c));
   int mq = n - i0 < SSAN_PQ ? n - i0 : SSAN_PQ;
-  /* the tile's row length, padded to the vector width; padding columns
+  /* the tile's row length, padded to the kernels' width; padding columns
    * hold zero scores and are never read back */
-  int mp = (mq + 7) & ~7;
+  int mp = (mq + 15) & ~15;
+  /* score rows 16 floats longer than a power of two apart, so that a
+   * column of the tile does not sit in a few cache sets */
+  int ls = mp + 16;
   int j0, r, cc;
 
   for (r = 0; r < mp; r++) {
@@ -644,19 +848,36 @@ position_tile (const float *q, const float *k, const float *v, size_t ld, int c,
     l[r] = 0.0f;
   }
   memset (o, 0, (size_t)c * mp * sizeof (float));
+  if (fma) {
+    /* the query tile, zero-padded to mp columns */
+    for (cc = 0; cc < c; cc++) {
+      memcpy (qp + (size_t)cc * mp, q + cc * ld + i0, mq * sizeof (float));
+      for (r = mq; r < mp; r++)
+        qp[(size_t)cc * mp + r] = 0.0f;
+    }
+  }
   for (j0 = 0; j0 < n; j0 += SSAN_PK) {
     int nk = n - j0 < SSAN_PK ? n - j0 : SSAN_PK;
 
+    /* s[j][i] = k[:, j0+j] . q[:, i0+i] / sqrt(c) (base 2), then
+     * o[c][i] += sum_j v[c][j0+j] softmax(s)[j][i] */
+#ifdef SSAN_FMA_KERNELS
+    if (fma) {
+      scores_fma (qp, mp, kpf + (size_t)c * j0, c, nk, ls, scale, s, mnew);
+      online_softmax_tile (s, ls, nk, mp, m, l, mnew, corr, 1);
+      scale_columns (o, c, mp, corr);
+      accumulate_fma (vpf + (size_t)c * j0, c, nk, s, ls, mp, o);
+      continue;
+    }
+#endif
     if (mp != mq)
-      memset (s, 0, (size_t)nk * mp * sizeof (float));
-    /* s[j][i] = k[:, j0+j] . q[:, i0+i] / sqrt(c) */
+      memset (s, 0, (size_t)nk * ls * sizeof (float));
     cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, nk, mq, c, scale,
-        k + j0, (int)ld, q + i0, (int)ld, 0.0f, s, mp);
-    online_softmax_tile (s, nk, mp, m, l, mnew, corr);
+        k + j0, (int)ld, q + i0, (int)ld, 0.0f, s, ls);
+    online_softmax_tile (s, ls, nk, mp, m, l, mnew, corr, 0);
     scale_columns (o, c, mp, corr);
-    /* o[c][i] += sum_j v[c][j0+j] s[j][i] */
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c, mq, nk, 1.0f,
-        v + j0, (int)ld, s, mp, 1.0f, o, mp);
+        v + j0, (int)ld, s, ls, 1.0f, o, mp);
   }
   for (r = 0; r < mq; r++)
     corr[r] = 1.0f / l[r];
@@ -671,20 +892,44 @@ position_tile (const float *q, const float *k, const float *v, size_t ld, int c,
 typedef struct {
   const float *q, *k, *v;
   size_t ld, stride;
-  int c, n, tiles;
-  float *a, *scratch;
+  int c, n, tiles, ktiles;
+  float *a, *scratch, *pack;
 } attn_job;
 
 static void
 position_item (void *arg, int item, int thread)
 {
   attn_job *j = arg;
-  size_t o = (size_t)(item / j->tiles) * j->n;
+  size_t f = (size_t)(item / j->tiles), o = f * j->n;
+  const float *kpf = NULL, *vpf = NULL;
 
+  if (j->pack) {
+    kpf = j->pack + 2 * f * j->c * j->n;
+    vpf = kpf + (size_t)j->c * j->n;
+  }
   position_tile (j->q + o, j->k + o, j->v + o, j->ld, j->c, j->n,
       (item % j->tiles) * SSAN_PQ, j->a + o,
-      j->scratch + (size_t)thread * j->stride);
+      j->scratch + (size_t)thread * j->stride, kpf, vpf);
 }
+
+#ifdef SSAN_FMA_KERNELS
+/* Packs key tile (item % ktiles) of frame (item / ktiles): for each frame,
+ * all keys then all values, tile after tile. */
+static void
+pack_item (void *arg, int item, int thread)
+{
+  attn_job *j = arg;
+  size_t f = (size_t)(item / j->ktiles), o = f * j->n;
+  int j0 = (item % j->ktiles) * SSAN_PK;
+  int nk = j->n - j0 < SSAN_PK ? j->n - j0 : SSAN_PK;
+  float *kpf = j->pack + 2 * f * j->c * j->n;
+
+  (void)thread;
+  pack_keys (j->k + o + j0, j->ld, j->c, nk, kpf + (size_t)j->c * j0);
+  pack_values (j->v + o + j0, j->ld, j->c, nk,
+      kpf + (size_t)j->c * j->n + (size_t)j->c * j0);
+}
+#endif
 
 /* In-place row softmax of x[rows][cols] (row maximum subtracted). */
 static void softmax_rows (float *x, int rows, int cols);
@@ -707,12 +952,19 @@ channel_item (void *arg, int item, int thread)
 
 void
 ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
-    size_t ld, int c, int n, int nf, float *a, const ssan_work *work)
+    size_t ld, int c, int n, int nf, float *a, float *pack,
+    const ssan_work *work)
 {
   attn_job j = { q, k, v, ld, work->stride, c, n, (n + SSAN_PQ - 1) / SSAN_PQ,
-    a, work->scratch };
+    (n + SSAN_PK - 1) / SSAN_PK, a, work->scratch, NULL };
 
   ssan_pool_run (work->pool, nf, channel_item, &j);
+#ifdef SSAN_FMA_KERNELS
+  if (use_fma_kernels ()) {
+    j.pack = pack;
+    ssan_pool_run (work->pool, nf * j.ktiles, pack_item, &j);
+  }
+#endif
   ssan_pool_run (work->pool, nf * j.tiles, position_item, &j);
 }
 

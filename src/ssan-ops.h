@@ -88,10 +88,15 @@ void ssan_avgpool_forward (const float *src, int C, int nf, int hw, float *dst);
  * The position branch runs in tiles of queries x keys with an online softmax;
  * no n x n matrix is ever held.  Each thread's scratch holds
  * ssan_attn_spatial_scratch(c) floats; threads take (frame, query tile)
- * items. */
+ * items.  pack holds 2*c*nf*n floats (keys and values laid out for the
+ * AVX2+FMA kernels). */
 size_t ssan_attn_spatial_scratch (int c);
+/* Tests only: 1 makes the position branch use OpenBLAS even where the
+ * AVX2+FMA kernels could run. */
+void ssan_attn_force_generic (int on);
 void ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
-    size_t ld, int c, int n, int nf, float *a, const ssan_work *work);
+    size_t ld, int c, int n, int nf, float *a, float *pack,
+    const ssan_work *work);
 
 /* Temporal 3x1x1 convolution with padding (1,0,0) per window (step 5):
  * src, dst CNHW [c][nb*T][n]; w [3][c][c] (tap, out, in), b [c].  Frames

@@ -287,7 +287,10 @@ test_spatial (int c, int n, int nf, float scale)
       for (i = 0; i < n; i++)
         want[cc * ld + o + i] += wp[(size_t)cc * n + i];
   }
-  ssan_attn_spatial_forward (q, k, v, ld, c, n, nf, a, &work);
+  float *pack = malloc (2 * (size_t)c * nf * n * sizeof (float));
+
+  ssan_attn_spatial_forward (q, k, v, ld, c, n, nf, a, pack, &work);
+  free (pack);
   snprintf (what, sizeof what, "spatial attention c %d n %d nf %d scale %g", c,
       n, nf, scale);
   /* scores carry float rounding proportional to their magnitude */
@@ -564,6 +567,8 @@ out:
 static void
 run_all (void)
 {
+  int generic;
+
   /* convolutions: kernel sizes, strides, paddings, odd and non-square
    * maps, tiny maps, both source layouts, all epilogues */
   test_conv (3, 8, 7, 2, 3, 2, 17, 23, 1, 1, 0, 1);
@@ -595,18 +600,24 @@ run_all (void)
   test_avgpool (5, 3, 49);
   test_avgpool (3, 2, 1);
 
-  /* tiles of 128 queries x 256 keys: smaller, equal, not a multiple */
-  test_spatial (4, 1, 2, 1.0f);
-  test_spatial (3, 7, 3, 1.0f);
-  test_spatial (8, 100, 2, 1.0f);
-  test_spatial (16, 128, 2, 1.0f);
-  test_spatial (16, 256, 1, 1.0f);
-  test_spatial (5, 300, 3, 1.0f);
-  test_spatial (32, 529, 2, 1.0f);
-  test_spatial (1, 9, 4, 1.0f);
-  /* scores in the hundreds: only max subtraction keeps exp finite */
-  test_spatial (8, 300, 2, 30.0f);
-  test_spatial (32, 200, 2, 10.0f);
+  /* both implementations of the position branch's products: OpenBLAS and
+   * (where the CPU has AVX2+FMA) the register-blocked kernels */
+  for (generic = 0; generic < 2; generic++) {
+    ssan_attn_force_generic (generic);
+    /* tiles of 128 queries x 256 keys: smaller, equal, not a multiple */
+    test_spatial (4, 1, 2, 1.0f);
+    test_spatial (3, 7, 3, 1.0f);
+    test_spatial (8, 100, 2, 1.0f);
+    test_spatial (16, 128, 2, 1.0f);
+    test_spatial (16, 256, 1, 1.0f);
+    test_spatial (5, 300, 3, 1.0f);
+    test_spatial (32, 529, 2, 1.0f);
+    test_spatial (1, 9, 4, 1.0f);
+    /* scores in the hundreds: only max subtraction keeps exp finite */
+    test_spatial (8, 300, 2, 30.0f);
+    test_spatial (32, 200, 2, 10.0f);
+  }
+  ssan_attn_force_generic (0);
 
   test_temporal (3, 2, 3, 5, 1.0f);
   test_temporal (4, 3, 1, 6, 1.0f);
