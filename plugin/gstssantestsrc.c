@@ -123,7 +123,7 @@ gst_ssan_test_src_class_init (GstSsanTestSrcClass *klass)
   g_object_class_install_property (gobject_class, PROP_ACTION,
       g_param_spec_string ("action", "Action", g_string_free (names, FALSE),
           DEFAULT_ACTION,
-          G_PARAM_READWRITE | G_PARAM_STATIC_NAME | G_PARAM_STATIC_NICK
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_SEED,
       g_param_spec_uint64 ("seed", "Seed",

@@ -454,12 +454,12 @@ GST_END_TEST;
 GST_START_TEST (test_live)
 {
   GstElement *pipe = gst_parse_launch (
-      "ssantestsrc is-live=true "
+      "ssantestsrc name=src is-live=true "
       "num-buffers=10 ! video/x-raw,width=16,height=16,framerate=50/1 ! "
       "fakesink sync=true",
       NULL);
   GstBus *bus = gst_element_get_bus (pipe);
-  GstElement *src = gst_bin_get_by_name (GST_BIN (pipe), "ssantestsrc0");
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipe), "src");
   GstMessage *msg;
   gint64 t0 = g_get_monotonic_time (), dt;
   gboolean live;
