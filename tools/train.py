@@ -1,0 +1,340 @@
+#!/usr/bin/python3
+"""Trains the bundled demo models on the synthetic action world.
+
+  /usr/bin/python3 tools/train.py [--synth build/tools/ssan-synth]
+      [--infer build/tools/ssan-infer] [--out models]
+
+Renders training and held-out clips with the project's own `ssan-synth`
+(the same C code as the ssantestsrc element), trains a small SSAN and,
+with the identical recipe, a TSN baseline (same network without SSA
+modules), and exports both to OUT/ssan-demo.safetensors and
+OUT/tsn-demo.safetensors (spec section 3, class names in `labels`).  Finally
+both are scored on test clips, with the PyTorch twin and (when --infer is
+found) through the C engine.  Progress goes to stdout: step, loss, held-out
+accuracy, time left.
+
+Seeds (clip k of seed S is clip k of `ssantestsrc seed=S`):
+  TRAIN_SEED  clips 0 .. train_clips-1 (balanced: clip k has class k mod 11)
+  VAL_SEED    held-out clips scored during training
+  TEST_SEED   test clips scored once at the end (reported in models/README.md)
+No other seed is used; every other seed is unseen by the models.
+
+Sampling (spec section 4, TSN): a clip of 32 frames is cut into T = 8
+segments; training takes a random frame of each segment, evaluation the
+centre frame floor(L (2i+1) / 2T).  Preprocessing (spec section 5): frames are
+rendered square at input_size, so resize = input_size and the centre crop is
+the whole frame; the synth's geometry, texture and noise are resolution
+independent, and a quarter of the training clips is rendered at 4:3 and
+higher resolution and scaled down like the element does, for robustness.
+Augmentation uses the world's symmetries: a clip played backwards is the
+other class of its reversal pair (exactly, see include/ssan/synth.h), a
+horizontal mirror swaps left/right and clockwise/counter-clockwise, a
+vertical mirror up/down and clockwise/counter-clockwise.
+"""
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as nnf
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ssan_export import export  # noqa: E402
+from ssan_torch import SSAN, SSANConfig, load_model  # noqa: E402
+
+TRAIN_SEED = 2718281
+VAL_SEED = 3141592
+TEST_SEED = 1618033
+
+CLIP_FRAMES = 32
+SEGMENTS = 8
+INPUT_SIZE = 64
+N_CLASSES = 11
+
+ARCH = dict(arch="custom", block="basic", layers=(1, 1, 1, 1), width=16,
+            segments=SEGMENTS, input_size=INPUT_SIZE, resize=INPUT_SIZE,
+            ssa_reduction=2, window_frames=CLIP_FRAMES)
+SSA_BLOCKS = "layer2.0"
+
+# label permutations of the world's symmetries
+PAIR = [1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 10]            # played backwards
+HFLIP = [1, 0, 2, 3, 4, 5, 7, 6, 8, 9, 10]           # mirrored left-right
+VFLIP = [0, 1, 3, 2, 4, 5, 7, 6, 8, 9, 10]           # mirrored up-down
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def log(msg):
+    print(time.strftime("%H:%M:%S ") + msg, flush=True)
+
+
+def class_names(synth):
+    out = subprocess.run([synth, "--list-classes"], check=True,
+                         capture_output=True, text=True).stdout
+    names = [line.split("\t", 1)[1] for line in out.strip().split("\n")]
+    if len(names) != N_CLASSES:
+        raise SystemExit("ssan-synth lists %d classes, expected %d"
+                         % (len(names), N_CLASSES))
+    return names
+
+
+def render(synth, seed, first, count, width, height, tmp):
+    """Clips first..first+count-1 of seed (balanced classes) as uint8
+    (count, CLIP_FRAMES, height, width, 3) and their class ids."""
+    out = os.path.join(tmp, "clips.u8")
+    lab = os.path.join(tmp, "labels.txt")
+    subprocess.run([synth, "--seed", str(seed), "--first", str(first),
+                    "--clips", str(count), "--frames", str(CLIP_FRAMES),
+                    "--width", str(width), "--height", str(height),
+                    "--class", "balanced", "--out", out, "--labels", lab],
+                   check=True)
+    clips = np.fromfile(out, dtype=np.uint8).reshape(
+        count, CLIP_FRAMES, height, width, 3)
+    labels = np.loadtxt(lab, dtype=np.int64).reshape(count)
+    os.unlink(out)
+    os.unlink(lab)
+    return clips, labels
+
+
+def scale_down(clips, size):
+    """Spec section 5 on non-square, larger renders: centre square crop of
+    the shorter side, scaled to size with an anti-aliased filter."""
+    n, f, h, w, _ = clips.shape
+    s = min(h, w)
+    y0, x0 = (h - s) // 2, (w - s) // 2
+    out = np.empty((n, f, size, size, 3), np.uint8)
+    for i in range(n):
+        x = torch.from_numpy(clips[i, :, y0:y0 + s, x0:x0 + s]).permute(
+            0, 3, 1, 2).float()
+        x = nnf.interpolate(x, size=(size, size), mode="bilinear",
+                            align_corners=False, antialias=True)
+        out[i] = x.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    return out
+
+
+def make_set(synth, seed, count, hires_every, tmp):
+    """count clips of seed at INPUT_SIZE; every hires_every-th block of the
+    clips is rendered at 4:3 and higher resolution, then scaled down."""
+    parts, labels = [], []
+    block = 110
+    for first in range(0, count, block):
+        n = min(block, count - first)
+        k = first // block
+        if hires_every and k % hires_every == hires_every - 1:
+            w, h = ((160, 120), (224, 168), (128, 96))[(k // hires_every) % 3]
+            c, lab = render(synth, seed, first, n, w, h, tmp)
+            c = scale_down(c, INPUT_SIZE)
+        else:
+            c, lab = render(synth, seed, first, n, INPUT_SIZE, INPUT_SIZE, tmp)
+        parts.append(c)
+        labels.append(lab)
+    return np.concatenate(parts), np.concatenate(labels)
+
+
+def centre_indices():
+    return [CLIP_FRAMES * (2 * i + 1) // (2 * SEGMENTS)
+            for i in range(SEGMENTS)]
+
+
+def to_input(frames, cfg):
+    """uint8 (..., S, S, 3) -> normalised float (N, 3, S, S)."""
+    x = torch.from_numpy(frames).reshape(-1, INPUT_SIZE, INPUT_SIZE, 3)
+    x = x.permute(0, 3, 1, 2).float().div_(255.0)
+    mean = torch.tensor(cfg.mean).view(1, 3, 1, 1)
+    std = torch.tensor(cfg.std).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def train_batch(clips, labels, idx, rng, cfg):
+    seg = CLIP_FRAMES // SEGMENTS
+    frames, ys = [], []
+    for i in idx:
+        t = np.arange(SEGMENTS) * seg + rng.integers(0, seg, SEGMENTS)
+        y = int(labels[i])
+        if rng.random() < 0.5:
+            t = CLIP_FRAMES - 1 - t
+            y = PAIR[y]
+        f = clips[i, t]
+        if rng.random() < 0.5:
+            f = f[:, :, ::-1]
+            y = HFLIP[y]
+        if rng.random() < 0.5:
+            f = f[:, ::-1]
+            y = VFLIP[y]
+        frames.append(np.ascontiguousarray(f))
+        ys.append(y)
+    return to_input(np.stack(frames), cfg), torch.tensor(ys)
+
+
+def predict(model, clips, cfg, batch=32):
+    model.eval()
+    preds = []
+    with torch.no_grad():
+        for s in range(0, len(clips), batch):
+            x = to_input(clips[s:s + batch][:, centre_indices()], cfg)
+            preds.append(model(x, SEGMENTS).argmax(1))
+    model.train()
+    return torch.cat(preds).numpy()
+
+
+def report(preds, labels, names, title):
+    lines = ["%s: %d clips, accuracy %.1f %%" % (
+        title, len(labels), 100.0 * np.mean(preds == labels))]
+    conf = np.zeros((N_CLASSES, N_CLASSES), np.int64)
+    for p, y in zip(preds, labels):
+        conf[y, p] += 1
+    for c in range(N_CLASSES):
+        n = conf[c].sum()
+        lines.append("  %-28s %5.1f %%  (%d/%d)" % (
+            names[c], 100.0 * conf[c, c] / max(n, 1), conf[c, c], n))
+    for a in range(0, 10, 2):
+        sel = (labels == a) | (labels == a + 1)
+        lines.append("  pair %-23s %5.1f %%" % (
+            names[a] + " / " + names[a + 1],
+            100.0 * np.mean(preds[sel] == labels[sel])))
+    lines.append("  confusion (rows: true class, columns: predicted):")
+    for c in range(N_CLASSES):
+        lines.append("    %2d " % c + " ".join("%3d" % v for v in conf[c]))
+    return "\n".join(lines)
+
+
+def train(name, cfg, data, val, args, t_start_all, n_runs_left):
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    model = SSAN(cfg)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr,
+                            weight_decay=args.weight_decay)
+    steps = args.steps
+    warm = max(1, steps // 20)
+
+    def lr_at(s):
+        if s < warm:
+            return args.lr * (s + 1) / warm
+        return args.lr * 0.5 * (1 + math.cos(math.pi * (s - warm)
+                                             / (steps - warm)))
+
+    clips, labels = data
+    n = len(clips)
+    order = rng.permutation(n)
+    pos = 0
+    t0 = time.time()
+    loss_sum, loss_n = 0.0, 0
+    eval_every = max(1, steps // args.evals)
+    for step in range(steps):
+        if pos + args.batch > n:
+            order, pos = rng.permutation(n), 0
+        idx = order[pos:pos + args.batch]
+        pos += args.batch
+        x, y = train_batch(clips, labels, idx, rng, cfg)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        loss = nnf.cross_entropy(model(x, SEGMENTS), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss_sum += float(loss)
+        loss_n += 1
+        if (step + 1) % eval_every == 0 or step + 1 == steps:
+            acc = np.mean(predict(model, val[0], cfg) == val[1])
+            el = time.time() - t0
+            left = el / (step + 1) * (steps - step - 1)
+            left_all = left + (n_runs_left - 1) * el / (step + 1) * steps \
+                * (args.tsn_cost if name == "ssan" else 1.0)
+            log("%s step %d/%d (epoch %.1f) loss %.3f held-out %.1f %% "
+                "lr %.2g | %.0f s, ~%.0f s left (all: ~%.0f s)" % (
+                    name, step + 1, steps, (step + 1) * args.batch / n,
+                    loss_sum / loss_n, 100 * acc, lr_at(step), el, left,
+                    left_all))
+            loss_sum, loss_n = 0.0, 0
+    return model, time.time() - t0
+
+
+def eval_c(infer, path, clips, cfg, tmp):
+    """Predictions of the C engine (ssan-infer) on the test clips."""
+    inp = os.path.join(tmp, "test.f32")
+    to_input(clips[:, centre_indices()], cfg).numpy().astype("<f4").tofile(inp)
+    out = subprocess.run([infer, "--model", path, "--input", inp,
+                          "--segments", str(SEGMENTS)], check=True,
+                         capture_output=True, text=True).stdout
+    os.unlink(inp)
+    logits = np.array([[float(v) for v in line.split()]
+                       for line in out.strip().split("\n")])
+    return logits.argmax(1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    build = os.path.join(HERE, "..", "build", "tools")
+    ap.add_argument("--synth", default=os.path.join(build, "ssan-synth"))
+    ap.add_argument("--infer", default=os.path.join(build, "ssan-infer"))
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "models"))
+    ap.add_argument("--only", choices=("ssan", "tsn"))
+    ap.add_argument("--ssa-blocks", default=SSA_BLOCKS)
+    ap.add_argument("--train-clips", type=int, default=8800)
+    ap.add_argument("--val-clips", type=int, default=330)
+    ap.add_argument("--test-clips", type=int, default=1100)
+    ap.add_argument("--steps", type=int, default=4500)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--evals", type=int, default=15,
+                    help="held-out evaluations per run")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tsn-cost", type=float, default=0.85,
+                    help="TSN step time relative to SSAN (ETA only)")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    for tool in (args.synth,):
+        if not os.access(tool, os.X_OK):
+            raise SystemExit("%s not found: build the project first "
+                             "(meson setup build && ninja -C build)" % tool)
+    os.makedirs(args.out, exist_ok=True)
+    names = class_names(args.synth)
+    t_all = time.time()
+    tmp = tempfile.mkdtemp(prefix="ssan-train-")
+
+    log("rendering %d training clips (seed %d), %d held-out (seed %d), "
+        "%d test (seed %d)" % (args.train_clips, TRAIN_SEED, args.val_clips,
+                               VAL_SEED, args.test_clips, TEST_SEED))
+    data = make_set(args.synth, TRAIN_SEED, args.train_clips, 4, tmp)
+    val = make_set(args.synth, VAL_SEED, args.val_clips, 0, tmp)
+    test = make_set(args.synth, TEST_SEED, args.test_clips, 0, tmp)
+    log("data ready in %.0f s" % (time.time() - t_all))
+
+    runs = [("ssan", args.ssa_blocks), ("tsn", "")]
+    if args.only:
+        runs = [r for r in runs if r[0] == args.only]
+    summary = []
+    for k, (name, blocks) in enumerate(runs):
+        cfg = SSANConfig(ssa_blocks=blocks, num_classes=N_CLASSES,
+                         labels=names, **ARCH)
+        model, secs = train(name, cfg, data, val, args, t_all, len(runs) - k)
+        path = os.path.join(args.out, "%s-demo.safetensors" % name)
+        export(model.eval(), path)
+        log("%s: trained in %.0f s, exported %s" % (name, secs, path))
+        model, cfg = load_model(path)
+        summary.append("%s (%s), trained %d steps in %.1f min" % (
+            name, path, args.steps, secs / 60))
+        summary.append(report(predict(model, test[0], cfg), test[1], names,
+                              "  twin, test seed %d" % TEST_SEED))
+        if os.access(args.infer, os.X_OK):
+            summary.append(report(eval_c(args.infer, path, test[0], cfg, tmp),
+                                  test[1], names,
+                                  "  C engine (ssan-infer), test seed %d"
+                                  % TEST_SEED))
+    os.rmdir(tmp)
+    log("done in %.1f min" % ((time.time() - t_all) / 60))
+    print("\n".join(summary))
+
+
+if __name__ == "__main__":
+    main()
