@@ -193,6 +193,17 @@ static const poly shape_polys[SSAN_SYNTH_N_SHAPES] = {
              { -0.9f, -0.3f }, { 0.2f, -0.3f }, { 0.2f, -0.7f } } },
 };
 
+/* A little less than each shape's distance from its centre to its edge:
+ * pixels well inside need no distance computed. */
+static const float shape_inner[SSAN_SYNTH_N_SHAPES] = {
+  [SSAN_SYNTH_CIRCLE] = 0.99f,
+  [SSAN_SYNTH_SQUARE] = 0.69f,
+  [SSAN_SYNTH_TRIANGLE] = 0.49f,
+  [SSAN_SYNTH_STAR] = 0.355f,
+  [SSAN_SYNTH_CROSS] = 0.29f,
+  [SSAN_SYNTH_ARROW] = 0.29f,
+};
+
 /* Signed distance to a polygon (Quilez's exact form, any simple polygon). */
 static float
 poly_sdf (const poly *p, float x, float y)
@@ -241,6 +252,7 @@ typedef struct layer {
   float cs, sn;     /* cos, sin of the angle */
   float inv_r;      /* 1 / radius */
   float half_diag;  /* half a pixel diagonal, local units */
+  float inner2;     /* (inner radius - half_diag)^2, or -1 */
   float step[2][2]; /* a pixel's x and y step, local units */
   float rgb[3];
   float alpha;
@@ -262,6 +274,10 @@ layer_setup (layer *l, int shape, double x, double y, double r, double angle,
   l->sn = (float)s;
   l->inv_r = (float)(1.0 / r);
   l->half_diag = 0.7072f * px * l->inv_r;
+  l->inner2 = shape_inner[shape] > l->half_diag
+                  ? (shape_inner[shape] - l->half_diag)
+                        * (shape_inner[shape] - l->half_diag)
+                  : -1.0f;
   k = px * l->inv_r;
   l->step[0][0] = l->cs * k;
   l->step[0][1] = -l->sn * k;
@@ -297,6 +313,8 @@ layer_coverage (const layer *l, float u, float v)
 
   if (r2 > (1.0f + h) * (1.0f + h))
     return 0.0f;
+  if (r2 < l->inner2)
+    return 1.0f;
   d = l->poly ? poly_sdf (l->poly, lx, ly) : sqrtf (r2) - 1.0f;
   if (d >= h)
     return 0.0f;
@@ -530,11 +548,12 @@ fg_setup (fgctx *g, const ssan_synth_clip *clip, int frame_index, int width,
   }
 }
 
-/* Adds triangular sensor noise (a part shared by the channels, a part of
- * their own) to col, keyed by the pixels' column.  Loops written for the
- * vectoriser. */
+/* out = in plus triangular sensor noise (a part shared by the channels, a
+ * part of their own), keyed by the pixels' column; out may be in.  Loops
+ * written for the vectoriser. */
 static void
-noise_span (uint32_t row_key, int x0, int n, float k, float *col)
+noise_span (
+    uint32_t row_key, int x0, int n, float k, const float *in, float *out)
 {
   int i;
 
@@ -542,9 +561,11 @@ noise_span (uint32_t row_key, int x0, int n, float k, float *col)
     uint32_t h = hash32 (row_key + (uint32_t)(x0 + i));
     int shared = (int)(h >> 24) - 255;
 
-    col[3 * i + 0] += (float)((int)(h & 0xffu) + shared) * k;
-    col[3 * i + 1] += (float)((int)((h >> 8) & 0xffu) + shared) * k;
-    col[3 * i + 2] += (float)((int)((h >> 16) & 0xffu) + shared) * k;
+    out[3 * i + 0] = in[3 * i + 0] + (float)((int)(h & 0xffu) + shared) * k;
+    out[3 * i + 1]
+        = in[3 * i + 1] + (float)((int)((h >> 8) & 0xffu) + shared) * k;
+    out[3 * i + 2]
+        = in[3 * i + 2] + (float)((int)((h >> 16) & 0xffu) + shared) * k;
   }
 }
 
@@ -562,26 +583,45 @@ quantise_span (const float *col, int n, uint8_t *out)
   }
 }
 
-/* Composites the layers over background colours col of pixels x0 ..
- * x0+n-1 of row y, adds sensor noise and writes RGB8 to out (pixel x0). */
+/* Pixels x0 .. x0+n-1 of row y to RGB8 at out: background colours bg, the
+ * layers composited over them, sensor noise.  scratch holds 3 n floats. */
 static void
-fg_span (const fgctx *g, int y, int x0, int n, float *col, uint8_t *out)
+fg_span (const fgctx *g, int y, int x0, int n, const float *bg, float *scratch,
+    uint8_t *out)
 {
   float v = ((float)y + 0.5f - (float)g->height * 0.5f) * g->px;
   uint32_t row_key = hash32 (g->frame_key + (uint32_t)y * 0x9e3779b9u);
-  int i, x, c;
+  int i, x, c, lo = x0 + n, hi = x0 - 1;
 
+  noise_span (row_key, x0, n, g->sigma_k, bg, scratch);
+  quantise_span (scratch, 3 * n, out);
+
+  /* again, with the layers, where they may cover something */
   for (i = 0; i < g->n_layers; i++) {
     const layer *l = &g->layers[i];
-    int xa = l->x0 > x0 ? l->x0 : x0;
-    int xb = l->x1 < x0 + n - 1 ? l->x1 : x0 + n - 1;
+
+    if (y < l->y0 || y > l->y1)
+      continue;
+    lo = l->x0 < lo ? l->x0 : lo;
+    hi = l->x1 > hi ? l->x1 : hi;
+  }
+  lo = lo < x0 ? x0 : lo;
+  hi = hi > x0 + n - 1 ? x0 + n - 1 : hi;
+  if (lo > hi)
+    return;
+  memcpy (
+      scratch, bg + 3 * (lo - x0), (size_t)(hi - lo + 1) * 3u * sizeof (float));
+  for (i = 0; i < g->n_layers; i++) {
+    const layer *l = &g->layers[i];
+    int xa = l->x0 > lo ? l->x0 : lo;
+    int xb = l->x1 < hi ? l->x1 : hi;
 
     if (y < l->y0 || y > l->y1)
       continue;
     for (x = xa; x <= xb; x++) {
       float u = ((float)x + 0.5f - (float)g->width * 0.5f) * g->px;
       float cov = layer_coverage (l, u, v);
-      float *p = col + 3 * (x - x0);
+      float *p = scratch + 3 * (x - lo);
 
       if (cov <= 0.0f)
         continue;
@@ -590,9 +630,8 @@ fg_span (const fgctx *g, int y, int x0, int n, float *col, uint8_t *out)
         p[c] += (l->rgb[c] - p[c]) * cov;
     }
   }
-
-  noise_span (row_key, x0, n, g->sigma_k, col);
-  quantise_span (col, 3 * n, out);
+  noise_span (row_key, lo, hi - lo + 1, g->sigma_k, scratch, scratch);
+  quantise_span (scratch, 3 * (hi - lo + 1), out + 3 * (lo - x0));
 }
 
 static int
@@ -615,7 +654,7 @@ int
 ssan_synth_render (const ssan_synth_clip *clip, int frame_index, int width,
     int height, uint8_t *rgb, size_t stride)
 {
-  float col[SPAN * 3];
+  float col[SPAN * 3], scratch[SPAN * 3];
   bgctx b;
   fgctx g;
   int x, y;
@@ -628,7 +667,7 @@ ssan_synth_render (const ssan_synth_clip *clip, int frame_index, int width,
     for (x = 0; x < width; x += SPAN) {
       int n = width - x < SPAN ? width - x : SPAN;
       bg_span (&b, y, x, n, col);
-      fg_span (&g, y, x, n, col, rgb + (size_t)y * stride + 3u * x);
+      fg_span (&g, y, x, n, col, scratch, rgb + (size_t)y * stride + 3u * x);
     }
   }
   return 0;
@@ -716,11 +755,9 @@ ssan_synth_canvas_render (ssan_synth_canvas *canvas,
     canvas->valid = 1;
   }
   fg_setup (&g, clip, frame_index, canvas->width, canvas->height);
-  for (y = 0; y < canvas->height; y++) {
-    memcpy (canvas->row, canvas->bg + (size_t)y * row_floats,
-        row_floats * sizeof (float));
-    fg_span (&g, y, 0, canvas->width, canvas->row, rgb + (size_t)y * stride);
-  }
+  for (y = 0; y < canvas->height; y++)
+    fg_span (&g, y, 0, canvas->width, canvas->bg + (size_t)y * row_floats,
+        canvas->row, rgb + (size_t)y * stride);
   return 0;
 }
 
