@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SSAN_BN_EPS 1e-5
@@ -75,6 +76,11 @@ struct ssan_ctx {
   float *feat, *flog;     /* pooled features [nf][C], frame logits */
   size_t thread_size;     /* per-thread scratch: im2col, attention tiles */
   ssan_work work;         /* pool of n_threads and its scratch, owned */
+  double flops;           /* per window */
+  double *prof;           /* [threads][SSAN_PART_COUNT] seconds */
+  int profiling;
+  double prof_wall;
+  int64_t prof_windows;
 };
 
 /* ---- building ---- */
@@ -571,6 +577,7 @@ ssan_model_get_info (const ssan_model *model)
 /* Largest scratch needs for nf frames, found by walking the network. */
 typedef struct plan {
   size_t act, col, ssa_qkv, ssa_att, scratch, spatial;
+  double flops; /* for all nf frames */
   int ok;
 } plan;
 
@@ -602,6 +609,7 @@ plan_conv (plan *p, const ssan_conv *cv, int nf, int *H, int *W)
 
   if (Ho < 1 || Wo < 1)
     p->ok = 0;
+  p->flops += 2.0 * cv->cout * cv->cin * cv->k * cv->k * (double)cols;
   p->act = max_sz (p->act, mul3 (p, cols, (size_t)cv->cout, 1));
   chunk = ssan_conv_chunk_cols (cv, cols);
   p->col = max_sz (p->col, mul3 (p, chunk, (size_t)cv->cin * cv->k * cv->k, 1));
@@ -635,6 +643,16 @@ plan_network (plan *p, const ssan_model *m, int T, int nf)
       p->ssa_att = max_sz (p->ssa_att, mul3 (p, n, cr, 1));
       p->act = max_sz (p->act, mul3 (p, n, 2 * cr, 1)); /* packed K, V */
       p->spatial = max_sz (p->spatial, ssan_attn_spatial_scratch ((int)cr));
+      {
+        /* 1x1 convs, channel and position branches per frame; temporal
+         * convolutions (3T-2 frame taps per window) and attention */
+        double N = (double)h * w, C = bk->ssa.c, c = (double)cr;
+        double nb = (double)nf / T;
+        p->flops
+            += (double)n * (2 * 3 * c * C + 2 * C * c + 4 * c * c + 4 * N * c);
+        p->flops
+            += nb * (2 * 2 * c * c * N * (3.0 * T - 2) + 4.0 * T * T * c * N);
+      }
     }
     plan_conv (p, &bk->conv2, nf, &h, &w);
     if (m->info.block == SSAN_BLOCK_BOTTLENECK)
@@ -643,6 +661,7 @@ plan_network (plan *p, const ssan_model *m, int T, int nf)
     W = w;
   }
   p->scratch = max_sz (p->scratch, ssan_attn_temporal_scratch (T));
+  p->flops += 2.0 * m->info.num_classes * m->feat * nf;
 }
 
 static int
@@ -659,19 +678,27 @@ ctx_set_threads (ssan_ctx *ctx, int n_threads)
 {
   ssan_pool *pool = n_threads > 1 ? ssan_pool_new (n_threads) : NULL;
   size_t t = (size_t)ssan_pool_threads (pool);
-  float *scratch;
+  float *scratch = NULL;
+  double *prof = calloc (t * SSAN_PART_COUNT, sizeof (double));
 
-  if (t > SIZE_MAX / sizeof (float) / ctx->thread_size
+  if (prof == NULL || t > SIZE_MAX / sizeof (float) / ctx->thread_size
       || (scratch = aligned_alloc (64, t * ctx->thread_size * sizeof (float)))
              == NULL) {
+    free (prof);
     ssan_pool_free (pool);
     return -1;
   }
   ssan_pool_free (ctx->work.pool);
   free (ctx->work.scratch);
+  free (ctx->prof);
   ctx->work.pool = pool;
   ctx->work.scratch = scratch;
   ctx->work.stride = ctx->thread_size;
+  /* a new pool starts a new profile */
+  ctx->prof = prof;
+  ctx->work.prof = ctx->profiling ? prof : NULL;
+  ctx->prof_wall = 0.0;
+  ctx->prof_windows = 0;
   ctx->n_threads = n_threads;
   return 0;
 }
@@ -739,6 +766,7 @@ ssan_ctx_new (
   ctx->model = model;
   ctx->T = segments;
   ctx->max_batch = max_batch;
+  ctx->flops = p.flops / max_batch;
   ctx->x = ctx->arena + offs[0];
   ctx->d = ctx->arena + offs[1];
   ctx->t1 = ctx->arena + offs[2];
@@ -772,6 +800,7 @@ ssan_ctx_free (ssan_ctx *ctx)
     return;
   ssan_pool_free (ctx->work.pool);
   free (ctx->work.scratch);
+  free (ctx->prof);
   free (ctx->arena);
   free (ctx);
 }
@@ -796,6 +825,48 @@ ssan_ctx_set_threads (ssan_ctx *ctx, int n_threads)
     ctx_set_threads (ctx, n_threads);
 }
 
+double
+ssan_ctx_get_flops (const ssan_ctx *ctx)
+{
+  return ctx ? ctx->flops : 0.0;
+}
+
+void
+ssan_ctx_set_profiling (ssan_ctx *ctx, int enable)
+{
+  if (ctx == NULL)
+    return;
+  ctx->profiling = enable != 0;
+  memset (ctx->prof, 0,
+      (size_t)ssan_pool_threads (ctx->work.pool) * SSAN_PART_COUNT
+          * sizeof (double));
+  ctx->work.prof = ctx->profiling ? ctx->prof : NULL;
+  ctx->prof_wall = 0.0;
+  ctx->prof_windows = 0;
+}
+
+void
+ssan_ctx_get_profile (const ssan_ctx *ctx, ssan_profile *profile)
+{
+  double sum[SSAN_PART_COUNT] = { 0 };
+  int t, i;
+
+  if (profile == NULL)
+    return;
+  memset (profile, 0, sizeof *profile);
+  if (ctx == NULL)
+    return;
+  for (t = 0; t < ssan_pool_threads (ctx->work.pool); t++)
+    for (i = 0; i < SSAN_PART_COUNT; i++)
+      sum[i] += ctx->prof[t * SSAN_PART_COUNT + i];
+  profile->conv = sum[SSAN_PART_CONV];
+  profile->im2col = sum[SSAN_PART_IM2COL];
+  profile->attention = sum[SSAN_PART_ATTN];
+  profile->other = sum[SSAN_PART_OTHER];
+  profile->wall = ctx->prof_wall;
+  profile->windows = ctx->prof_windows;
+}
+
 /* ---- forward ---- */
 
 /* Spec §2 on F (CNHW [c][nf][h*w], the block's first conv output), in
@@ -807,15 +878,18 @@ ssa_forward (ssan_ctx *ctx, const ssan_ssa *ssa, float *f, int nb, int h, int w)
   size_t ld = (size_t)nf * n;
   float *q = ctx->qkv, *k = q + (size_t)cr * ld, *v = k + (size_t)cr * ld;
   float *a = ctx->att;
+  double t0;
 
   ssan_conv2d_forward (
       &ssa->qkv, f, ld, (size_t)n, nf, h, w, q, 0, 0, &ctx->work);
   /* t2 is free until the block's conv2; the plan makes it big enough */
   ssan_attn_spatial_forward (q, k, v, ld, cr, n, nf, a, ctx->t2, &ctx->work);
   /* Q, K are dead: Q' and K' take their place, then Y takes A's */
+  t0 = ssan_prof_start (ctx->work.prof);
   ssan_temporal_conv_forward (ssa->wt[0], ssa->bt[0], cr, a, nb, T, n, q);
   ssan_temporal_conv_forward (ssa->wt[1], ssa->bt[1], cr, a, nb, T, n, k);
   ssan_attn_temporal_forward (q, k, v, cr, nb, T, n, a, ctx->scratch);
+  ssan_prof_stop (ctx->work.prof, 0, SSAN_PART_ATTN, t0);
   ssan_conv2d_forward (
       &ssa->out, a, ld, (size_t)n, nf, h, w, f, 0, 1, &ctx->work);
 }
@@ -876,6 +950,8 @@ ssan_ctx_forward (ssan_ctx *ctx, const float *frames, int batch, float *logits,
 {
   const ssan_model *m;
   int S, T, nf, H, W, i, b, t, k, nc;
+  double *prof, t_wall = 0.0, t0;
+  struct timespec ts;
 
   if (ctx == NULL || frames == NULL || logits == NULL || batch < 1
       || batch > ctx->max_batch) {
@@ -891,18 +967,23 @@ ssan_ctx_forward (ssan_ctx *ctx, const float *frames, int batch, float *logits,
   nc = m->info.num_classes;
   if (openblas_get_num_threads () != 1)
     openblas_set_num_threads (1);
+  prof = ctx->work.prof;
+  if (prof != NULL) {
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    t_wall = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+  }
 
   ssan_conv2d_forward (&m->stem, frames, (size_t)S * S, (size_t)3 * S * S, nf,
       S, S, ctx->t1, 1, 0, &ctx->work);
   H = ssan_conv_out_size (S, 7, 2, 3);
   W = H;
-  ssan_maxpool_forward (
-      ctx->t1, m->stem.cout, nf, H, W, ctx->x, ctx->work.pool);
+  ssan_maxpool_forward (ctx->t1, m->stem.cout, nf, H, W, ctx->x, &ctx->work);
   H = ssan_conv_out_size (H, 3, 2, 1);
   W = ssan_conv_out_size (W, 3, 2, 1);
   for (i = 0; i < m->n_blocks; i++)
     block_forward (ctx, &m->blocks[i], batch, &H, &W);
 
+  t0 = ssan_prof_start (prof);
   ssan_avgpool_forward (ctx->x, m->feat, nf, H * W, ctx->feat);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, nf, nc, m->feat, 1.0f,
       ctx->feat, m->feat, m->fc_w, m->feat, 0.0f, ctx->flog, nc);
@@ -913,6 +994,12 @@ ssan_ctx_forward (ssan_ctx *ctx, const float *frames, int batch, float *logits,
         s += ctx->flog[((size_t)b * T + t) * nc + k];
       logits[(size_t)b * nc + k] = (float)(s / T + m->fc_b[k]);
     }
+  }
+  if (prof != NULL) {
+    ssan_prof_stop (prof, 0, SSAN_PART_OTHER, t0);
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    ctx->prof_wall += (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 - t_wall;
+    ctx->prof_windows += batch;
   }
   return SSAN_OK;
 }

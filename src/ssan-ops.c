@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Each thread's im2col buffer stays near this many floats (8 MiB): big
  * enough that each GEMM is wide, small enough for the memory budget. */
@@ -170,6 +171,26 @@ pool_pieces (const ssan_pool *pool, size_t n)
 }
 
 #define PIECE_BEGIN(i, n, pieces) ((size_t)(i) * (n) / (size_t)(pieces))
+
+double
+ssan_prof_start (const double *prof)
+{
+  struct timespec t;
+
+  if (prof == NULL)
+    return 0.0;
+  /* CPU time of the calling thread: stays meaningful on a loaded machine */
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+void
+ssan_prof_stop (double *prof, int thread, int part, double t0)
+{
+  if (prof != NULL)
+    prof[(size_t)thread * SSAN_PART_COUNT + part]
+        += ssan_prof_start (prof) - t0;
+}
 
 size_t
 ssan_conv_chunk_cols (const ssan_conv *cv, size_t cols)
@@ -364,6 +385,7 @@ conv_columns (const conv_job *j, size_t c0, size_t c1, int thread)
   const ssan_conv *cv = j->cv;
   int K = cv->cin * cv->k * cv->k;
   float *col = j->work->scratch + (size_t)thread * j->work->stride;
+  double *prof = j->work->prof, t0 = ssan_prof_start (prof);
   size_t j0;
 
   if (j->direct) {
@@ -371,16 +393,21 @@ conv_columns (const conv_job *j, size_t c0, size_t c1, int thread)
         (int)(c1 - c0), cv->cin, 1.0f, cv->w, cv->cin, j->src + c0,
         (int)j->cols, j->beta, j->dst + c0, (int)j->cols);
     ssan_bias_act (j->dst + c0, 0, cv->cout, c1 - c0, j->cols, cv->b, j->relu);
+    ssan_prof_stop (prof, thread, SSAN_PART_CONV, t0);
     return;
   }
   for (j0 = c0; j0 < c1; j0 += j->chunk) {
     size_t n = c1 - j0 < j->chunk ? c1 - j0 : j->chunk;
 
+    t0 = ssan_prof_start (prof);
     ssan_im2col (j->src, j->cs, j->fs, 0, cv->cin, j->H, j->W, cv->k,
         cv->stride, cv->pad, j->Ho, j->Wo, j0, n, col);
+    ssan_prof_stop (prof, thread, SSAN_PART_IM2COL, t0);
+    t0 = ssan_prof_start (prof);
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout, (int)n, K,
         1.0f, cv->w, K, col, (int)n, j->beta, j->dst + j0, (int)j->cols);
     ssan_bias_act (j->dst + j0, 0, cv->cout, n, j->cols, cv->b, j->relu);
+    ssan_prof_stop (prof, thread, SSAN_PART_CONV, t0);
   }
 }
 
@@ -407,10 +434,11 @@ conv_im2col_item (void *arg, int i, int thread)
   const conv_job *j = arg;
   int c0 = (int)PIECE_BEGIN (i, j->cv->cin, j->cpieces);
   int c1 = (int)PIECE_BEGIN (i + 1, j->cv->cin, j->cpieces);
+  double t0 = ssan_prof_start (j->work->prof);
 
-  (void)thread;
   ssan_im2col (j->src, j->cs, j->fs, c0, c1, j->H, j->W, j->cv->k,
       j->cv->stride, j->cv->pad, j->Ho, j->Wo, j->j0, j->n, j->work->scratch);
+  ssan_prof_stop (j->work->prof, thread, SSAN_PART_IM2COL, t0);
 }
 
 /* Rows [r0, r1) of the current chunk (from the shared im2col buffer). */
@@ -423,14 +451,15 @@ conv_rows_item (void *arg, int i, int thread)
   int r0 = (int)PIECE_BEGIN (i, cv->cout, j->pieces);
   int r1 = (int)PIECE_BEGIN (i + 1, cv->cout, j->pieces);
   const float *b = j->direct ? j->src + j->j0 : j->work->scratch;
+  double t0 = ssan_prof_start (j->work->prof);
 
-  (void)thread;
   if (r1 == r0)
     return;
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, (int)j->n, K,
       1.0f, cv->w + (size_t)r0 * K, K, b, (int)(j->direct ? j->cols : j->n),
       j->beta, j->dst + (size_t)r0 * j->cols + j->j0, (int)j->cols);
   ssan_bias_act (j->dst + j->j0, r0, r1, j->n, j->cols, cv->b, j->relu);
+  ssan_prof_stop (j->work->prof, thread, SSAN_PART_CONV, t0);
 }
 
 /* Below this many output columns per thread, threads split the rows. */
@@ -484,6 +513,7 @@ typedef struct {
   float *dst;
   int H, W, pieces;
   size_t planes;
+  double *prof;
 } pool_job;
 
 static void
@@ -494,8 +524,8 @@ maxpool_piece (void *arg, int i, int thread)
   int Ho = ssan_conv_out_size (H, 3, 2, 1);
   int Wo = ssan_conv_out_size (W, 3, 2, 1);
   size_t p, p1 = PIECE_BEGIN (i + 1, j->planes, j->pieces);
+  double t0 = ssan_prof_start (j->prof);
 
-  (void)thread;
   for (p = PIECE_BEGIN (i, j->planes, j->pieces); p < p1; p++) {
     const float *in = j->src + p * H * W;
     float *out = j->dst + p * Ho * Wo;
@@ -517,16 +547,17 @@ maxpool_piece (void *arg, int i, int thread)
       }
     }
   }
+  ssan_prof_stop (j->prof, thread, SSAN_PART_OTHER, t0);
 }
 
 void
-ssan_maxpool_forward (
-    const float *src, int C, int nf, int H, int W, float *dst, ssan_pool *pool)
+ssan_maxpool_forward (const float *src, int C, int nf, int H, int W, float *dst,
+    const ssan_work *work)
 {
-  pool_job j = { src, dst, H, W, 0, (size_t)C * nf };
+  pool_job j = { src, dst, H, W, 0, (size_t)C * nf, work->prof };
 
-  j.pieces = pool_pieces (pool, j.planes);
-  ssan_pool_run (pool, j.pieces, maxpool_piece, &j);
+  j.pieces = pool_pieces (work->pool, j.planes);
+  ssan_pool_run (work->pool, j.pieces, maxpool_piece, &j);
 }
 
 void
@@ -894,6 +925,7 @@ typedef struct {
   size_t ld, stride;
   int c, n, tiles, ktiles;
   float *a, *scratch, *pack;
+  double *prof;
 } attn_job;
 
 static void
@@ -902,6 +934,7 @@ position_item (void *arg, int item, int thread)
   attn_job *j = arg;
   size_t f = (size_t)(item / j->tiles), o = f * j->n;
   const float *kpf = NULL, *vpf = NULL;
+  double t0 = ssan_prof_start (j->prof);
 
   if (j->pack) {
     kpf = j->pack + 2 * f * j->c * j->n;
@@ -910,6 +943,7 @@ position_item (void *arg, int item, int thread)
   position_tile (j->q + o, j->k + o, j->v + o, j->ld, j->c, j->n,
       (item % j->tiles) * SSAN_PQ, j->a + o,
       j->scratch + (size_t)thread * j->stride, kpf, vpf);
+  ssan_prof_stop (j->prof, thread, SSAN_PART_ATTN, t0);
 }
 
 #ifdef SSAN_FMA_KERNELS
@@ -923,11 +957,12 @@ pack_item (void *arg, int item, int thread)
   int j0 = (item % j->ktiles) * SSAN_PK;
   int nk = j->n - j0 < SSAN_PK ? j->n - j0 : SSAN_PK;
   float *kpf = j->pack + 2 * f * j->c * j->n;
+  double t0 = ssan_prof_start (j->prof);
 
-  (void)thread;
   pack_keys (j->k + o + j0, j->ld, j->c, nk, kpf + (size_t)j->c * j0);
   pack_values (j->v + o + j0, j->ld, j->c, nk,
       kpf + (size_t)j->c * j->n + (size_t)j->c * j0);
+  ssan_prof_stop (j->prof, thread, SSAN_PART_ATTN, t0);
 }
 #endif
 
@@ -941,6 +976,7 @@ channel_item (void *arg, int item, int thread)
   size_t o = (size_t)item * j->n;
   float *s = j->scratch + (size_t)thread * j->stride;
   int c = j->c;
+  double t0 = ssan_prof_start (j->prof);
 
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, c, c, j->n,
       1.0f / sqrtf ((float)j->n), j->q + o, (int)j->ld, j->k + o, (int)j->ld,
@@ -948,6 +984,7 @@ channel_item (void *arg, int item, int thread)
   softmax_rows (s, c, c);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c, j->n, c, 1.0f, s,
       c, j->v + o, (int)j->ld, 0.0f, j->a + o, (int)j->ld);
+  ssan_prof_stop (j->prof, thread, SSAN_PART_ATTN, t0);
 }
 
 void
@@ -956,7 +993,7 @@ ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
     const ssan_work *work)
 {
   attn_job j = { q, k, v, ld, work->stride, c, n, (n + SSAN_PQ - 1) / SSAN_PQ,
-    (n + SSAN_PK - 1) / SSAN_PK, a, work->scratch, NULL };
+    (n + SSAN_PK - 1) / SSAN_PK, a, work->scratch, NULL, work->prof };
 
   ssan_pool_run (work->pool, nf, channel_item, &j);
 #ifdef SSAN_FMA_KERNELS

@@ -35,7 +35,22 @@ typedef struct ssan_work {
   ssan_pool *pool;
   float *scratch;
   size_t stride;
+  double *prof; /* NULL, or seconds [thread][SSAN_PART_COUNT] to add to */
 } ssan_work;
+
+/* Parts of the work for profiling. */
+enum {
+  SSAN_PART_CONV,   /* convolution GEMMs and their epilogues */
+  SSAN_PART_IM2COL, /* im2col gathers */
+  SSAN_PART_ATTN,   /* SSA attention (not its 1x1 convolutions) */
+  SSAN_PART_OTHER,  /* pooling, fc, consensus */
+  SSAN_PART_COUNT
+};
+
+/* Adds the calling thread's CPU seconds since t0 (from ssan_prof_start) to
+ * part of thread; both do nothing when prof is NULL. */
+double ssan_prof_start (const double *prof);
+void ssan_prof_stop (double *prof, int thread, int part, double t0);
 
 /* A convolution with BatchNorm folded in: w is [cout][cin][k][k], b [cout]
  * (b may be NULL for no bias). */
@@ -75,8 +90,8 @@ void ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
     const ssan_work *work);
 
 /* 3x3 stride 2 pad 1 max-pool (padding never wins), CNHW -> CNHW. */
-void ssan_maxpool_forward (
-    const float *src, int C, int nf, int H, int W, float *dst, ssan_pool *pool);
+void ssan_maxpool_forward (const float *src, int C, int nf, int H, int W,
+    float *dst, const ssan_work *work);
 
 /* Global average pool: src CNHW [C][nf][hw] -> dst [nf][C]. */
 void ssan_avgpool_forward (const float *src, int C, int nf, int hw, float *dst);

@@ -23,6 +23,7 @@ make_work (size_t stride)
   ssan_work w;
 
   w.pool = g_pool;
+  w.prof = NULL;
   w.stride = stride ? stride : 1;
   w.scratch = malloc (w.stride * ssan_pool_threads (g_pool) * sizeof (float));
   if (w.scratch == NULL) {
@@ -164,7 +165,9 @@ test_maxpool (int C, int nf, int H, int W)
               m = src[p * H * W + y * W + x];
         want[(p * Ho + oy) * Wo + ox] = m;
       }
-  ssan_maxpool_forward (src, C, nf, H, W, dst, g_pool);
+  ssan_work work = { g_pool, NULL, 0, NULL };
+
+  ssan_maxpool_forward (src, C, nf, H, W, dst, &work);
   snprintf (what, sizeof what, "maxpool C %d nf %d %dx%d", C, nf, H, W);
   check (what, dst, want, no, 0.0);
   free (src);
@@ -539,8 +542,18 @@ test_network (const char *arch, int T, int ctx_T, int S, const char *ssa)
     int ok = ctx != NULL && ssan_ctx_get_segments (ctx) == ctx_T;
 
     if (ok) {
+      ssan_profile prof;
+
       ssan_ctx_set_threads (ctx, 2);
+      ssan_ctx_set_profiling (ctx, 1);
       ok = ssan_ctx_forward (ctx, frames, 2, one, &err) == 0;
+      ssan_ctx_get_profile (ctx, &prof);
+      if (prof.windows != 2 || !(prof.conv > 0) || !(prof.wall > 0)
+          || !(ssan_ctx_get_flops (ctx) > 0)) {
+        n_failed++;
+        printf ("FAIL %s: profile (%lld windows, conv %g s, %g flops)\n", what,
+            (long long)prof.windows, prof.conv, ssan_ctx_get_flops (ctx));
+      }
       ssan_ctx_set_threads (ctx, 1);
       ok = ok
            && ssan_ctx_forward (

@@ -107,6 +107,28 @@ int ssan_ctx_get_segments (const ssan_ctx *ctx);
  * src/ssan-net.c. */
 void ssan_ctx_set_threads (ssan_ctx *ctx, int n_threads);
 
+/* Floating-point operations of one window (T frames at S x S) in this
+ * context's network: the multiply-adds (counted as 2) of every convolution,
+ * attention product and fc, as executed; pooling and elementwise work are
+ * not counted. */
+double ssan_ctx_get_flops (const ssan_ctx *ctx);
+
+/* Optional timing of the parts of the forward pass, for benchmarks.
+ * Enabling (or changing the thread count) resets the counters.  Part times
+ * are CPU seconds summed over the context's threads; wall is the time spent
+ * in ssan_ctx_forward. */
+typedef struct ssan_profile {
+  double conv;       /* convolution GEMMs and epilogues, CPU seconds */
+  double im2col;     /* im2col gathers, CPU seconds */
+  double attention;  /* SSA attention steps (not its 1x1 convolutions) */
+  double other;      /* pooling, fc, consensus, CPU seconds */
+  double wall;       /* seconds spent in ssan_ctx_forward */
+  int64_t windows;   /* windows evaluated while profiling */
+} ssan_profile;
+
+void ssan_ctx_set_profiling (ssan_ctx *ctx, int enable);
+void ssan_ctx_get_profile (const ssan_ctx *ctx, ssan_profile *profile);
+
 /* Evaluates `batch` windows (1 <= batch <= max_batch).
  *   frames: float32 [batch * T][3][S][S], already normalised (spec §5),
  *           frame t of window b at index b * T + t;
