@@ -110,7 +110,7 @@ demo_on_clip (Demo * d, const GstStructure * s)
 }
 
 static gboolean
-demo_on_bus (GstBus * bus, GstMessage * msg, gpointer user_data)
+demo_on_bus (G_GNUC_UNUSED GstBus * bus, GstMessage * msg, gpointer user_data)
 {
   Demo *d = user_data;
 
@@ -158,7 +158,7 @@ demo_on_sample (GstAppSink * sink, gpointer user_data)
 
   if (!sample)
     return GST_FLOW_EOS;
-  if (d->synthetic && i % d->clip_frames == 0)
+  if (!d->synthetic && i % 30 == 0)
     g_printerr ("\r%" G_GUINT64_FORMAT " frames ", i);
 
   buf = gst_sample_get_buffer (sample);
@@ -256,7 +256,7 @@ main (int argc, char **argv)
   Demo d = { 0 };
   gchar *src_desc, *win_opts, *desc;
   GstElement *sink;
-  GstAppSinkCallbacks cbs = { NULL, NULL, demo_on_sample };
+  GstAppSinkCallbacks cbs = { .new_sample = demo_on_sample };
   GstBus *bus;
 
   g_option_context_add_main_entries (octx, entries, NULL);
@@ -327,7 +327,8 @@ main (int argc, char **argv)
   }
   g_main_loop_run (d.loop);
   gst_element_set_state (d.pipeline, GST_STATE_NULL);
-  g_printerr ("\r%" G_GUINT64_FORMAT " frames\n", d.frames);
+  if (!d.synthetic)
+    g_printerr ("\r%" G_GUINT64_FORMAT " frames\n", d.frames);
 
   demo_report (&d);
   if (d.sheet_cells > 0
