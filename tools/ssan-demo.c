@@ -158,8 +158,6 @@ demo_on_sample (GstAppSink * sink, gpointer user_data)
 
   if (!sample)
     return GST_FLOW_EOS;
-  if (!d->synthetic && i % 30 == 0)
-    g_printerr ("\r%" G_GUINT64_FORMAT " frames ", i);
 
   buf = gst_sample_get_buffer (sample);
   if (i % d->sheet_every == d->sheet_every - 1 && d->sheet_cells < SHEET_MAX
@@ -327,8 +325,7 @@ main (int argc, char **argv)
   }
   g_main_loop_run (d.loop);
   gst_element_set_state (d.pipeline, GST_STATE_NULL);
-  if (!d.synthetic)
-    g_printerr ("\r%" G_GUINT64_FORMAT " frames\n", d.frames);
+  g_print ("%" G_GUINT64_FORMAT " frames\n", d.frames);
 
   demo_report (&d);
   if (d.sheet_cells > 0
