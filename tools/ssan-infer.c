@@ -19,8 +19,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* windows per forward call: bounds memory for inputs of any length */
+/* Windows per forward call: up to MAX_BATCH (small models run faster in
+ * batches) while a call holds at most BATCH_PIXELS input pixels per channel
+ * (one resnet50 window of 8 frames at 224x224), so memory stays bounded for
+ * inputs of any length and model size. */
 #define MAX_BATCH 4
+#define BATCH_PIXELS (8 * 224 * 224)
 
 static const char usage[]
     = "usage: ssan-infer --model FILE --info\n"
@@ -155,7 +159,7 @@ run (const ssan_model *model, const char *input, int segments, int threads)
   float *frames = NULL, *logits = NULL;
   struct stat sb;
   FILE *fp;
-  int status = 1;
+  int status = 1, max_batch;
 
   if (segments == 0)
     segments = info->segments;
@@ -178,24 +182,28 @@ run (const ssan_model *model, const char *input, int segments, int threads)
   }
   n_windows = (uint64_t)sb.st_size / window_bytes;
 
-  ctx = ssan_ctx_new (model, segments,
-      n_windows < MAX_BATCH ? (int)n_windows : MAX_BATCH, &err);
+  max_batch = (int)(BATCH_PIXELS / (window_floats / 3));
+  max_batch
+      = max_batch < 1 ? 1 : (max_batch > MAX_BATCH ? MAX_BATCH : max_batch);
+  if ((uint64_t)max_batch > n_windows)
+    max_batch = (int)n_windows;
+  ctx = ssan_ctx_new (model, segments, max_batch, &err);
   if (ctx == NULL) {
     fclose (fp);
     return fail ("%s", err.msg);
   }
   if (threads > 0)
     ssan_ctx_set_threads (ctx, threads);
-  frames = malloc (window_bytes * MAX_BATCH);
-  logits = malloc ((size_t)MAX_BATCH * info->num_classes * sizeof (float));
+  frames = malloc (window_bytes * max_batch);
+  logits = malloc ((size_t)max_batch * info->num_classes * sizeof (float));
   if (frames == NULL || logits == NULL) {
     fail ("%s: out of memory", input);
     goto out;
   }
 
   while (done < n_windows) {
-    int batch
-        = n_windows - done < MAX_BATCH ? (int)(n_windows - done) : MAX_BATCH;
+    int batch = n_windows - done < (uint64_t)max_batch ? (int)(n_windows - done)
+                                                       : max_batch;
     size_t n = window_floats * batch, i;
     int b, k;
 
