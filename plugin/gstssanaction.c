@@ -876,7 +876,7 @@ gst_ssan_action_start (GstBaseTransform *trans)
   GError *error = NULL;
   gboolean ret = FALSE;
 
-  /* The sink pad stops flushing before start() runs: keep a buffer pushed
+  /* The sink pad stops flushing before start() runs: keep buffers pushed
    * meanwhile out until the stream is set up. */
   GST_PAD_STREAM_LOCK (GST_BASE_TRANSFORM_SINK_PAD (trans));
   if (!gst_ssan_action_configure (self))
@@ -947,15 +947,16 @@ gst_ssan_action_set_caps (
   self->negotiated = FALSE;
   if (!gst_video_info_from_caps (&info, incaps))
     goto invalid_caps;
-  if (self->info == NULL)
-    return FALSE;
 
   /* the worker never touches the converter or the frame ring */
   gst_ssan_action_reset_window (self);
-  if (!gst_ssan_action_setup_converter (self, &info))
-    return FALSE;
   self->in_info = info;
   self->negotiated = TRUE;
+  /* before start() (caps may overtake it), start() sets the converter up */
+  if (self->info && !gst_ssan_action_setup_converter (self, &info)) {
+    self->negotiated = FALSE;
+    return FALSE;
+  }
   return TRUE;
 
   /* ERRORS */
@@ -1020,6 +1021,11 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   gint top_k, pos;
   gdouble threshold;
   guint64 n;
+
+  /* The sink pad accepts buffers before start() ran (see there) and after
+   * a failed start. */
+  if (G_UNLIKELY (self->worker == NULL))
+    return GST_FLOW_FLUSHING;
 
   GST_OBJECT_LOCK (self);
   reconfigure = self->reconfigure;
