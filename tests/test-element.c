@@ -139,6 +139,14 @@ harness_bus (GstHarness *h)
   return bus;
 }
 
+/* Drops the queued messages (they hold the element) and the bus. */
+static void
+drop_bus (GstBus *bus)
+{
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+}
+
 /* Pops every ssan-action message on the bus. */
 static GList *
 pop_results (GstBus *bus)
@@ -319,7 +327,7 @@ check_windows (const gchar *model_path, gint L, gint T, gint stride, guint N)
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   fail_unless (pop_results (bus) == NULL);
 
-  gst_object_unref (bus);
+  drop_bus (bus);
   gst_harness_teardown (h);
   ssan_model_free (tm.model);
   g_free (ref);
@@ -401,7 +409,7 @@ GST_START_TEST (test_defaults_from_model)
   fail_unless_equals_int (
       g_list_length (results), (N - L) / MAX (1, L / tm.info->segments) + 1);
   free_results (results);
-  gst_object_unref (bus);
+  drop_bus (bus);
   gst_harness_teardown (h);
   ssan_model_free (tm.model);
 }
@@ -589,7 +597,7 @@ GST_START_TEST (test_flush_discont_caps)
   push_n (h, &info2, n++, 1);
   fail_unless_equals_uint64 (last_index (bus, 1), 0);
 
-  gst_object_unref (bus);
+  drop_bus (bus);
   gst_harness_teardown (h);
 }
 
@@ -673,7 +681,7 @@ GST_START_TEST (test_no_timestamps_json)
   g_strfreev (lines);
   g_free (contents);
 
-  gst_object_unref (bus);
+  drop_bus (bus);
   gst_harness_teardown (h);
   g_unlink (path);
   g_free (path);
@@ -751,8 +759,8 @@ GST_START_TEST (test_threshold_topk_smoothing_labels)
   free_results (r1);
   free_results (r2);
 
-  gst_object_unref (bus1);
-  gst_object_unref (bus2);
+  drop_bus (bus1);
+  drop_bus (bus2);
   gst_harness_teardown (h1);
   gst_harness_teardown (h2);
   g_unlink (labels_path);
@@ -815,7 +823,7 @@ GST_START_TEST (test_formats_and_sizes)
     fail_unless (g_list_length (results) == 2, "%s %dx%d: %u results",
         cases[i].format, cases[i].w, cases[i].h, g_list_length (results));
     free_results (results);
-    gst_object_unref (bus);
+    drop_bus (bus);
     gst_harness_teardown (h);
   }
 }
@@ -835,7 +843,7 @@ start_expecting_error (const gchar *model, GstStateChangeReturn *ret)
   *ret = gst_element_set_state (e, GST_STATE_PAUSED);
   msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
   gst_element_set_state (e, GST_STATE_NULL);
-  gst_object_unref (bus);
+  drop_bus (bus);
   gst_object_unref (e);
   return msg;
 }
@@ -956,7 +964,7 @@ GST_START_TEST (test_bad_settings)
       gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_SUCCESS);
   gst_element_set_state (e, GST_STATE_NULL);
 
-  gst_object_unref (bus);
+  drop_bus (bus);
   gst_object_unref (e);
 }
 
@@ -991,7 +999,7 @@ GST_START_TEST (test_model_change_while_streaming)
   fail_unless (msg != NULL);
   gst_message_unref (msg);
 
-  gst_object_unref (bus);
+  drop_bus (bus);
   gst_harness_teardown (h);
 }
 
@@ -1071,7 +1079,7 @@ GST_START_TEST (test_async_skips)
   }
   free_results (results);
 
-  gst_object_unref (bus);
+  drop_bus (bus);
   gst_harness_teardown (h);
 }
 
@@ -1118,8 +1126,8 @@ GST_START_TEST (test_shared_model)
       < 1e-12);
   free_results (r1);
   free_results (r2);
-  gst_object_unref (bus1);
-  gst_object_unref (bus2);
+  drop_bus (bus1);
+  drop_bus (bus2);
   gst_harness_teardown (h1);
   gst_harness_teardown (h2);
 
@@ -1198,7 +1206,7 @@ GST_START_TEST (test_stress)
     GstBus *bus = harness_bus (h);
     push_n (h, &info, 0, 4);
     fail_unless_equals_uint64 (last_index (bus, 2), 1);
-    gst_object_unref (bus);
+    drop_bus (bus);
   }
 
   g_value_unset (&model);
