@@ -11,13 +11,16 @@
  * left, green when the action shown matches it, red when not.
  *
  * The boxes are drawn with Pango and Cairo into ARGB rectangles of a
- * #GstVideoOverlayComposition, which is blended onto the frame in any raw
- * format listed in the caps.  They are drawn again only when the result,
- * the truth or a property changes, not per frame.  A result older than its
- * window fades out over one more window duration (age = PTS of the frame
- * minus the result's window_end, both as running time): a stalled or
- * skipping recogniser shows as such.  Frames without either meta pass
- * through untouched.
+ * #GstVideoOverlayComposition.  When downstream negotiates the
+ * `meta:GstVideoOverlayComposition` caps feature and asks for the meta in
+ * the allocation query (e.g. a sink that draws overlays itself), the
+ * composition is attached to the buffer and the pixels stay untouched;
+ * otherwise it is blended onto the frame, in any raw format of the caps.  They
+ * are drawn again only when the result, the truth or a property changes, not
+ * per frame.  A result older than its window fades out over one more window
+ * duration (age = PTS of the frame minus the result's window_end, both as
+ * running time): a stalled or skipping recogniser shows as such.  Frames
+ * without either meta pass through untouched.
  *
  * ## Example launch line
  * |[
@@ -60,13 +63,22 @@ enum {
   "UYVY, YVYU, AYUV, v308, RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, "     \
   "ARGB, ABGR, GRAY8 }"
 
+/* With the overlay composition feature, downstream may draw the boxes
+ * itself (attached as a meta); the formats stay blendable for when it
+ * does not ask for the meta after all. */
+#define OVERLAY_CAPS                                                           \
+  GST_VIDEO_CAPS_MAKE_WITH_FEATURES (GST_CAPS_FEATURE_MEMORY_SYSTEM_MEMORY     \
+      ", " GST_CAPS_FEATURE_META_GST_VIDEO_OVERLAY_COMPOSITION,                \
+      OVERLAY_FORMATS)                                                         \
+  ";" GST_VIDEO_CAPS_MAKE (OVERLAY_FORMATS)
+
 static GstStaticPadTemplate gst_ssan_overlay_sink_template
-    = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
-        GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (OVERLAY_FORMATS)));
+    = GST_STATIC_PAD_TEMPLATE (
+        "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (OVERLAY_CAPS));
 
 static GstStaticPadTemplate gst_ssan_overlay_src_template
-    = GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
-        GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (OVERLAY_FORMATS)));
+    = GST_STATIC_PAD_TEMPLATE (
+        "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (OVERLAY_CAPS));
 
 G_DEFINE_TYPE (GstSsanOverlay, gst_ssan_overlay, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (
@@ -82,6 +94,8 @@ static gboolean gst_ssan_overlay_stop (GstBaseTransform *trans);
 static gboolean gst_ssan_overlay_set_info (GstVideoFilter *filter,
     GstCaps *incaps, GstVideoInfo *in_info, GstCaps *outcaps,
     GstVideoInfo *out_info);
+static GstCaps *gst_ssan_overlay_transform_caps (GstBaseTransform *trans,
+    GstPadDirection direction, GstCaps *caps, GstCaps *filter);
 static GstFlowReturn gst_ssan_overlay_transform_frame_ip (
     GstVideoFilter *filter, GstVideoFrame *frame);
 
@@ -137,6 +151,8 @@ gst_ssan_overlay_class_init (GstSsanOverlayClass *klass)
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_ssan_overlay_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_ssan_overlay_stop);
+  trans_class->transform_caps
+      = GST_DEBUG_FUNCPTR (gst_ssan_overlay_transform_caps);
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_ssan_overlay_set_info);
   filter_class->transform_frame_ip
       = GST_DEBUG_FUNCPTR (gst_ssan_overlay_transform_frame_ip);
@@ -153,6 +169,8 @@ gst_ssan_overlay_init (GstSsanOverlay *self)
   self->fade = DEFAULT_FADE;
   self->font_desc = g_strdup (DEFAULT_FONT_DESC);
   self->drawn_truth_pred = -2;
+  /* the feature, when downstream takes it, is worth a caps change */
+  gst_base_transform_set_prefer_passthrough (GST_BASE_TRANSFORM (self), FALSE);
 }
 
 static void
@@ -250,6 +268,7 @@ gst_ssan_overlay_start (GstBaseTransform *trans)
     self->layout = pango_layout_new (self->pango);
   }
   gst_ssan_overlay_clear (self);
+  g_atomic_int_set (&self->plain_only, FALSE);
   return TRUE;
 }
 
@@ -264,9 +283,103 @@ static gboolean
 gst_ssan_overlay_set_info (GstVideoFilter *filter, GstCaps *incaps,
     GstVideoInfo *in_info, GstCaps *outcaps, GstVideoInfo *out_info)
 {
+  GstSsanOverlay *self = GST_SSAN_OVERLAY (filter);
+
   /* the boxes are sized for the frame */
-  gst_ssan_overlay_clear (GST_SSAN_OVERLAY (filter));
+  gst_ssan_overlay_clear (self);
+  self->attach_checked = FALSE;
   return TRUE;
+}
+
+/* Towards downstream, the same caps with the overlay composition feature
+ * first (preferred) and as they are; towards upstream, as they are and
+ * without the feature. */
+static GstCaps *
+gst_ssan_overlay_transform_caps (GstBaseTransform *trans,
+    GstPadDirection direction, GstCaps *caps, GstCaps *filter)
+{
+  GstSsanOverlay *self = GST_SSAN_OVERLAY (trans);
+  GstCaps *ret = gst_caps_new_empty ();
+  guint i;
+
+  for (i = 0; i < gst_caps_get_size (caps); i++) {
+    GstStructure *s = gst_caps_get_structure (caps, i);
+    GstCapsFeatures *f = gst_caps_get_features (caps, i);
+    GstCapsFeatures *nf;
+
+    if (gst_caps_features_is_any (f)) {
+      ret = gst_caps_merge_structure_full (
+          ret, gst_structure_copy (s), gst_caps_features_copy (f));
+      continue;
+    }
+    nf = gst_caps_features_copy (f);
+    if (direction == GST_PAD_SINK) {
+      if (!gst_caps_features_contains (
+              nf, GST_CAPS_FEATURE_META_GST_VIDEO_OVERLAY_COMPOSITION))
+        gst_caps_features_add (
+            nf, GST_CAPS_FEATURE_META_GST_VIDEO_OVERLAY_COMPOSITION);
+      if (!g_atomic_int_get (&self->plain_only))
+        ret = gst_caps_merge_structure_full (ret, gst_structure_copy (s), nf);
+      else
+        gst_caps_features_free (nf);
+      ret = gst_caps_merge_structure_full (
+          ret, gst_structure_copy (s), gst_caps_features_copy (f));
+    } else {
+      ret = gst_caps_merge_structure_full (
+          ret, gst_structure_copy (s), gst_caps_features_copy (f));
+      gst_caps_features_remove (
+          nf, GST_CAPS_FEATURE_META_GST_VIDEO_OVERLAY_COMPOSITION);
+      if (gst_caps_features_get_size (nf) == 0) {
+        gst_caps_features_free (nf);
+        nf = gst_caps_features_new_single (
+            GST_CAPS_FEATURE_MEMORY_SYSTEM_MEMORY);
+      }
+      ret = gst_caps_merge_structure_full (ret, gst_structure_copy (s), nf);
+    }
+  }
+
+  if (filter) {
+    GstCaps *tmp
+        = gst_caps_intersect_full (filter, ret, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (ret);
+    ret = tmp;
+  }
+  GST_DEBUG_OBJECT (trans, "%s caps %" GST_PTR_FORMAT " -> %" GST_PTR_FORMAT,
+      direction == GST_PAD_SINK ? "sink" : "src", caps, ret);
+  return ret;
+}
+
+/* Attach the composition instead of blending it when downstream both
+ * negotiated the feature and asks for the meta.  Asked at the first buffer
+ * after a caps change: an in-place transform never decides an allocation
+ * of its own, and downstream knows its caps only then. */
+static void
+gst_ssan_overlay_check_attach (GstSsanOverlay *self)
+{
+  GstPad *srcpad = GST_BASE_TRANSFORM_SRC_PAD (self);
+  GstCaps *caps = gst_pad_get_current_caps (srcpad);
+
+  self->attach = FALSE;
+  if (caps && gst_caps_get_size (caps) > 0
+      && gst_caps_features_contains (gst_caps_get_features (caps, 0),
+          GST_CAPS_FEATURE_META_GST_VIDEO_OVERLAY_COMPOSITION)) {
+    GstQuery *query = gst_query_new_allocation (caps, FALSE);
+
+    if (gst_pad_peer_query (srcpad, query))
+      self->attach = gst_query_find_allocation_meta (
+          query, GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE, NULL);
+    gst_query_unref (query);
+    /* accepting the feature but not the meta (fakesink): negotiate plain
+     * caps from the next buffer on, as textoverlay does */
+    if (!self->attach) {
+      g_atomic_int_set (&self->plain_only, TRUE);
+      gst_base_transform_reconfigure_src (GST_BASE_TRANSFORM (self));
+    }
+  }
+  gst_clear_caps (&caps);
+  self->attach_checked = TRUE;
+  GST_DEBUG_OBJECT (
+      self, "%s the overlay", self->attach ? "attaching" : "blending");
 }
 
 /* ---- drawing */
@@ -554,6 +667,9 @@ gst_ssan_overlay_transform_frame_ip (
   gint pred;
   Settings st;
 
+  if (G_UNLIKELY (!self->attach_checked))
+    gst_ssan_overlay_check_attach (self);
+
   GST_OBJECT_LOCK (self);
   st.show_truth = self->show_truth;
   st.top_k = self->top_k;
@@ -634,6 +750,31 @@ gst_ssan_overlay_transform_frame_ip (
     if (want_action && want_truth)
       gst_video_overlay_composition_add_rectangle (
           self->composition, want_truth);
+  }
+
+  if (self->attach) {
+    GstVideoOverlayCompositionMeta *up
+        = gst_buffer_get_video_overlay_composition_meta (frame->buffer);
+
+    /* keep what an element upstream attached, ours on top */
+    if (up) {
+      GstVideoOverlayComposition *merged
+          = gst_video_overlay_composition_copy (up->overlay);
+      guint i;
+
+      for (i = 0;
+           i < gst_video_overlay_composition_n_rectangles (self->composition);
+           i++)
+        gst_video_overlay_composition_add_rectangle (merged,
+            gst_video_overlay_composition_get_rectangle (self->composition, i));
+      gst_buffer_remove_meta (frame->buffer, (GstMeta *)up);
+      gst_buffer_add_video_overlay_composition_meta (frame->buffer, merged);
+      gst_video_overlay_composition_unref (merged);
+    } else {
+      gst_buffer_add_video_overlay_composition_meta (
+          frame->buffer, self->composition);
+    }
+    return GST_FLOW_OK;
   }
 
   if (!gst_video_overlay_composition_blend (self->composition, frame))

@@ -24,8 +24,11 @@ struct _GstSsanOverlay {
   gboolean fade;
   gchar *font_desc;
   gboolean settings_changed; /* the panels must be drawn again */
+  gint plain_only; /* atomic: downstream took the feature but not the meta */
 
   /* streaming thread */
+  gboolean attach;         /* attach the composition, don't blend */
+  gboolean attach_checked; /* attach is known for the current caps */
   PangoFontMap *font_map;
   PangoContext *pango; /* for measuring and drawing */
   PangoLayout *layout;

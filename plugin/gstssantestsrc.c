@@ -280,6 +280,8 @@ gst_ssan_test_src_fixate (GstBaseSrc *bsrc, GstCaps *caps)
   caps = gst_caps_truncate (caps);
   s = gst_caps_get_structure (caps, 0);
 
+  /* drawn without conversion when downstream does not mind */
+  gst_structure_fixate_field_string (s, "format", "RGB");
   gst_structure_fixate_field_nearest_int (s, "width", DEFAULT_WIDTH);
   gst_structure_fixate_field_nearest_int (s, "height", DEFAULT_HEIGHT);
   gst_structure_fixate_field_nearest_fraction (

@@ -285,6 +285,43 @@ GST_START_TEST (test_redraw_only_on_change)
 
 GST_END_TEST;
 
+/* Downstream that negotiates the overlay feature and asks for the meta gets
+ * the composition attached and the pixels untouched. */
+GST_START_TEST (test_attach_when_downstream_asks)
+{
+  GstHarness *h = gst_harness_new ("ssanoverlay");
+  GstSsanActionResult *res = make_result (4, 0, GST_SECOND);
+  GstBuffer *in = make_frame ("I420", GST_SECOND), *pushed, *out;
+  GstVideoOverlayCompositionMeta *cmeta;
+  GstCaps *caps;
+
+  gst_harness_set_sink_caps_str (h,
+      "video/x-raw(memory:SystemMemory, meta:GstVideoOverlayComposition),"
+      "format=I420,width=160,height=120,framerate=25/1");
+  gst_harness_add_propose_allocation_meta (
+      h, GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE, NULL);
+  gst_harness_set_src_caps_str (
+      h, "video/x-raw,format=I420,width=160,height=120,framerate=25/1");
+  pushed = gst_buffer_copy (in);
+  gst_buffer_add_ssan_action_meta (pushed, res);
+  out = gst_harness_push_and_pull (h, pushed);
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (gst_caps_features_contains (gst_caps_get_features (caps, 0),
+      GST_CAPS_FEATURE_META_GST_VIDEO_OVERLAY_COMPOSITION));
+  cmeta = gst_buffer_get_video_overlay_composition_meta (out);
+  fail_unless (cmeta != NULL, "composition attached");
+  fail_unless_equals_int (
+      gst_video_overlay_composition_n_rectangles (cmeta->overlay), 1);
+  fail_unless (buffers_equal (in, out), "pixels untouched when attaching");
+  gst_caps_unref (caps);
+  gst_buffer_unref (out);
+  gst_buffer_unref (in);
+  gst_ssan_action_result_unref (res);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* Tiny and odd frames: the boxes are clipped, nothing breaks. */
 GST_START_TEST (test_tiny_frames)
 {
@@ -330,6 +367,7 @@ ssanoverlay_suite (void)
   tcase_add_test (tc, test_truth_only);
   tcase_add_test (tc, test_fade);
   tcase_add_test (tc, test_redraw_only_on_change);
+  tcase_add_test (tc, test_attach_when_downstream_asks);
   tcase_add_test (tc, test_tiny_frames);
   return s;
 }
