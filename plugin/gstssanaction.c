@@ -2,26 +2,32 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+/* clang-format off */
 /**
  * SECTION:element-ssanaction
  * @title: ssanaction
  *
  * Recognises actions in a video stream with an SSAN model.  Frames pass
- * through untouched (never copied, never altered).  The element keeps the
- * sliding window of the model spec §4: a window spans the last
- * #GstSsanAction:window-frames frames (L), is cut into
- * #GstSsanAction:segments (T) equal segments whose centre frames are fed to
- * the network, the first window ends on frame L-1 and then a window ends
- * every #GstSsanAction:stride frames.  Only the sampled frames are
- * preprocessed (spec §5: one GstVideoConverter pass doing the centre crop,
- * the scaling and the conversion to RGB).
+ * through untouched (never copied, never altered; a buffer that is not
+ * writable is replaced by a new buffer object sharing its memory, so that
+ * metas can be added).  The element keeps the sliding window of the model
+ * spec §4: a window spans the last #GstSsanAction:window-frames frames (L),
+ * is cut into #GstSsanAction:segments (T) equal segments whose centre
+ * frames are fed to the network; the first window ends on frame L-1 and
+ * then a window ends every #GstSsanAction:stride frames.  Only the sampled
+ * frames are preprocessed (spec §5), by one GstVideoConverter pass from the
+ * input format: the centre square of side round(shorter side * input_size
+ * / resize) (offset rounded down) is scaled (linear resampling, no
+ * dithering) to input_size x input_size RGB; frames whose shorter side is
+ * the model's resize are thus only cropped, not scaled.
  *
  * Each result (label, class id, smoothed confidence, top-k labels and
  * scores, window start/end PTS, window index, inference time) is
  * - attached as a #GstSsanActionMeta to every buffer from the first result
- *   on (the latest result; see gstssanactionmeta.h), together with a
- *   full-frame #GstVideoRegionOfInterestMeta of type "action" whose params
- *   hold an "ssan-action" structure with the message's fields;
+ *   on (the latest result, shared by reference; see gstssanactionmeta.h),
+ *   together with a full-frame #GstVideoRegionOfInterestMeta of type
+ *   "action" whose params hold an "ssan-action" structure with the
+ *   message's fields;
  * - posted as an element message named "ssan-action" with the fields
  *   `label` (string), `class-id` (int), `confidence` (double),
  *   `window-start`, `window-end` (uint64 PTS, GST_CLOCK_TIME_NONE when the
@@ -31,25 +37,32 @@
  *   (same fields, times in ns or null, plus `stream-time` and
  *   `stream-time-end`, the stream time of the window's first and last frame).
  *
+ * In sync mode a window's result is out (message, file, meta) before its
+ * last frame is pushed on.  In async mode a worker thread evaluates while
+ * frames flow on; a window due while it is busy is skipped and counted
+ * (#GstSsanAction:windows-skipped), and results are attached from the next
+ * buffer after they arrive.
+ *
  * A flush, a DISCONT buffer or a caps change empties the window: the next
- * window is again the L-th frame after it and window indices restart at 0;
- * a flush also drops the latest result (so buffers after a seek carry no
- * stale meta), while DISCONT and caps changes keep it until the next result.
- * EOS never evaluates a partial window.  Changes of model, labels,
+ * window ends on the L-th frame after it, window indices restart at 0 and
+ * the smoothing history is cleared.  A flush also drops the latest result
+ * (buffers after a seek carry no stale meta); DISCONT and caps changes keep
+ * it until the next result.  EOS never evaluates a partial window (in async
+ * mode it waits for the window being evaluated).  Changes of model, labels,
  * segments, window-frames, stride, threads, smoothing and results-location
- * while streaming take effect at the next buffer (after the worker finished
- * its window); the window is emptied then.  mode, threshold and top-k apply
- * at once.  Elements of one process that name the same model file (same
- * canonical path) share one loaded copy of it.
+ * while streaming take effect at the next buffer, once the worker is idle,
+ * and empty the window; a failure then (say a bad model file) is a stream
+ * error.  mode, threshold and top-k apply at once.  Elements of one process
+ * that name the same model file (same canonical path) share one loaded copy
+ * of it, read when the first of them starts.
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 -m videotestsrc num-buffers=64 ! ssanaction
- * model=tests/data/golden/basic_l1_t8.safetensors
- * results-location=results.jsonl ! fakesink
+ * gst-launch-1.0 -m videotestsrc num-buffers=64 ! ssanaction model=tests/data/golden/basic_l1_t8.safetensors results-location=results.jsonl ! fakesink
  * ]| prints one ssan-action element message per window (57 windows for 64
  * frames with this model: L = 8, stride 1) and writes them to results.jsonl.
  */
+/* clang-format on */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -566,10 +579,11 @@ no_model : {
 load_failed : {
   if (err.code == SSAN_ERR_IO)
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Could not load model file \"%s\".", s.model), ("%s", err.msg));
+        ("Could not load model file \"%s\": %s", s.model, err.msg),
+        ("%s", err.msg));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("Invalid model file \"%s\".", s.model), ("%s", err.msg));
+        ("Invalid model file \"%s\": %s", s.model, err.msg), ("%s", err.msg));
   goto failed;
 }
 bad_window : {
