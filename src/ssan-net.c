@@ -885,9 +885,11 @@ ssa_forward (ssan_ctx *ctx, const ssan_ssa *ssa, float *f, int nb, int h, int w)
   /* t2 is free until the block's conv2; the plan makes it big enough */
   ssan_attn_spatial_forward (q, k, v, ld, cr, n, nf, a, ctx->t2, &ctx->work);
   /* Q, K are dead: Q' and K' take their place, then Y takes A's */
+  ssan_temporal_conv_forward (
+      ssa->wt[0], ssa->bt[0], cr, a, nb, T, n, q, &ctx->work);
+  ssan_temporal_conv_forward (
+      ssa->wt[1], ssa->bt[1], cr, a, nb, T, n, k, &ctx->work);
   t0 = ssan_prof_start (ctx->work.prof);
-  ssan_temporal_conv_forward (ssa->wt[0], ssa->bt[0], cr, a, nb, T, n, q);
-  ssan_temporal_conv_forward (ssa->wt[1], ssa->bt[1], cr, a, nb, T, n, k);
   ssan_attn_temporal_forward (q, k, v, cr, nb, T, n, a, ctx->scratch);
   ssan_prof_stop (ctx->work.prof, 0, SSAN_PART_ATTN, t0);
   ssan_conv2d_forward (

@@ -1044,33 +1044,57 @@ softmax_rows (float *x, int rows, int cols)
   }
 }
 
-void
-ssan_temporal_conv_forward (const float *w, const float *b, int c,
-    const float *src, int nb, int T, int n, float *dst)
-{
-  size_t ld = (size_t)nb * T * n;
-  int win, tap, i;
+typedef struct {
+  const float *w, *b, *src;
+  float *dst;
+  int c, nb, T, n, pieces;
+  double *prof;
+} tconv_job;
 
-  for (i = 0; i < c; i++) {
-    float *row = dst + i * ld;
-    size_t j;
-    for (j = 0; j < ld; j++)
-      row[j] = b[i];
+/* Output channels piece i, all windows and taps. */
+static void
+tconv_item (void *arg, int i, int thread)
+{
+  tconv_job *j = arg;
+  int c = j->c, T = j->T, n = j->n, win, tap, r;
+  int r0 = (int)PIECE_BEGIN (i, c, j->pieces);
+  int r1 = (int)PIECE_BEGIN (i + 1, c, j->pieces);
+  size_t ld = (size_t)j->nb * T * n;
+  double t0 = ssan_prof_start (j->prof);
+
+  for (r = r0; r < r1; r++) {
+    float *row = j->dst + r * ld;
+    size_t x;
+    for (x = 0; x < ld; x++)
+      row[x] = j->b[r];
   }
-  for (win = 0; win < nb; win++) {
+  for (win = 0; win < j->nb && r1 > r0; win++) {
     for (tap = 0; tap < 3; tap++) {
       int d = tap - 1; /* output frame t reads input frame t + d */
-      int t0 = d < 0 ? 1 : 0;
+      int f0 = d < 0 ? 1 : 0;
       int count = T - (d < 0 ? -d : d);
 
       if (count <= 0)
         continue;
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c, count * n, c,
-          1.0f, w + (size_t)tap * c * c, c,
-          src + ((size_t)win * T + t0 + d) * n, (int)ld, 1.0f,
-          dst + ((size_t)win * T + t0) * n, (int)ld);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0,
+          count * n, c, 1.0f, j->w + ((size_t)tap * c + r0) * c, c,
+          j->src + ((size_t)win * T + f0 + d) * n, (int)ld, 1.0f,
+          j->dst + r0 * ld + ((size_t)win * T + f0) * n, (int)ld);
     }
   }
+  ssan_prof_stop (j->prof, thread, SSAN_PART_ATTN, t0);
+}
+
+void
+ssan_temporal_conv_forward (const float *w, const float *b, int c,
+    const float *src, int nb, int T, int n, float *dst, const ssan_work *work)
+{
+  tconv_job j = { w, b, src, dst, c, nb, T, n, 0, work->prof };
+
+  j.pieces = ssan_pool_threads (work->pool);
+  if (j.pieces > c)
+    j.pieces = c;
+  ssan_pool_run (work->pool, j.pieces, tconv_item, &j);
 }
 
 size_t

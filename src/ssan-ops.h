@@ -115,9 +115,9 @@ void ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
 
 /* Temporal 3x1x1 convolution with padding (1,0,0) per window (step 5):
  * src, dst CNHW [c][nb*T][n]; w [3][c][c] (tap, out, in), b [c].  Frames
- * beyond a window's ends read as zeros. */
+ * beyond a window's ends read as zeros.  Threads take output channels. */
 void ssan_temporal_conv_forward (const float *w, const float *b, int c,
-    const float *src, int nb, int T, int n, float *dst);
+    const float *src, int nb, int T, int n, float *dst, const ssan_work *work);
 
 /* Temporal attention (step 6): per window, s = softmax_row(q' k'^T/sqrt(c*n))
  * over its T frames, y_t = sum_s s[t][s] v_s.  q, k, v, y CNHW [c][nb*T][n].

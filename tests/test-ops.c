@@ -320,6 +320,7 @@ test_temporal (int c, int nb, int T, int n, float scale)
   float *scr = malloc (ssan_attn_temporal_scratch (T) * sizeof (float));
   double *wq[2], *wy = malloc (tot * sizeof (double));
   double *st = malloc ((size_t)T * T * sizeof (double));
+  ssan_work work = { g_pool, NULL, 0, NULL };
   char what[96];
   int i, win, t, s, co, ci, tap, x;
 
@@ -344,7 +345,7 @@ test_temporal (int c, int nb, int T, int n, float scale)
             }
             wq[i][co * ld + ((size_t)win * T + t) * n + x] = sum;
           }
-    ssan_temporal_conv_forward (w[i], bias[i], c, a, nb, T, n, qk[i]);
+    ssan_temporal_conv_forward (w[i], bias[i], c, a, nb, T, n, qk[i], &work);
     snprintf (what, sizeof what, "temporal conv %d: c %d nb %d T %d n %d", i, c,
         nb, T, n);
     check (what, qk[i], wq[i], tot, 1e-5);
