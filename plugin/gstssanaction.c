@@ -293,6 +293,14 @@ gst_ssan_action_reset_window (GstSsanAction *self)
   self->history_reset = TRUE;
 }
 
+/* With lock held. */
+static void
+gst_ssan_action_clear_latest (GstSsanAction *self)
+{
+  g_clear_pointer (&self->latest, gst_ssan_action_result_unref);
+  g_clear_pointer (&self->latest_params, gst_structure_free);
+}
+
 static void
 gst_ssan_action_wait_idle (GstSsanAction *self)
 {
@@ -752,6 +760,8 @@ gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
     guint generation, gint top_k, gdouble threshold, gboolean reset_history)
 {
   GstSsanActionResult *result;
+  GstStructure *params;
+  GstMessage *message;
   const gchar *top_labels[MAX_TOP_K];
   gint top_ids[MAX_TOP_K];
   gdouble top_scores[MAX_TOP_K];
@@ -813,18 +823,24 @@ gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
       top_labels, top_scores, start, end, index,
       (GstClockTime)(t1 - t0) * GST_USECOND);
 
+  params = gst_ssan_action_result_to_structure (result, "ssan-action");
+  message = gst_message_new_element (
+      GST_OBJECT (self), gst_structure_copy (params));
+
   g_mutex_lock (&self->lock);
   if (generation != self->generation) {
     g_mutex_unlock (&self->lock);
     GST_DEBUG_OBJECT (self,
         "dropping result of window %" G_GUINT64_FORMAT " from before a flush",
         index);
+    gst_message_unref (message);
+    gst_structure_free (params);
     gst_ssan_action_result_unref (result);
     return TRUE;
   }
-  if (self->latest)
-    gst_ssan_action_result_unref (self->latest);
+  gst_ssan_action_clear_latest (self);
   self->latest = gst_ssan_action_result_ref (result);
+  self->latest_params = params;
   self->windows_evaluated++;
   g_mutex_unlock (&self->lock);
 
@@ -834,9 +850,7 @@ gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
       index, GST_TIME_ARGS (start), GST_TIME_ARGS (end), result->label,
       class_id, result->confidence, GST_TIME_ARGS (result->inference_time));
 
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self),
-          gst_ssan_action_result_to_structure (result, "ssan-action")));
+  gst_element_post_message (GST_ELEMENT (self), message);
   if (self->results)
     gst_ssan_action_write_json (self, result, st_start, st_end);
 
@@ -901,7 +915,7 @@ gst_ssan_action_start (GstBaseTransform *trans)
   self->busy = FALSE;
   self->failed = FALSE;
   self->generation++;
-  g_clear_pointer (&self->latest, gst_ssan_action_result_unref);
+  gst_ssan_action_clear_latest (self);
   self->windows_evaluated = 0;
   self->windows_skipped = 0;
   g_mutex_unlock (&self->lock);
@@ -945,7 +959,7 @@ gst_ssan_action_stop (GstBaseTransform *trans)
   gst_ssan_action_free_stream (self);
 
   g_mutex_lock (&self->lock);
-  g_clear_pointer (&self->latest, gst_ssan_action_result_unref);
+  gst_ssan_action_clear_latest (self);
   g_mutex_unlock (&self->lock);
 
   return TRUE;
@@ -998,12 +1012,16 @@ gst_ssan_action_prepare_output_buffer (
 static void
 gst_ssan_action_attach (GstSsanAction *self, GstBuffer *buf)
 {
-  GstSsanActionResult *result;
+  GstSsanActionResult *result = NULL;
+  GstStructure *params = NULL;
   GstSsanActionMeta *meta;
   GstVideoRegionOfInterestMeta *roi;
 
   g_mutex_lock (&self->lock);
-  result = self->latest ? gst_ssan_action_result_ref (self->latest) : NULL;
+  if (self->latest) {
+    result = gst_ssan_action_result_ref (self->latest);
+    params = gst_structure_copy (self->latest_params);
+  }
   g_mutex_unlock (&self->lock);
 
   if (result == NULL)
@@ -1020,8 +1038,7 @@ gst_ssan_action_attach (GstSsanAction *self, GstBuffer *buf)
   roi = gst_buffer_add_video_region_of_interest_meta (buf, "action", 0, 0,
       GST_VIDEO_INFO_WIDTH (&self->in_info),
       GST_VIDEO_INFO_HEIGHT (&self->in_info));
-  gst_video_region_of_interest_meta_add_param (
-      roi, gst_ssan_action_result_to_structure (result, "ssan-action"));
+  gst_video_region_of_interest_meta_add_param (roi, params);
 
   gst_ssan_action_result_unref (result);
 }
@@ -1172,7 +1189,7 @@ gst_ssan_action_sink_event (GstBaseTransform *trans, GstEvent *event)
     case GST_EVENT_FLUSH_STOP:
       g_mutex_lock (&self->lock);
       self->generation++;
-      g_clear_pointer (&self->latest, gst_ssan_action_result_unref);
+      gst_ssan_action_clear_latest (self);
       while (self->busy)
         g_cond_wait (&self->cond, &self->lock);
       g_mutex_unlock (&self->lock);
@@ -1319,7 +1336,7 @@ gst_ssan_action_finalize (GObject *object)
 
   gst_ssan_action_free_stream (self);
   gst_ssan_action_settings_clear (&self->settings);
-  g_clear_pointer (&self->latest, gst_ssan_action_result_unref);
+  gst_ssan_action_clear_latest (self);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
 

@@ -106,6 +106,7 @@ struct _GstSsanAction {
     gboolean reset_history;
   } job;
   GstSsanActionResult *latest;
+  GstStructure *latest_params; /* latest as ROI params / message fields */
   guint64 windows_evaluated;
   guint64 windows_skipped;
 };
