@@ -6,9 +6,11 @@
  * Reads the #GstSsanActionMeta that ssanaction attaches and draws, in a
  * dark translucent box at the top left: the current action and its
  * confidence, the top-k classes as bars with their percentages, and the
- * window and inference time.  With #GstSsanOverlay:show-truth, the ground
- * truth of ssantestsrc's #GstSsanClipMeta goes into a box at the bottom
- * left, green when the action shown matches it, red when not.
+ * window and inference time.  With #GstSsanOverlay:show-truth and
+ * ssantestsrc's #GstSsanClipMeta on the frames: a box at the bottom left
+ * says what the current frame truly shows, and the action box says whether
+ * the result matches the truth of the clip its window covered (a result
+ * arrives when its window ends, so it may describe the previous clip).
  *
  * The boxes are drawn with Pango and Cairo into ARGB rectangles of a
  * #GstVideoOverlayComposition.  When downstream negotiates the
@@ -168,7 +170,6 @@ gst_ssan_overlay_init (GstSsanOverlay *self)
   self->top_k = DEFAULT_TOP_K;
   self->fade = DEFAULT_FADE;
   self->font_desc = g_strdup (DEFAULT_FONT_DESC);
-  self->drawn_truth_pred = -2;
   /* the feature, when downstream takes it, is worth a caps change */
   gst_base_transform_set_prefer_passthrough (GST_BASE_TRANSFORM (self), FALSE);
 }
@@ -181,7 +182,6 @@ gst_ssan_overlay_clear (GstSsanOverlay *self)
   g_clear_pointer (&self->truth_rect, gst_video_overlay_rectangle_unref);
   g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
   self->drawn_truth = NULL;
-  self->drawn_truth_pred = -2;
 }
 
 static void
@@ -269,6 +269,8 @@ gst_ssan_overlay_start (GstBaseTransform *trans)
   }
   gst_ssan_overlay_clear (self);
   g_atomic_int_set (&self->plain_only, FALSE);
+  self->n_clips = 0;
+  self->clip_head = 0;
   return TRUE;
 }
 
@@ -472,7 +474,8 @@ rectangle_from_surface (cairo_surface_t *surface, gint x, gint y)
 /* The action box: label and confidence, top-k bars, window and time. */
 static GstVideoOverlayRectangle *
 gst_ssan_overlay_draw_action (GstSsanOverlay *self, const Settings *st,
-    const GstSsanActionResult *res, const GstVideoInfo *info)
+    const GstSsanActionResult *res, const gchar *truth,
+    const GstVideoInfo *info)
 {
   gdouble base = base_size (info);
   gdouble pad = 0.55 * base, gap = 0.45 * base, title_px = 1.3 * base;
@@ -483,7 +486,9 @@ gst_ssan_overlay_draw_action (GstSsanOverlay *self, const Settings *st,
                                          foot_h, w, h, tw, th;
   gboolean none = res->class_id < 0;
   const gchar *title = none ? "no action" : res->label;
-  gchar conf[32], foot[96], pct[16];
+  gchar conf[32], foot[96], pct[16], *verdict = NULL;
+  gboolean match = FALSE;
+  gint verdict_w = 0, verdict_h = 0;
   cairo_surface_t *surface;
   cairo_t *cr;
   GstVideoOverlayRectangle *rect;
@@ -498,6 +503,12 @@ gst_ssan_overlay_draw_action (GstSsanOverlay *self, const Settings *st,
     g_snprintf (
         foot, sizeof foot, "window %" G_GUINT64_FORMAT, res->window_index);
 
+  if (truth) {
+    match = !none && g_strcmp0 (res->label, truth) == 0;
+    verdict = match ? g_strdup ("\xe2\x9c\x93 matches the truth")
+                    : g_strdup_printf ("\xe2\x9c\x97 true: %s", truth);
+  }
+
   /* measure */
   gst_ssan_overlay_set_text (
       self, st, title, title_px, TRUE, &title_w, &title_h);
@@ -509,13 +520,17 @@ gst_ssan_overlay_draw_action (GstSsanOverlay *self, const Settings *st,
     lab_w = MAX (lab_w, tw);
   }
   gst_ssan_overlay_set_text (self, st, foot, foot_px, FALSE, &foot_w, &foot_h);
+  if (verdict)
+    gst_ssan_overlay_set_text (
+        self, st, verdict, row_px, TRUE, &verdict_w, &verdict_h);
   row_h = MAX (text_h, bar_h) + 0.15 * base;
   w = (gint)ceil (2 * pad
                   + MAX (MAX (title_w + 1.5 * gap + conf_w,
                              n ? lab_w + gap + bar_w + gap + pct_w : 0),
-                      foot_w));
+                      MAX (foot_w, verdict_w)));
   h = (gint)ceil (2 * pad + MAX (title_h, conf_h)
-                  + (n ? 0.35 * base + n * row_h : 0) + 0.25 * base + foot_h);
+                  + (n ? 0.35 * base + n * row_h : 0) + 0.25 * base + foot_h
+                  + (verdict ? 0.15 * base + verdict_h : 0));
   w = MIN (w, GST_VIDEO_INFO_WIDTH (info));
   h = MIN (h, GST_VIDEO_INFO_HEIGHT (info));
 
@@ -570,8 +585,18 @@ gst_ssan_overlay_draw_action (GstSsanOverlay *self, const Settings *st,
     y += row_h;
   }
   y += 0.25 * base;
+  if (verdict) {
+    if (match)
+      gst_ssan_overlay_show_text (
+          self, st, cr, verdict, row_px, TRUE, pad, y, 0.40, 0.88, 0.45, 1);
+    else
+      gst_ssan_overlay_show_text (
+          self, st, cr, verdict, row_px, TRUE, pad, y, 1.0, 0.45, 0.38, 1);
+    y += verdict_h + 0.15 * base;
+  }
   gst_ssan_overlay_show_text (
       self, st, cr, foot, foot_px, FALSE, pad, y, 0.7, 0.7, 0.72, 1);
+  g_free (verdict);
 
   cairo_destroy (cr);
   rect = rectangle_from_surface (
@@ -580,11 +605,10 @@ gst_ssan_overlay_draw_action (GstSsanOverlay *self, const Settings *st,
   return rect;
 }
 
-/* The truth box: "true: <label>", its marker green when the prediction
- * matches, red when it does not, grey without a prediction. */
+/* The truth box: "true: <label>" of the current frame. */
 static GstVideoOverlayRectangle *
 gst_ssan_overlay_draw_truth (GstSsanOverlay *self, const Settings *st,
-    const gchar *truth, gint match, const GstVideoInfo *info)
+    const gchar *truth, const GstVideoInfo *info)
 {
   gdouble base = base_size (info), px = 0.85 * base, pad = 0.45 * base;
   gdouble dot = 0.55 * base;
@@ -607,12 +631,7 @@ gst_ssan_overlay_draw_truth (GstSsanOverlay *self, const Settings *st,
   cairo_set_source_rgba (cr, 0.06, 0.07, 0.09, 0.72);
   cairo_fill (cr);
   cairo_arc (cr, pad + dot / 2, h / 2.0, dot / 2, 0, 2 * G_PI);
-  if (match > 0)
-    cairo_set_source_rgba (cr, 0.35, 0.85, 0.40, 1);
-  else if (match == 0)
-    cairo_set_source_rgba (cr, 0.95, 0.35, 0.30, 1);
-  else
-    cairo_set_source_rgba (cr, 0.6, 0.6, 0.6, 1);
+  cairo_set_source_rgba (cr, 0.95, 0.80, 0.30, 1);
   cairo_fill (cr);
   gst_ssan_overlay_show_text (
       self, st, cr, text, px, FALSE, 2 * pad + dot, pad, 0.92, 0.92, 0.92, 1);
@@ -623,6 +642,45 @@ gst_ssan_overlay_draw_truth (GstSsanOverlay *self, const Settings *st,
   cairo_surface_destroy (surface);
   g_free (text);
   return rect;
+}
+
+/* Remembers which clip each PTS range showed. */
+static void
+gst_ssan_overlay_note_clip (GstSsanOverlay *self, const GstSsanClipMeta *cm)
+{
+  guint last = (self->clip_head + G_N_ELEMENTS (self->clips) - 1)
+               % G_N_ELEMENTS (self->clips);
+
+  if (self->n_clips > 0 && self->clips[last].start == cm->clip_start
+      && self->clips[last].label == cm->label)
+    return;
+  self->clips[self->clip_head].start = cm->clip_start;
+  self->clips[self->clip_head].end = cm->clip_end;
+  self->clips[self->clip_head].label = cm->label;
+  self->clip_head = (self->clip_head + 1) % G_N_ELEMENTS (self->clips);
+  self->n_clips = MIN (self->n_clips + 1, G_N_ELEMENTS (self->clips));
+}
+
+/* The truth of the clip holding the middle of the result's window. */
+static const gchar *
+gst_ssan_overlay_window_truth (
+    GstSsanOverlay *self, const GstSsanActionResult *res)
+{
+  GstClockTime mid;
+  guint i;
+
+  if (!GST_CLOCK_TIME_IS_VALID (res->window_start)
+      || !GST_CLOCK_TIME_IS_VALID (res->window_end)
+      || res->window_end < res->window_start)
+    return NULL;
+  mid = res->window_start + (res->window_end - res->window_start) / 2;
+  for (i = 0; i < self->n_clips; i++) {
+    if (GST_CLOCK_TIME_IS_VALID (self->clips[i].start)
+        && GST_CLOCK_TIME_IS_VALID (self->clips[i].end)
+        && self->clips[i].start <= mid && mid <= self->clips[i].end)
+      return self->clips[i].label;
+  }
+  return NULL;
 }
 
 /* 1 while the result is at most one window old, then down to 0 over one
@@ -664,11 +722,12 @@ gst_ssan_overlay_transform_frame_ip (
   GstVideoOverlayRectangle *want_action = NULL, *want_truth = NULL;
   const gchar *truth;
   gfloat alpha = 1.0f;
-  gint pred;
   Settings st;
 
   if (G_UNLIKELY (!self->attach_checked))
     gst_ssan_overlay_check_attach (self);
+  if (cmeta)
+    gst_ssan_overlay_note_clip (self, cmeta);
 
   GST_OBJECT_LOCK (self);
   st.show_truth = self->show_truth;
@@ -689,8 +748,9 @@ gst_ssan_overlay_transform_frame_ip (
     if (res != self->drawn_result || !self->action_rect) {
       g_clear_pointer (&self->action_rect, gst_video_overlay_rectangle_unref);
       g_clear_pointer (&self->drawn_result, gst_ssan_action_result_unref);
-      self->action_rect
-          = gst_ssan_overlay_draw_action (self, &st, res, &frame->info);
+      self->action_rect = gst_ssan_overlay_draw_action (self, &st, res,
+          st.show_truth ? gst_ssan_overlay_window_truth (self, res) : NULL,
+          &frame->info);
       self->drawn_result = gst_ssan_action_result_ref (res);
       self->action_alpha = 1.0f;
       GST_LOG_OBJECT (
@@ -714,17 +774,11 @@ gst_ssan_overlay_transform_frame_ip (
 
   truth = st.show_truth && cmeta && cmeta->label ? cmeta->label : NULL;
   if (truth) {
-    pred = want_action ? res->class_id : -2;
-    if (truth != self->drawn_truth || pred != self->drawn_truth_pred
-        || !self->truth_rect) {
-      gint match
-          = pred < -1 ? -1 : (pred >= 0 && g_strcmp0 (res->label, truth) == 0);
-
+    if (truth != self->drawn_truth || !self->truth_rect) {
       g_clear_pointer (&self->truth_rect, gst_video_overlay_rectangle_unref);
       self->truth_rect
-          = gst_ssan_overlay_draw_truth (self, &st, truth, match, &frame->info);
+          = gst_ssan_overlay_draw_truth (self, &st, truth, &frame->info);
       self->drawn_truth = truth;
-      self->drawn_truth_pred = pred;
     }
     want_truth = self->truth_rect;
   }

@@ -35,9 +35,13 @@ struct _GstSsanOverlay {
   GstSsanActionResult *drawn_result; /* what action_rect shows (ref) */
   GstVideoOverlayRectangle *action_rect;
   const gchar *drawn_truth; /* interned label truth_rect shows */
-  gint drawn_truth_pred;    /* the prediction it was compared with */
   GstVideoOverlayRectangle *truth_rect;
   GstVideoOverlayComposition *composition;
+  struct {
+    GstClockTime start, end; /* PTS of the clip's first and last frame */
+    const gchar *label;      /* interned */
+  } clips[16];               /* recent clips, ring */
+  guint n_clips, clip_head;
   gfloat action_alpha; /* global alpha set on action_rect */
 };
 
