@@ -355,6 +355,45 @@ GST_START_TEST (test_tiny_frames)
 
 GST_END_TEST;
 
+/* Properties change while frames flow: the boxes are drawn again without
+ * a crash, a leak or a critical. */
+GST_START_TEST (test_stress_properties)
+{
+  GstHarness *h = make_overlay ("I420");
+  GstSsanActionResult *res = make_result (4, 0, GST_SECOND);
+  GValue topk = G_VALUE_INIT, truth = G_VALUE_INIT, font = G_VALUE_INIT;
+  GstHarnessThread *t1, *t2, *t3;
+  gint n;
+
+  g_value_init (&topk, G_TYPE_UINT);
+  g_value_set_uint (&topk, 1);
+  g_value_init (&truth, G_TYPE_BOOLEAN);
+  g_value_set_boolean (&truth, FALSE);
+  g_value_init (&font, G_TYPE_STRING);
+  g_value_set_string (&font, "Serif");
+  t1 = gst_harness_stress_property_start_full (h, "top-k", &topk, 50);
+  t2 = gst_harness_stress_property_start_full (h, "show-truth", &truth, 50);
+  t3 = gst_harness_stress_property_start_full (h, "font-desc", &font, 50);
+  for (n = 0; n < 60; n++) {
+    GstBuffer *buf = make_frame ("I420", GST_SECOND + n * GST_MSECOND);
+
+    gst_buffer_add_ssan_action_meta (buf, res);
+    gst_buffer_add_ssan_clip_meta (
+        buf, 4, "approaching", 1, 0, 3, 32, 0, GST_SECOND);
+    gst_buffer_unref (gst_harness_push_and_pull (h, buf));
+  }
+  gst_harness_stress_thread_stop (t1);
+  gst_harness_stress_thread_stop (t2);
+  gst_harness_stress_thread_stop (t3);
+  g_value_unset (&topk);
+  g_value_unset (&truth);
+  g_value_unset (&font);
+  gst_ssan_action_result_unref (res);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 ssanoverlay_suite (void)
 {
@@ -369,6 +408,7 @@ ssanoverlay_suite (void)
   tcase_add_test (tc, test_redraw_only_on_change);
   tcase_add_test (tc, test_attach_when_downstream_asks);
   tcase_add_test (tc, test_tiny_frames);
+  tcase_add_test (tc, test_stress_properties);
   return s;
 }
 

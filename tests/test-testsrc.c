@@ -483,6 +483,51 @@ GST_START_TEST (test_live)
 
 GST_END_TEST;
 
+/* Properties change while frames flow: every frame still carries a
+ * consistent clip (meta matches a class name, frame index inside the clip). */
+GST_START_TEST (test_stress_properties)
+{
+  GstHarness *h = gst_harness_new ("ssantestsrc");
+  GValue action = G_VALUE_INIT, seed = G_VALUE_INIT, frames = G_VALUE_INIT;
+  GstHarnessThread *t1, *t2, *t3;
+  gint n;
+
+  g_value_init (&action, G_TYPE_STRING);
+  g_value_set_string (&action, "receding");
+  g_value_init (&seed, G_TYPE_UINT64);
+  g_value_set_uint64 (&seed, 99);
+  g_value_init (&frames, G_TYPE_UINT);
+  g_value_set_uint (&frames, 5);
+  g_object_set (h->element, "clip-frames", 3, NULL);
+  gst_harness_set_sink_caps_str (
+      h, "video/x-raw,format=I420,width=24,height=16,framerate=25/1");
+  gst_harness_play (h);
+  t1 = gst_harness_stress_property_start_full (h, "action", &action, 100);
+  t2 = gst_harness_stress_property_start_full (h, "seed", &seed, 100);
+  t3 = gst_harness_stress_property_start_full (h, "clip-frames", &frames, 100);
+  for (n = 0; n < 200; n++) {
+    GstBuffer *buf = gst_harness_pull (h);
+    GstSsanClipMeta *meta = gst_buffer_get_ssan_clip_meta (buf);
+
+    fail_unless (meta != NULL);
+    fail_unless (meta->class_id >= 0 && meta->class_id < SSAN_SYNTH_N_CLASSES);
+    fail_unless_equals_string (
+        meta->label, ssan_synth_class_name (meta->class_id));
+    fail_unless (meta->frame_index < meta->n_frames);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (buf), n * FRAME_NS);
+    gst_buffer_unref (buf);
+  }
+  gst_harness_stress_thread_stop (t1);
+  gst_harness_stress_thread_stop (t2);
+  gst_harness_stress_thread_stop (t3);
+  g_value_unset (&action);
+  g_value_unset (&seed);
+  g_value_unset (&frames);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 ssantestsrc_suite (void)
 {
@@ -501,6 +546,7 @@ ssantestsrc_suite (void)
   tcase_add_test (tc, test_meta_survives_conversion);
   tcase_add_test (tc, test_seek);
   tcase_add_test (tc, test_live);
+  tcase_add_test (tc, test_stress_properties);
   return s;
 }
 
