@@ -958,8 +958,21 @@ GST_START_TEST (test_bad_settings)
   g_clear_error (&error);
   gst_message_unref (msg);
 
+  /* results file that cannot be written */
+  g_object_set (e, "labels", NULL, "results-location",
+      "/nonexistent/results.jsonl", NULL);
+  fail_unless_equals_int (
+      gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &error, NULL);
+  fail_unless (g_error_matches (
+      error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE));
+  g_clear_error (&error);
+  gst_message_unref (msg);
+
   /* and all is well again without them */
-  g_object_set (e, "labels", NULL, NULL);
+  g_object_set (e, "results-location", NULL, NULL);
   fail_unless_equals_int (
       gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_SUCCESS);
   gst_element_set_state (e, GST_STATE_NULL);
@@ -998,6 +1011,76 @@ GST_START_TEST (test_model_change_while_streaming)
   msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
   fail_unless (msg != NULL);
   gst_message_unref (msg);
+
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* window-frames, segments and stride changed while streaming: from the
+ * next buffer on the new windows, counted from that buffer. */
+GST_START_TEST (test_window_change_while_streaming)
+{
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GList *results, *l;
+  guint k;
+
+  h = new_harness (MODEL_T3, "window-frames=3", 45, 45, "RGB", &info);
+  bus = harness_bus (h);
+  push_n (h, &info, 0, 5);
+  fail_unless_equals_uint64 (last_index (bus, 3), 2);
+
+  g_object_set (
+      h->element, "window-frames", 6, "segments", 2, "stride", 4, NULL);
+  push_n (h, &info, 5, 15);
+  /* frames 5..19 are frames 0..14 of the new sequence: windows end on
+   * 5, 9 and 13 */
+  results = pop_results (bus);
+  fail_unless_equals_int (g_list_length (results), 3);
+  for (k = 0, l = results; l; l = l->next, k++) {
+    fail_unless_equals_uint64 (field_u64 (l->data, "window-index"), k);
+    fail_unless_equals_uint64 (
+        field_u64 (l->data, "window-start"), (5 + 4 * k) * FRAME_DURATION);
+    fail_unless_equals_uint64 (
+        field_u64 (l->data, "window-end"), (5 + 4 * k + 5) * FRAME_DURATION);
+  }
+  free_results (results);
+
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Caps changing every few frames, between formats and sizes: no window
+ * ever spans a change, nothing breaks. */
+GST_START_TEST (test_caps_churn)
+{
+  static const gchar *formats[] = { "I420", "RGB", "NV12", "GRAY8", "BGRx" };
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GList *results;
+  guint i, n = 0;
+
+  h = new_harness (MODEL_T3, "window-frames=4", 8, 8, "I420", &info);
+  bus = harness_bus (h);
+  for (i = 0; i < 60; i++) {
+    gst_video_info_set_format (&info,
+        gst_video_format_from_string (formats[i % G_N_ELEMENTS (formats)]),
+        8 + 7 * (i % 5), 6 + 3 * (i % 7));
+    GST_VIDEO_INFO_FPS_N (&info) = 25;
+    gst_harness_set_src_caps (h, gst_video_info_to_caps (&info));
+    push_n (h, &info, n, 3 + i % 3);
+    n += 3 + i % 3;
+  }
+  /* 20 runs each of 3, 4 and 5 frames: 0, 1 and 2 windows */
+  results = pop_results (bus);
+  fail_unless_equals_int (g_list_length (results), 20 * (0 + 1 + 2));
+  free_results (results);
 
   drop_bus (bus);
   gst_harness_teardown (h);
@@ -1241,6 +1324,8 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_bad_model);
   tcase_add_test (tc, test_bad_settings);
   tcase_add_test (tc, test_model_change_while_streaming);
+  tcase_add_test (tc, test_window_change_while_streaming);
+  tcase_add_test (tc, test_caps_churn);
   tcase_add_test (tc, test_async_skips);
   tcase_add_test (tc, test_shared_model);
   tcase_add_test (tc, test_stress);
