@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
@@ -551,13 +555,69 @@ fg_setup (fgctx *g, const ssan_synth_clip *clip, int frame_index, int width,
 /* out = in plus triangular sensor noise (a part shared by the channels, a
  * part of their own), keyed by the pixels' column; out may be in.  Loops
  * written for the vectoriser. */
+#if defined(__SSE2__)
+static inline __m128i
+mullo32 (__m128i a, __m128i b)
+{
+  __m128i even = _mm_mul_epu32 (a, b);
+  __m128i odd = _mm_mul_epu32 (_mm_srli_epi64 (a, 32), _mm_srli_epi64 (b, 32));
+
+  return _mm_unpacklo_epi32 (_mm_shuffle_epi32 (even, _MM_SHUFFLE (0, 0, 2, 0)),
+      _mm_shuffle_epi32 (odd, _MM_SHUFFLE (0, 0, 2, 0)));
+}
+#endif
+
 static void
 noise_span (
     uint32_t row_key, int x0, int n, float k, const float *in, float *out)
 {
-  int i;
+  int i = 0;
 
-  for (i = 0; i < n; i++) {
+#if defined(__SSE2__)
+  /* the same integer hash and float operations, four pixels at a time */
+  const __m128i c1 = _mm_set1_epi32 (0x7feb352d);
+  const __m128i c2 = _mm_set1_epi32 ((int)0x846ca68bu);
+  const __m128i lane = _mm_setr_epi32 (0, 1, 2, 3);
+  const __m128i byte = _mm_set1_epi32 (0xff), b255 = _mm_set1_epi32 (255);
+  const __m128 kk = _mm_set1_ps (k);
+
+  for (; i + 4 <= n; i += 4) {
+    __m128i h = _mm_add_epi32 (
+        _mm_set1_epi32 ((int)(row_key + (uint32_t)(x0 + i))), lane);
+    __m128i shared;
+    __m128 r, g, b, rg_lo, rg_hi, v0, v1, v2;
+
+    h = _mm_xor_si128 (h, _mm_srli_epi32 (h, 16));
+    h = mullo32 (h, c1);
+    h = _mm_xor_si128 (h, _mm_srli_epi32 (h, 15));
+    h = mullo32 (h, c2);
+    h = _mm_xor_si128 (h, _mm_srli_epi32 (h, 16));
+    shared = _mm_sub_epi32 (_mm_srli_epi32 (h, 24), b255);
+    r = _mm_mul_ps (
+        _mm_cvtepi32_ps (_mm_add_epi32 (_mm_and_si128 (h, byte), shared)), kk);
+    g = _mm_mul_ps (_mm_cvtepi32_ps (_mm_add_epi32 (
+                        _mm_and_si128 (_mm_srli_epi32 (h, 8), byte), shared)),
+        kk);
+    b = _mm_mul_ps (_mm_cvtepi32_ps (_mm_add_epi32 (
+                        _mm_and_si128 (_mm_srli_epi32 (h, 16), byte), shared)),
+        kk);
+    /* r0 g0 b0 r1 | g1 b1 r2 g2 | b2 r3 g3 b3 */
+    rg_lo = _mm_unpacklo_ps (r, g);
+    rg_hi = _mm_unpackhi_ps (r, g);
+    v0 = _mm_shuffle_ps (
+        rg_lo, _mm_unpacklo_ps (b, r), _MM_SHUFFLE (3, 0, 1, 0));
+    v1 = _mm_shuffle_ps (
+        _mm_unpacklo_ps (g, b), rg_hi, _MM_SHUFFLE (1, 0, 3, 2));
+    v2 = _mm_shuffle_ps (_mm_unpackhi_ps (b, r), _mm_unpackhi_ps (g, b),
+        _MM_SHUFFLE (3, 2, 3, 0));
+    _mm_storeu_ps (out + 3 * i, _mm_add_ps (_mm_loadu_ps (in + 3 * i), v0));
+    _mm_storeu_ps (
+        out + 3 * i + 4, _mm_add_ps (_mm_loadu_ps (in + 3 * i + 4), v1));
+    _mm_storeu_ps (
+        out + 3 * i + 8, _mm_add_ps (_mm_loadu_ps (in + 3 * i + 8), v2));
+  }
+#endif
+  for (; i < n; i++) {
     uint32_t h = hash32 (row_key + (uint32_t)(x0 + i));
     int shared = (int)(h >> 24) - 255;
 
@@ -573,9 +633,27 @@ noise_span (
 static void
 quantise_span (const float *col, int n, uint8_t *out)
 {
-  int i;
+  int i = 0;
 
-  for (i = 0; i < n; i++) {
+#if defined(__SSE2__)
+  const __m128 half = _mm_set1_ps (0.5f), zero = _mm_setzero_ps ();
+  const __m128 top = _mm_set1_ps (255.0f);
+
+  for (; i + 16 <= n; i += 16) {
+    __m128i q[4];
+    int j;
+
+    for (j = 0; j < 4; j++) {
+      __m128 v = _mm_add_ps (_mm_loadu_ps (col + i + 4 * j), half);
+      v = _mm_min_ps (_mm_max_ps (v, zero), top);
+      q[j] = _mm_cvttps_epi32 (v);
+    }
+    _mm_storeu_si128 (
+        (__m128i *)(out + i), _mm_packus_epi16 (_mm_packs_epi32 (q[0], q[1]),
+                                  _mm_packs_epi32 (q[2], q[3])));
+  }
+#endif
+  for (; i < n; i++) {
     float v = col[i] + 0.5f;
     v = v > 0.0f ? v : 0.0f;
     v = v < 255.0f ? v : 255.0f;
