@@ -19,6 +19,7 @@
 
 #define MODEL_T8 SSAN_TEST_DATA "/golden/basic_l1_t8.safetensors"
 #define MODEL_T3 SSAN_TEST_DATA "/golden/basic_stride2_r4_b2.safetensors"
+#define MODEL_L12 SSAN_TEST_DATA "/element_t4_l12_s32.safetensors"
 #define FRAME_DURATION (40 * GST_MSECOND)
 
 typedef struct {
@@ -231,8 +232,9 @@ new_harness (const gchar *model, const gchar *props, gint width, gint height,
 }
 
 /* Window arithmetic, sampling, timestamps and numbers against spec §4/§5
- * for several (L, T, stride); sync mode: each window's result is out
- * before its last frame is. */
+ * for several (L, T, stride), set as properties or, when L is 0, left to
+ * the model (L = window_frames, T = segments, stride = L / T); sync mode:
+ * each window's result is out before its last frame is. */
 static void
 check_windows (const gchar *model_path, gint L, gint T, gint stride, guint N)
 {
@@ -248,8 +250,15 @@ check_windows (const gchar *model_path, gint L, gint T, gint stride, guint N)
   test_model_load (&tm, model_path);
   C = tm.info->num_classes;
   ref = g_new (gdouble, C);
-  props = g_strdup_printf (
-      "window-frames=%d segments=%d stride=%d top-k=%d", L, T, stride, C);
+  if (L == 0) {
+    T = tm.info->segments;
+    L = MAX (tm.info->window_frames, T);
+    stride = MAX (1, L / T);
+    props = g_strdup_printf ("top-k=%d", C);
+  } else {
+    props = g_strdup_printf (
+        "window-frames=%d segments=%d stride=%d top-k=%d", L, T, stride, C);
+  }
   h = new_harness (model_path, props, tm.R, tm.R, "RGB", &info);
   g_free (props);
   bus = harness_bus (h);
@@ -352,6 +361,15 @@ GST_START_TEST (test_windows_model_default)
 {
   /* T = 8, L = window_frames = 8, stride = L / T = 1 */
   check_windows (MODEL_T8, 8, 8, 1, 14);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_windows_model_window_frames)
+{
+  /* a model with window_frames 12 > segments 4 and resize = input_size:
+   * frames at input size, L = 12, stride 3 */
+  check_windows (MODEL_L12, 0, 0, 0, 30);
 }
 
 GST_END_TEST;
@@ -1310,6 +1328,7 @@ ssanaction_suite (void)
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_sample_index);
   tcase_add_test (tc, test_windows_model_default);
+  tcase_add_test (tc, test_windows_model_window_frames);
   tcase_add_test (tc, test_windows_long);
   tcase_add_test (tc, test_windows_gaps);
   tcase_add_test (tc, test_windows_t1);
