@@ -18,9 +18,11 @@
  *
  * Same seed, same pixels: clip k of a stream is clip k of
  * `ssan-synth --seed <seed>` (the training data of the bundled models),
- * drawn at the negotiated size, whatever the frame rate.  Clip k starts at
- * frame k * clip-frames of the stream (counted from 0 at the start, and
- * from the seek position after a seek).
+ * drawn at the negotiated size, whatever the frame rate: in RGB byte for
+ * byte on any machine; other formats are converted from it by one
+ * GstVideoConverter (no dither).  Clip k starts at frame k * clip-frames of
+ * the stream, frames counted from 0 at the start (a seek lands on the same
+ * grid; a clip-frames change applies from the next clip on).
  *
  * ## Example launch line
  * |[
