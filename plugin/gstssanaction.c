@@ -401,12 +401,20 @@ gst_ssan_action_read_labels (
 {
   gchar *contents = NULL, **lines, **labels;
   GError *error = NULL;
+  gsize length;
   gint n, i;
 
-  if (!g_file_get_contents (path, &contents, NULL, &error)) {
+  if (!g_file_get_contents (path, &contents, &length, &error)) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Could not read labels file \"%s\".", path), ("%s", error->message));
     g_error_free (error);
+    return NULL;
+  }
+  /* labels end up in structures and JSON: UTF-8 text only */
+  if (strlen (contents) != length || !g_utf8_validate (contents, -1, NULL)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Labels file \"%s\" is not UTF-8 text.", path), (NULL));
+    g_free (contents);
     return NULL;
   }
   lines = g_strsplit (contents, "\n", -1);
@@ -425,6 +433,15 @@ gst_ssan_action_read_labels (
         (NULL));
     g_strfreev (lines);
     return NULL;
+  }
+
+  for (i = 0; i < n; i++) {
+    if (lines[i][0] == '\0') {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("Labels file \"%s\": line %d is empty.", path, i + 1), (NULL));
+      g_strfreev (lines);
+      return NULL;
+    }
   }
 
   labels = g_new0 (gchar *, n + 1);

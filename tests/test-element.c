@@ -927,10 +927,21 @@ GST_END_TEST;
 
 GST_START_TEST (test_bad_settings)
 {
+  static const struct {
+    const gchar *text;
+    gsize size;
+    const gchar *reason;
+  } bad_labels[] = {
+    { "a\nb\0c\nd\ne\nf\ng\n", 14, "not UTF-8 text" },
+    { "a\nb\nc\n", 6, "has 3 lines" },
+    { "a\nb\n\nd\ne\nf\ng\n", 13, "line 3 is empty" },
+    { "a\nb\nc\nd\ne\nf\n\xff\n", 14, "not UTF-8 text" },
+  };
   GstElement *e;
   GstBus *bus;
   GstMessage *msg;
   GError *error = NULL;
+  guint i;
 
   /* window shorter than the segments */
   e = gst_element_factory_make ("ssanaction", NULL);
@@ -947,13 +958,27 @@ GST_START_TEST (test_bad_settings)
   g_clear_error (&error);
   gst_message_unref (msg);
 
-  /* labels file with the wrong number of lines */
-  g_object_set (e, "window-frames", 0, "labels", MODEL_T8, NULL);
-  fail_unless_equals_int (
-      gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
-  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-  fail_unless (msg != NULL);
-  gst_message_unref (msg);
+  /* labels files: binary, too few lines, an empty line (the model has 7
+   * classes) */
+  for (i = 0; i < G_N_ELEMENTS (bad_labels); i++) {
+    gchar *path = write_tmp (bad_labels[i].text, bad_labels[i].size);
+
+    g_object_set (e, "window-frames", 0, "labels", path, NULL);
+    fail_unless_equals_int (
+        gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    fail_unless (msg != NULL);
+    gst_message_parse_error (msg, &error, NULL);
+    fail_unless (g_error_matches (
+        error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS));
+    fail_unless (strstr (error->message, path) != NULL, "%s", error->message);
+    fail_unless (strstr (error->message, bad_labels[i].reason) != NULL, "%s",
+        error->message);
+    g_clear_error (&error);
+    gst_message_unref (msg);
+    g_unlink (path);
+    g_free (path);
+  }
 
   /* missing labels file */
   g_object_set (e, "labels", "/nonexistent/labels.txt", NULL);
