@@ -268,6 +268,7 @@ gst_ssan_overlay_start (GstBaseTransform *trans)
     self->layout = pango_layout_new (self->pango);
   }
   gst_ssan_overlay_clear (self);
+  self->width = self->height = 0;
   g_atomic_int_set (&self->plain_only, FALSE);
   self->n_clips = 0;
   self->clip_head = 0;
@@ -287,8 +288,13 @@ gst_ssan_overlay_set_info (GstVideoFilter *filter, GstCaps *incaps,
 {
   GstSsanOverlay *self = GST_SSAN_OVERLAY (filter);
 
-  /* the boxes are sized for the frame */
-  gst_ssan_overlay_clear (self);
+  /* the boxes are sized for the frame, whatever its format or features */
+  if (GST_VIDEO_INFO_WIDTH (out_info) != self->width
+      || GST_VIDEO_INFO_HEIGHT (out_info) != self->height) {
+    gst_ssan_overlay_clear (self);
+    self->width = GST_VIDEO_INFO_WIDTH (out_info);
+    self->height = GST_VIDEO_INFO_HEIGHT (out_info);
+  }
   self->attach_checked = FALSE;
   return TRUE;
 }

@@ -27,6 +27,7 @@ struct _GstSsanOverlay {
   gint plain_only; /* atomic: downstream took the feature but not the meta */
 
   /* streaming thread */
+  gint width, height;      /* frame size the boxes are drawn for */
   gboolean attach;         /* attach the composition, don't blend */
   gboolean attach_checked; /* attach is known for the current caps */
   PangoFontMap *font_map;
