@@ -1,8 +1,17 @@
 /* GStreamer SSAN action meta: the latest action result, attached by
  * ssanaction to every buffer from its first result on.
  *
- * Link with gstssanmeta-1.0 (pkg-config) and read it with
- * gst_buffer_get_ssan_action_meta (buffer).
+ * #include <gst/ssan/gstssanactionmeta.h>, link with gstssanmeta-1.0
+ * (pkg-config), and read it, e.g. in a pad probe or appsink:
+ *
+ *   GstSsanActionMeta *m = gst_buffer_get_ssan_action_meta (buffer);
+ *   if (m && m->result->class_id >= 0)
+ *     g_print ("%s %.2f\n", m->result->label, m->result->confidence);
+ *
+ * The meta API has no tags, so GstBaseTransform-based elements such as
+ * videoconvert and videoscale copy it (the result describes the whole
+ * frame whatever its size or format).  Copies share the result by
+ * reference.
  */
 #ifndef __GST_SSAN_ACTION_META_H__
 #define __GST_SSAN_ACTION_META_H__
