@@ -1,0 +1,607 @@
+/* ssan-bench: speed of the SSAN engine against the machine's own limit.
+ *
+ *   ssan-bench [--config paper,tsn,demo] [--model FILE] [--threads N]
+ *       [--windows K] [--profile] [--input FILE.f32] [--logits FILE.f32]
+ *   ssan-bench --config NAME --write-model FILE
+ *
+ * Named configurations are random-weight models (tools/ssan-modelgen.h)
+ * built in memory and loaded with ssan_model_load_memory:
+ *   paper  resnet50, T = 8, 224x224, SSA in layer1.0,layer2.0 (the paper)
+ *   tsn    the same without SSA (a plain TSN ResNet-50)
+ *   demo   the bundled demo model's configuration (tools/train.py ARCH):
+ *          custom basic 1,1,1,1, width 16, T = 8, 64x64, SSA in
+ *          layer1.0,layer2.0, 11 classes; models/ssan-demo.safetensors (from
+ *          the current folder) is loaded instead when it exists
+ * For each model: one warm-up window, then K timed windows (one window of
+ * T frames per ssan_ctx_forward call, the streaming case).  Printed: median,
+ * min and max wall ms per window, process CPU ms per window, GFLOP per
+ * window (ssan_ctx_get_flops), achieved GFLOP/s, and the OpenBLAS sgemm peak
+ * measured in the same run with the same thread count (2048^3, median of 5,
+ * before and after the windows) with efficiency = achieved / peak, both on
+ * wall time and on CPU time (the steadier figure on a shared machine).
+ * --profile adds the engine's per-part CPU time.  Peak resident memory
+ * (ru_maxrss) is printed at the end; it includes the in-memory model file
+ * of a named configuration while it loads.
+ *
+ * --input takes the frames (float32 [T][3][S][S], normalised) instead of
+ * seeded random ones; --logits writes the window logits of the last timed
+ * window (float32 [num_classes]).  --write-model writes the named
+ * configuration's model file and exits (tools/bench_vs_torch.py gives it to
+ * both the engine and the PyTorch twin). */
+#include "ssan-modelgen.h"
+#include "ssan/ssan.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PEAK_N 2048
+#define PEAK_REPS 5
+#define DEMO_MODEL "models/ssan-demo.safetensors"
+
+static const char usage[]
+    = "usage: ssan-bench [--config NAMES] [--model FILE] [--threads N]\n"
+      "                  [--windows K] [--profile] [--input FILE.f32]\n"
+      "                  [--logits FILE.f32]\n"
+      "       ssan-bench --config NAME --write-model FILE\n"
+      "\n"
+      "  --config NAMES   comma-separated: paper, tsn, demo (default: all\n"
+      "                   three unless --model is given)\n"
+      "  --model FILE     also benchmark this model file\n"
+      "  --threads N      engine and sgemm threads (default: all online "
+      "cores)\n"
+      "  --windows K      timed windows per model, >= 5 (default 7)\n"
+      "  --profile        per-part CPU time (convolutions, im2col, attention,\n"
+      "                   everything else)\n"
+      "  --input FILE     frames float32 [T][3][S][S] (default: seeded "
+      "random)\n"
+      "  --logits FILE    write the last window's logits (float32)\n"
+      "  --write-model F  write the (single) named configuration to F, exit\n";
+
+static int
+fail (const char *fmt, ...)
+{
+  va_list ap;
+
+  fputs ("ssan-bench: ", stderr);
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fputc ('\n', stderr);
+  return 1;
+}
+
+static double
+wall_now (void)
+{
+  struct timespec t;
+
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static double
+cpu_now (void)
+{
+  struct timespec t;
+
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+
+  return (x > y) - (x < y);
+}
+
+static double
+median (double *v, int n)
+{
+  qsort (v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Named configurations; 0 if name is unknown. */
+static int
+config_for (const char *name, ssan_modelgen_config *c)
+{
+  ssan_modelgen_config_init (c);
+  c->segments = 8;
+  if (strcmp (name, "paper") == 0 || strcmp (name, "tsn") == 0) {
+    c->arch = "resnet50";
+    c->width = 64;
+    c->num_classes = 174;
+    c->input_size = 224;
+    c->ssa_blocks = name[0] == 'p' ? "layer1.0,layer2.0" : NULL;
+    return 1;
+  }
+  if (strcmp (name, "demo") == 0) {
+    c->arch = "custom";
+    c->bottleneck = 0;
+    c->layers[0] = c->layers[1] = c->layers[2] = c->layers[3] = 1;
+    c->width = 16;
+    c->num_classes = 11;
+    c->input_size = 64;
+    c->resize = 64;
+    c->window_frames = 32;
+    c->ssa_blocks = "layer1.0,layer2.0";
+    c->ssa_reduction = 2;
+    return 1;
+  }
+  return 0;
+}
+
+static ssan_model *
+build_config (const char *name, ssan_error *err)
+{
+  ssan_modelgen_config c;
+  ssan_modelgen *g;
+  ssan_model *m;
+  uint8_t *bytes;
+  size_t size;
+  char why[256];
+
+  if (!config_for (name, &c)) {
+    snprintf (err->msg, sizeof err->msg, "unknown configuration '%s'", name);
+    return NULL;
+  }
+  g = ssan_modelgen_new (&c, why, sizeof why);
+  if (g == NULL) {
+    snprintf (err->msg, sizeof err->msg, "%s: %s", name, why);
+    return NULL;
+  }
+  if (ssan_modelgen_serialize (g, &bytes, &size) != 0) {
+    ssan_modelgen_free (g);
+    snprintf (err->msg, sizeof err->msg, "%s: out of memory", name);
+    return NULL;
+  }
+  ssan_modelgen_free (g);
+  m = ssan_model_load_memory (bytes, size, name, err);
+  free (bytes);
+  return m;
+}
+
+/* Median (and spread) of OpenBLAS sgemm GFLOP/s, on wall and CPU time. */
+typedef struct {
+  double wall[2 * PEAK_REPS], cpu[2 * PEAK_REPS];
+  int n;
+} peak_runs;
+
+static int peak_child (peak_runs *pr, int threads);
+
+/* In a child process, so that the sgemm's buffers (and OpenBLAS's
+ * multi-threaded workspace) do not count in this process's peak RSS. */
+static int
+measure_peak (peak_runs *pr, int threads)
+{
+  int fds[2], status;
+  pid_t pid;
+  peak_runs got;
+  ssize_t n;
+
+  if (pipe (fds) != 0)
+    return -1;
+  fflush (stdout);
+  pid = fork ();
+  if (pid < 0) {
+    close (fds[0]);
+    close (fds[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close (fds[0]);
+    got.n = 0;
+    if (peak_child (&got, threads) != 0
+        || write (fds[1], &got, sizeof got) != (ssize_t)sizeof got)
+      _exit (1);
+    _exit (0);
+  }
+  close (fds[1]);
+  n = read (fds[0], &got, sizeof got);
+  close (fds[0]);
+  if (waitpid (pid, &status, 0) != pid || !WIFEXITED (status)
+      || WEXITSTATUS (status) != 0 || n != (ssize_t)sizeof got)
+    return -1;
+  for (int i = 0; i < got.n && pr->n < 2 * PEAK_REPS; i++, pr->n++) {
+    pr->wall[pr->n] = got.wall[i];
+    pr->cpu[pr->n] = got.cpu[i];
+  }
+  return 0;
+}
+
+static int
+peak_child (peak_runs *pr, int threads)
+{
+  size_t nn = (size_t)PEAK_N * PEAK_N, i;
+  float *a = malloc (nn * sizeof (float)), *b = malloc (nn * sizeof (float));
+  float *c = malloc (nn * sizeof (float));
+  double flop = 2.0 * PEAK_N * PEAK_N * (double)PEAK_N;
+  int r;
+
+  if (a == NULL || b == NULL || c == NULL) {
+    free (a);
+    free (b);
+    free (c);
+    return -1;
+  }
+  for (i = 0; i < nn; i++) {
+    a[i] = (float)(i % 97) * 0.01f - 0.5f;
+    b[i] = (float)(i % 89) * 0.01f - 0.4f;
+  }
+  openblas_set_num_threads (threads);
+  for (r = -1; r < PEAK_REPS; r++) {
+    double w = wall_now (), t = cpu_now ();
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, PEAK_N, PEAK_N,
+        PEAK_N, 1.0f, a, PEAK_N, b, PEAK_N, 0.0f, c, PEAK_N);
+    w = wall_now () - w;
+    t = cpu_now () - t;
+    if (r >= 0 && pr->n < 2 * PEAK_REPS) {
+      pr->wall[pr->n] = flop / w * 1e-9;
+      pr->cpu[pr->n] = flop / t * 1e-9;
+      pr->n++;
+    }
+  }
+  free (a);
+  free (b);
+  free (c);
+  return 0;
+}
+
+typedef struct {
+  const char *name;
+  double gflop, wall_med, wall_min, wall_max, cpu_med;
+  ssan_profile prof;
+  int profiled;
+} result;
+
+static int
+run_model (const char *name, ssan_model *m, int threads, int windows,
+    int profile, const char *input, const char *logits_out, result *res)
+{
+  const ssan_info *info = ssan_model_get_info (m);
+  ssan_error err;
+  ssan_ctx *ctx = ssan_ctx_new (m, 0, 1, &err);
+  size_t nfl, i;
+  float *x = NULL, *lg = NULL;
+  double *wt = NULL, *ct = NULL;
+  int k, ret = 1;
+
+  if (ctx == NULL)
+    return fail ("%s: %s", name, err.msg);
+  ssan_ctx_set_threads (ctx, threads);
+  nfl = (size_t)ssan_ctx_get_segments (ctx) * 3 * info->input_size
+        * info->input_size;
+  x = malloc (nfl * sizeof (float));
+  lg = malloc ((size_t)info->num_classes * sizeof (float));
+  wt = malloc ((size_t)windows * sizeof (double));
+  ct = malloc ((size_t)windows * sizeof (double));
+  if (x == NULL || lg == NULL || wt == NULL || ct == NULL) {
+    fail ("%s: out of memory", name);
+    goto done;
+  }
+  if (input != NULL) {
+    FILE *f = fopen (input, "rb");
+    struct stat st;
+
+    if (f == NULL || fstat (fileno (f), &st) != 0
+        || (size_t)st.st_size != nfl * sizeof (float)
+        || fread (x, sizeof (float), nfl, f) != nfl) {
+      fail ("%s: cannot read %zu floats ([T][3][S][S]) from %s", name, nfl,
+          input);
+      if (f != NULL)
+        fclose (f);
+      goto done;
+    }
+    fclose (f);
+  } else {
+    uint64_t s = 0x9e3779b97f4a7c15ull;
+
+    for (i = 0; i < nfl; i++) {
+      s ^= s << 13;
+      s ^= s >> 7;
+      s ^= s << 17;
+      x[i] = (float)((s >> 40) * (2.0 / 16777216.0) - 1.0);
+    }
+  }
+  if (ssan_ctx_forward (ctx, x, 1, lg, &err) != 0) {
+    fail ("%s: %s", name, err.msg);
+    goto done;
+  }
+  ssan_ctx_set_profiling (ctx, profile);
+  for (k = 0; k < windows; k++) {
+    double w = wall_now (), t = cpu_now ();
+
+    if (ssan_ctx_forward (ctx, x, 1, lg, &err) != 0) {
+      fail ("%s: %s", name, err.msg);
+      goto done;
+    }
+    wt[k] = wall_now () - w;
+    ct[k] = cpu_now () - t;
+  }
+  for (i = 0; i < (size_t)info->num_classes; i++)
+    if (!isfinite (lg[i])) {
+      fail ("%s: logit %zu is not finite", name, i);
+      goto done;
+    }
+  if (logits_out != NULL) {
+    FILE *f = fopen (logits_out, "wb");
+
+    if (f == NULL
+        || fwrite (lg, sizeof (float), (size_t)info->num_classes, f)
+               != (size_t)info->num_classes
+        || fclose (f) != 0) {
+      fail ("%s: cannot write %s", name, logits_out);
+      goto done;
+    }
+  }
+  res->name = name;
+  res->gflop = ssan_ctx_get_flops (ctx) * 1e-9;
+  res->wall_med = median (wt, windows);
+  res->wall_min = wt[0];
+  res->wall_max = wt[windows - 1];
+  res->cpu_med = median (ct, windows);
+  res->profiled = profile;
+  if (profile)
+    ssan_ctx_get_profile (ctx, &res->prof);
+  ret = 0;
+
+done:
+  free (x);
+  free (lg);
+  free (wt);
+  free (ct);
+  ssan_ctx_free (ctx);
+  return ret;
+}
+
+static void
+print_machine (int threads)
+{
+  char line[256], cpu[128] = "unknown";
+  FILE *f = fopen ("/proc/cpuinfo", "r");
+  double load[3] = { 0, 0, 0 };
+
+  if (f != NULL) {
+    while (fgets (line, sizeof line, f) != NULL)
+      if (strncmp (line, "model name", 10) == 0) {
+        char *p = strchr (line, ':');
+
+        if (p != NULL) {
+          p += 1 + (p[1] == ' ');
+          p[strcspn (p, "\n")] = '\0';
+          snprintf (cpu, sizeof cpu, "%s", p);
+        }
+        break;
+      }
+    fclose (f);
+  }
+  getloadavg (load, 3);
+  printf ("machine: %s, %ld online cores, load average %.2f %.2f %.2f\n", cpu,
+      sysconf (_SC_NPROCESSORS_ONLN), load[0], load[1], load[2]);
+  printf ("OpenBLAS: %s (core %s)\n", openblas_get_config (),
+      openblas_get_corename ());
+  printf ("threads: %d (engine pool; sgemm peak with OpenBLAS at %d "
+          "threads)\n",
+      threads, threads);
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *configs = NULL, *model_path = NULL, *input = NULL;
+  const char *logits_out = NULL, *write_model = NULL;
+  int threads = (int)sysconf (_SC_NPROCESSORS_ONLN), windows = 7;
+  int profile = 0, n_res = 0, i;
+  result res[8];
+  peak_runs pr;
+  char *list = NULL, *tok, *save = NULL;
+  double pw, pc, pw_lo = 1e30, pw_hi = 0;
+  struct rusage ru;
+
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+    if (strcmp (a, "--help") == 0) {
+      fputs (usage, stdout);
+      return 0;
+    } else if (strcmp (a, "--profile") == 0) {
+      profile = 1;
+      continue;
+    } else if (v == NULL) {
+      return fail ("%s needs a value\n%s", a, usage);
+    } else if (strcmp (a, "--config") == 0) {
+      configs = v;
+    } else if (strcmp (a, "--model") == 0) {
+      model_path = v;
+    } else if (strcmp (a, "--input") == 0) {
+      input = v;
+    } else if (strcmp (a, "--logits") == 0) {
+      logits_out = v;
+    } else if (strcmp (a, "--write-model") == 0) {
+      write_model = v;
+    } else if (strcmp (a, "--threads") == 0) {
+      char *end;
+      long n = strtol (v, &end, 10);
+      if (*v == '\0' || *end != '\0' || n < 1 || n > 256)
+        return fail ("--threads: expected 1..256, got '%s'", v);
+      threads = (int)n;
+    } else if (strcmp (a, "--windows") == 0) {
+      char *end;
+      long n = strtol (v, &end, 10);
+      if (*v == '\0' || *end != '\0' || n < 5 || n > 100000)
+        return fail ("--windows: expected 5..100000, got '%s'", v);
+      windows = (int)n;
+    } else {
+      return fail ("unknown argument '%s'\n%s", a, usage);
+    }
+    i++;
+  }
+  if (threads < 1)
+    threads = 1;
+
+  if (write_model != NULL) {
+    ssan_modelgen_config c;
+    ssan_modelgen *g;
+    char why[256];
+
+    if (configs == NULL || !config_for (configs, &c))
+      return fail ("--write-model needs one --config of paper, tsn, demo");
+    g = ssan_modelgen_new (&c, why, sizeof why);
+    if (g == NULL)
+      return fail ("%s: %s", configs, why);
+    if (ssan_modelgen_write_file (g, write_model) != 0) {
+      ssan_modelgen_free (g);
+      return fail ("cannot write %s", write_model);
+    }
+    ssan_modelgen_free (g);
+    return 0;
+  }
+  if (configs == NULL && model_path == NULL)
+    configs = "paper,tsn,demo";
+  if ((input != NULL || logits_out != NULL)
+      && (configs != NULL) + (model_path != NULL) != 1)
+    return fail ("--input/--logits need exactly one model");
+
+  print_machine (threads);
+  pr.n = 0;
+  if (measure_peak (&pr, threads) != 0)
+    return fail ("out of memory for the sgemm peak");
+
+  if (configs != NULL) {
+    list = strdup (configs);
+    if (list == NULL)
+      return fail ("out of memory");
+    for (tok = strtok_r (list, ",", &save); tok != NULL;
+         tok = strtok_r (NULL, ",", &save)) {
+      ssan_error err;
+      ssan_model *m;
+      const char *what = "random weights, built in memory";
+      ssan_modelgen_config c;
+
+      if (n_res == 7)
+        break;
+      if (!config_for (tok, &c)) {
+        free (list);
+        return fail ("unknown configuration '%s' (paper, tsn, demo)", tok);
+      }
+      if (strcmp (tok, "demo") == 0 && access (DEMO_MODEL, R_OK) == 0) {
+        m = ssan_model_load (DEMO_MODEL, &err);
+        what = DEMO_MODEL;
+      } else {
+        m = build_config (tok, &err);
+      }
+      if (m == NULL) {
+        free (list);
+        return fail ("%s", err.msg);
+      }
+      {
+        const ssan_info *in = ssan_model_get_info (m);
+        printf ("model %s: %s, %s w %d layers %d,%d,%d,%d, T %d, %dx%d, SSA "
+                "%d block(s), %.2f M parameters (%s)\n",
+            tok, in->arch, in->block ? "bottleneck" : "basic", in->width,
+            in->layers[0], in->layers[1], in->layers[2], in->layers[3],
+            in->segments, in->input_size, in->input_size, in->n_ssa_blocks,
+            in->n_params * 1e-6, what);
+      }
+      if (run_model (
+              tok, m, threads, windows, profile, input, logits_out, &res[n_res])
+          != 0) {
+        ssan_model_free (m);
+        free (list);
+        return 1;
+      }
+      ssan_model_free (m);
+      n_res++;
+    }
+  }
+  if (model_path != NULL) {
+    ssan_error err;
+    ssan_model *m = ssan_model_load (model_path, &err);
+
+    if (m == NULL) {
+      free (list);
+      return fail ("%s", err.msg);
+    }
+    if (run_model (model_path, m, threads, windows, profile, input, logits_out,
+            &res[n_res])
+        != 0) {
+      ssan_model_free (m);
+      free (list);
+      return 1;
+    }
+    ssan_model_free (m);
+    n_res++;
+  }
+  getrusage (RUSAGE_SELF, &ru);
+  if (measure_peak (&pr, threads) != 0) {
+    free (list);
+    return fail ("out of memory for the sgemm peak");
+  }
+
+  for (i = 0; i < pr.n; i++) {
+    if (pr.wall[i] < pw_lo)
+      pw_lo = pr.wall[i];
+    if (pr.wall[i] > pw_hi)
+      pw_hi = pr.wall[i];
+  }
+  pw = median (pr.wall, pr.n);
+  pc = median (pr.cpu, pr.n);
+  printf ("sgemm peak: %dx%dx%d, %d runs before and after the windows (in "
+          "a child process): "
+          "median %.1f GFLOP/s (min %.1f, max %.1f); %.1f GFLOP per CPU "
+          "second\n",
+      PEAK_N, PEAK_N, PEAK_N, pr.n, pw, pw_lo, pw_hi, pc);
+  printf ("%d timed windows per model (1 window of T frames per call, after "
+          "1 warm-up)\n",
+      windows);
+  printf ("%-8s %9s %9s %9s %9s %8s %8s %7s %7s\n", "model", "ms/window", "min",
+      "max", "cpu-ms", "GFLOP", "GFLOP/s", "eff", "cpu-eff");
+  for (i = 0; i < n_res; i++) {
+    result *r = &res[i];
+    double gs = r->gflop / (r->wall_med);
+
+    printf ("%-8s %9.1f %9.1f %9.1f %9.1f %8.2f %8.1f %6.1f%% %6.1f%%\n",
+        strlen (r->name) > 8 ? "(file)" : r->name, r->wall_med * 1e3,
+        r->wall_min * 1e3, r->wall_max * 1e3, r->cpu_med * 1e3, r->gflop, gs,
+        100 * gs / pw, 100 * r->gflop / r->cpu_med / pc);
+  }
+  printf ("eff = (GFLOP / median wall) / median sgemm peak; cpu-eff = (GFLOP "
+          "/ median process CPU s) / sgemm GFLOP per CPU s\n");
+  for (i = 0; i < n_res; i++) {
+    result *r = &res[i];
+    ssan_profile *p = &r->prof;
+    double tot, w;
+
+    if (!r->profiled || p->windows == 0)
+      continue;
+    tot = p->conv + p->im2col + p->attention + p->other;
+    w = (double)p->windows;
+    printf ("profile %s (CPU ms per window, summed over threads; %.1f wall "
+            "ms):\n",
+        r->name, p->wall / w * 1e3);
+    printf ("  convolutions %8.1f  %5.1f%%\n", p->conv / w * 1e3,
+        100 * p->conv / tot);
+    printf ("  im2col       %8.1f  %5.1f%%\n", p->im2col / w * 1e3,
+        100 * p->im2col / tot);
+    printf ("  attention    %8.1f  %5.1f%%\n", p->attention / w * 1e3,
+        100 * p->attention / tot);
+    printf ("  other        %8.1f  %5.1f%%\n", p->other / w * 1e3,
+        100 * p->other / tot);
+  }
+  printf (
+      "peak RSS: %.1f MiB (ru_maxrss, whole process)\n", ru.ru_maxrss / 1024.0);
+  free (list);
+  return 0;
+}
