@@ -1046,7 +1046,8 @@ gst_ssan_action_attach (GstSsanAction *self, GstBuffer *buf)
 
   meta = gst_buffer_get_ssan_action_meta (buf);
   if (meta) {
-    gst_ssan_action_result_unref (meta->result);
+    if (meta->result)
+      gst_ssan_action_result_unref (meta->result);
     meta->result = gst_ssan_action_result_ref (result);
   } else {
     gst_buffer_add_ssan_action_meta (buf, result);

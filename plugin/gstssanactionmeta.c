@@ -155,7 +155,8 @@ gst_ssan_action_meta_transform (GstBuffer *dest, GstMeta *meta,
   /* A buffer holds at most one action meta: replace an older one. */
   dmeta = gst_buffer_get_ssan_action_meta (dest);
   if (dmeta) {
-    gst_ssan_action_result_unref (dmeta->result);
+    if (dmeta->result)
+      gst_ssan_action_result_unref (dmeta->result);
     dmeta->result = gst_ssan_action_result_ref (smeta->result);
     return TRUE;
   }

@@ -357,6 +357,51 @@ GST_START_TEST (test_sample_index)
 
 GST_END_TEST;
 
+/* The result owns copies of everything; metas share it by reference. */
+GST_START_TEST (test_result_and_meta)
+{
+  gchar *names[2] = { g_strdup ("wave"), g_strdup ("jump") };
+  gint ids[2] = { 3, 1 };
+  gdouble scores[2] = { 0.7, 0.2 };
+  GstSsanActionResult *r, *none;
+  GstSsanActionMeta *meta;
+  GstBuffer *buf, *copy;
+
+  r = gst_ssan_action_result_new (
+      3, 0.7, 2, ids, (const gchar *const *)names, scores, 10, 20, 4, 1000);
+  none = gst_ssan_action_result_new (-1, 0.7, 2, ids,
+      (const gchar *const *)names, scores, GST_CLOCK_TIME_NONE,
+      GST_CLOCK_TIME_NONE, 0, 1);
+  names[0][0] = 'X';
+  ids[0] = 0;
+  scores[0] = 0;
+  g_free (names[0]);
+  g_free (names[1]);
+  fail_unless_equals_string (r->label, "wave");
+  fail_unless_equals_string (r->top_labels[1], "jump");
+  fail_unless_equals_int (r->top_ids[0], 3);
+  fail_unless_equals_int (r->n_top, 2);
+  fail_unless (r->top_scores[0] == 0.7);
+  fail_unless_equals_uint64 (r->window_end, 20);
+  fail_unless_equals_string (none->label, "");
+  fail_unless_equals_int (none->class_id, -1);
+
+  buf = gst_buffer_new_allocate (NULL, 16, NULL);
+  fail_unless (gst_buffer_add_ssan_action_meta (buf, r) != NULL);
+  copy = gst_buffer_copy (buf);
+  meta = gst_buffer_get_ssan_action_meta (copy);
+  fail_unless (meta != NULL && meta->result == r);
+  gst_buffer_unref (buf);
+  gst_ssan_action_result_unref (r);
+  fail_unless_equals_string (meta->result->label, "wave");
+  gst_buffer_unref (copy);
+  gst_ssan_action_result_unref (none);
+
+  fail_unless (g_type_is_a (GST_TYPE_SSAN_ACTION_RESULT, G_TYPE_BOXED));
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_windows_model_default)
 {
   /* T = 8, L = window_frames = 8, stride = L / T = 1 */
@@ -1343,6 +1388,7 @@ ssanaction_suite (void)
   suite_add_tcase (s, tc);
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_sample_index);
+  tcase_add_test (tc, test_result_and_meta);
   tcase_add_test (tc, test_windows_model_default);
   tcase_add_test (tc, test_windows_model_window_frames);
   tcase_add_test (tc, test_windows_long);
