@@ -1131,12 +1131,16 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     GstClockTime st_start = GST_CLOCK_TIME_NONE, st_end = GST_CLOCK_TIME_NONE;
     guint64 index = self->window_index++;
 
+    /* GstBaseTransform resets the segment under the object lock when the
+     * sink pad is activated, which does not wait for the streaming thread */
+    GST_OBJECT_LOCK (self);
     if (trans->segment.format == GST_FORMAT_TIME) {
       st_start = gst_segment_to_stream_time (
           &trans->segment, GST_FORMAT_TIME, start);
       st_end
           = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, end);
     }
+    GST_OBJECT_UNLOCK (self);
 
     g_mutex_lock (&self->lock);
     if (mode == GST_SSAN_ACTION_MODE_SYNC) {

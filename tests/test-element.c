@@ -1305,6 +1305,76 @@ GST_START_TEST (test_shared_model)
 
 GST_END_TEST;
 
+typedef struct {
+  GstHarness *h;
+  GstBus *bus;
+  GstVideoInfo info;
+  guint n_ok;
+} StreamThread;
+
+static gpointer
+stream_thread (gpointer data)
+{
+  StreamThread *st = data;
+  guint n;
+
+  for (n = 0; n < 24; n++) {
+    GstBuffer *out;
+
+    if (gst_harness_push (st->h, make_frame_at (&st->info, n)) == GST_FLOW_OK)
+      st->n_ok++;
+    out = gst_harness_pull (st->h);
+    if (out)
+      gst_buffer_unref (out);
+  }
+  return NULL;
+}
+
+/* Four streams in four threads on one shared model give the same
+ * results as each would alone. */
+GST_START_TEST (test_shared_model_threads)
+{
+  StreamThread st[4];
+  GThread *threads[4];
+  GList *results[4];
+  guint i;
+
+  for (i = 0; i < 4; i++) {
+    st[i].h = new_harness (MODEL_T8,
+        i % 2 ? "threads=1 stride=2 top-k=7" : "threads=2 stride=2 top-k=7", 42,
+        42, "RGB", &st[i].info);
+    st[i].bus = harness_bus (st[i].h);
+    st[i].n_ok = 0;
+  }
+  for (i = 0; i < 4; i++)
+    threads[i] = g_thread_new ("stream", stream_thread, &st[i]);
+  for (i = 0; i < 4; i++)
+    g_thread_join (threads[i]);
+
+  for (i = 0; i < 4; i++) {
+    GList *a, *b;
+
+    fail_unless_equals_int (st[i].n_ok, 24);
+    results[i] = pop_results (st[i].bus);
+    fail_unless_equals_int (g_list_length (results[i]), (24 - 8) / 2 + 1);
+    for (a = results[i], b = results[0]; a; a = a->next, b = b->next) {
+      fail_unless_equals_uint64 (field_u64 (a->data, "window-index"),
+          field_u64 (b->data, "window-index"));
+      fail_unless (score_of (a->data, "class 0") >= 0);
+      fail_unless (
+          fabs (score_of (a->data, "class 0") - score_of (b->data, "class 0"))
+          < 1e-5);
+    }
+  }
+  for (i = 0; i < 4; i++) {
+    free_results (results[i]);
+    drop_bus (st[i].bus);
+    gst_harness_teardown (st[i].h);
+  }
+}
+
+GST_END_TEST;
+
 /* Property writes and state changes from other threads while streaming. */
 GST_START_TEST (test_stress)
 {
@@ -1409,6 +1479,7 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_caps_churn);
   tcase_add_test (tc, test_async_skips);
   tcase_add_test (tc, test_shared_model);
+  tcase_add_test (tc, test_shared_model_threads);
   tcase_add_test (tc, test_stress);
 
   return s;
