@@ -384,9 +384,10 @@ gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
           GST_VIDEO_DITHER_NONE, GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT,
           1, NULL));
   if (self->convert == NULL) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
-        ("cannot convert %s %dx%d to RGB %dx%d", GST_VIDEO_INFO_NAME (in), w, h,
-            self->S, self->S));
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Cannot convert %s %dx%d video to the model's %dx%d RGB input.",
+            GST_VIDEO_INFO_NAME (in), w, h, self->S, self->S),
+        ("gst_video_converter_new failed"));
     return FALSE;
   }
   GST_DEBUG_OBJECT (self, "%s %dx%d: crop %d at %d,%d -> RGB %dx%d",
@@ -1191,13 +1192,17 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 
   /* ERRORS */
 not_negotiated : {
-  GST_ELEMENT_ERROR (
-      self, CORE, NEGOTIATION, (NULL), ("no caps before the first buffer"));
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+      ("No video caps before the first buffer."), (NULL));
   return GST_FLOW_NOT_NEGOTIATED;
 }
 invalid_buffer : {
-  GST_ELEMENT_ERROR (
-      self, STREAM, FORMAT, (NULL), ("could not map the input buffer"));
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ("Could not read a %s %dx%d frame (buffer of %" G_GSIZE_FORMAT " bytes).",
+          GST_VIDEO_INFO_NAME (&self->in_info),
+          GST_VIDEO_INFO_WIDTH (&self->in_info),
+          GST_VIDEO_INFO_HEIGHT (&self->in_info), gst_buffer_get_size (buf)),
+      (NULL));
   return GST_FLOW_ERROR;
 }
 }

@@ -1062,6 +1062,33 @@ GST_START_TEST (test_bad_settings)
 
 GST_END_TEST;
 
+/* A buffer too small for its caps is a stream error, not a crash. */
+GST_START_TEST (test_short_buffer)
+{
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GstMessage *msg;
+  GError *error = NULL;
+
+  h = new_harness (MODEL_T3, NULL, 45, 45, "I420", &info);
+  bus = harness_bus (h);
+  fail_unless_equals_int (
+      gst_harness_push (h, gst_buffer_new_allocate (NULL, info.size / 2, NULL)),
+      GST_FLOW_ERROR);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &error, NULL);
+  fail_unless (
+      g_error_matches (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT));
+  g_clear_error (&error);
+  gst_message_unref (msg);
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* Model changes mid-stream are picked up at the next buffer; a bad one
  * stops the stream with an error, not a crash. */
 GST_START_TEST (test_model_change_while_streaming)
@@ -1474,6 +1501,7 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_formats_and_sizes);
   tcase_add_test (tc, test_bad_model);
   tcase_add_test (tc, test_bad_settings);
+  tcase_add_test (tc, test_short_buffer);
   tcase_add_test (tc, test_model_change_while_streaming);
   tcase_add_test (tc, test_window_change_while_streaming);
   tcase_add_test (tc, test_caps_churn);
