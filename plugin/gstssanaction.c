@@ -54,7 +54,10 @@
  * and empty the window; a failure then (say a bad model file) is a stream
  * error.  mode, threshold and top-k apply at once.  Elements of one process
  * that name the same model file (same canonical path) share one loaded copy
- * of it, read when the first of them starts.
+ * of it, read when the first of them starts.  An element keeps its model
+ * (and the engine's scratch memory) from one start to the next unless the
+ * file changed on disk (size, modification time or inode), so state cycles
+ * do not reload it; the model is released when the element is disposed.
  *
  * ## Example launch line
  * |[
@@ -75,6 +78,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-glib/json-glib.h>
 
@@ -157,26 +161,47 @@ gst_ssan_action_mode_get_type (void)
   return type;
 }
 
-/* Model cache: one loaded copy per canonical path, shared by every element
- * of the process.  A file changed on disk while an element holds it is
- * only re-read once every holder released it. */
+/* Model cache: one loaded copy per model file (canonical path), shared by
+ * every element of the process.  A file changed on disk (size, mtime or
+ * inode) is a new model: it is loaded again, while holders of the old copy
+ * keep theirs until they let go. */
 struct _GstSsanModelRef {
   gchar *path; /* canonical */
   ssan_model *model;
-  gint refcount; /* cache_lock */
+  struct stat st;  /* the file when it was loaded */
+  gint refcount;   /* cache_lock */
+  gboolean cached; /* the cache's entry for path (cache_lock) */
 };
 
 static GMutex cache_lock;
 static GHashTable *cache;
+
+static gboolean
+gst_ssan_model_file_same (const struct stat *a, const struct stat *b)
+{
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino
+         && a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec
+         && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Whether ref's file is still the one it was loaded from. */
+static gboolean
+gst_ssan_model_ref_is_current (const GstSsanModelRef *ref)
+{
+  struct stat st;
+
+  return stat (ref->path, &st) == 0 && gst_ssan_model_file_same (&st, &ref->st);
+}
 
 static GstSsanModelRef *
 gst_ssan_model_ref_acquire (const gchar *path, ssan_error *err)
 {
   GstSsanModelRef *ref;
   char *canonical;
+  struct stat st;
 
   canonical = realpath (path, NULL);
-  if (canonical == NULL) {
+  if (canonical == NULL || stat (canonical, &st) != 0) {
     /* let the loader word the error */
     ssan_model *m = ssan_model_load (path, err);
     if (m) {
@@ -185,6 +210,7 @@ gst_ssan_model_ref_acquire (const gchar *path, ssan_error *err)
           err->msg, sizeof (err->msg), "%s: %s", path, g_strerror (errno));
       err->code = SSAN_ERR_IO;
     }
+    free (canonical);
     return NULL;
   }
 
@@ -192,17 +218,24 @@ gst_ssan_model_ref_acquire (const gchar *path, ssan_error *err)
   if (cache == NULL)
     cache = g_hash_table_new (g_str_hash, g_str_equal);
   ref = g_hash_table_lookup (cache, canonical);
-  if (ref) {
+  if (ref && gst_ssan_model_file_same (&ref->st, &st)) {
     ref->refcount++;
   } else {
     ssan_model *m = ssan_model_load (canonical, err);
+
     if (m) {
+      if (ref)
+        ref->cached = FALSE;
       ref = g_new0 (GstSsanModelRef, 1);
       ref->path = g_strdup (canonical);
       ref->model = m;
+      ref->st = st;
       ref->refcount = 1;
-      g_hash_table_insert (cache, ref->path, ref);
+      ref->cached = TRUE;
+      g_hash_table_replace (cache, ref->path, ref);
       GST_INFO ("loaded model %s", ref->path);
+    } else {
+      ref = NULL;
     }
   }
   g_mutex_unlock (&cache_lock);
@@ -216,7 +249,8 @@ gst_ssan_model_ref_release (GstSsanModelRef *ref)
 {
   g_mutex_lock (&cache_lock);
   if (--ref->refcount == 0) {
-    g_hash_table_remove (cache, ref->path);
+    if (ref->cached)
+      g_hash_table_remove (cache, ref->path);
     GST_INFO ("freeing model %s", ref->path);
     ssan_model_free (ref->model);
     g_free (ref->path);
@@ -330,6 +364,19 @@ gst_ssan_action_free_buffers (GstSsanAction *self)
   g_clear_pointer (&self->avg, g_free);
   g_clear_pointer (&self->order, g_free);
   self->n_slots = 0;
+}
+
+/* What stop() lets go: the model, its context and labels stay for the
+ * next start() (state cycles do not reload; start() checks the file). */
+static void
+gst_ssan_action_stop_stream (GstSsanAction *self)
+{
+  gst_ssan_action_free_buffers (self);
+  g_clear_pointer (&self->convert, gst_video_converter_free);
+  self->negotiated = FALSE;
+  if (self->results)
+    fclose (self->results);
+  self->results = NULL;
 }
 
 static void
@@ -481,8 +528,9 @@ gst_ssan_action_configure (GstSsanAction *self)
   if (s.model == NULL || s.model[0] == '\0')
     goto no_model;
 
-  model_changed
-      = self->model == NULL || g_strcmp0 (s.model, self->active.model) != 0;
+  model_changed = self->model == NULL
+                  || g_strcmp0 (s.model, self->active.model) != 0
+                  || !gst_ssan_model_ref_is_current (self->model);
   if (model_changed) {
     GstSsanModelRef *ref = gst_ssan_model_ref_acquire (s.model, &err);
     if (ref == NULL)
@@ -974,7 +1022,7 @@ gst_ssan_action_stop (GstBaseTransform *trans)
     self->worker = NULL;
   }
 
-  gst_ssan_action_free_stream (self);
+  gst_ssan_action_stop_stream (self);
 
   g_mutex_lock (&self->lock);
   gst_ssan_action_clear_latest (self);

@@ -1274,9 +1274,21 @@ GST_START_TEST (test_async_skips)
 
 GST_END_TEST;
 
-/* Two elements naming the same file share one loaded copy: once the first
- * holds it, the second starts even after the file was spoilt on disk; when
- * both let go the copy is freed and the spoilt file is read again. */
+static gint model_loads;
+
+static void
+count_model_loads (GstDebugCategory *category, GstDebugLevel level,
+    const gchar *file, const gchar *function, gint line, GObject *object,
+    GstDebugMessage *message, gpointer user_data)
+{
+  if (!g_strcmp0 (gst_debug_category_get_name (category), "ssanaction")
+      && g_str_has_prefix (gst_debug_message_get (message), "loaded model "))
+    g_atomic_int_inc (&model_loads);
+}
+
+/* Two elements naming the same file (spelt differently) share one loaded
+ * copy; state cycles do not reload it; a file changed on disk is read
+ * again. */
 GST_START_TEST (test_shared_model)
 {
   gchar *data, *path, *desc, *dir;
@@ -1287,24 +1299,29 @@ GST_START_TEST (test_shared_model)
   GList *r1, *r2;
   GstStateChangeReturn ret;
   GstMessage *msg;
+  guint i;
+
+  gst_debug_set_threshold_for_name ("ssanaction", GST_LEVEL_INFO);
+  gst_debug_add_log_function (count_model_loads, NULL, NULL);
+  gst_debug_remove_log_function (gst_debug_log_default);
+  g_atomic_int_set (&model_loads, 0);
 
   fail_unless (g_file_get_contents (MODEL_T3, &data, &size, NULL));
   path = write_tmp (data, size);
 
   h1 = new_harness (path, NULL, 45, 45, "RGB", &info);
   bus1 = harness_bus (h1);
-  push_n (h1, &info, 0, 1);
+  fail_unless_equals_int (g_atomic_int_get (&model_loads), 1);
 
-  fail_unless (g_file_set_contents (path, "spoilt", 6, NULL));
-
-  /* the same file under another spelling */
   dir = g_path_get_dirname (path);
   desc = g_strdup_printf ("%s/./%s", dir, strrchr (path, '/') + 1);
   h2 = new_harness (desc, NULL, 45, 45, "RGB", &info);
   g_free (desc);
   g_free (dir);
   bus2 = harness_bus (h2);
-  push_n (h1, &info, 1, 4);
+  fail_unless_equals_int (g_atomic_int_get (&model_loads), 1);
+
+  push_n (h1, &info, 0, 5);
   push_n (h2, &info, 0, 5);
   r1 = pop_results (bus1);
   r2 = pop_results (bus2);
@@ -1315,16 +1332,41 @@ GST_START_TEST (test_shared_model)
       < 1e-12);
   free_results (r1);
   free_results (r2);
-  drop_bus (bus1);
-  drop_bus (bus2);
-  gst_harness_teardown (h1);
-  gst_harness_teardown (h2);
 
+  for (i = 0; i < 5; i++) {
+    gst_element_set_state (h1->element, GST_STATE_NULL);
+    fail_unless_equals_int (
+        gst_element_set_state (h1->element, GST_STATE_PLAYING),
+        GST_STATE_CHANGE_SUCCESS);
+  }
+  fail_unless_equals_int (g_atomic_int_get (&model_loads), 1);
+
+  /* spoilt on disk: new elements and restarts read it again, and fail */
+  fail_unless (g_file_set_contents (path, "spoilt", 6, NULL));
   msg = start_expecting_error (path, &ret);
   fail_unless_equals_int (ret, GST_STATE_CHANGE_FAILURE);
   fail_unless (msg != NULL);
   gst_message_unref (msg);
+  gst_element_set_state (h2->element, GST_STATE_NULL);
+  fail_unless_equals_int (
+      gst_element_set_state (h2->element, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_FAILURE);
 
+  /* repaired: loaded again, although h1 still holds the first copy */
+  fail_unless (g_file_set_contents (path, data, size, NULL));
+  msg = start_expecting_error (path, &ret);
+  fail_unless_equals_int (ret, GST_STATE_CHANGE_SUCCESS);
+  fail_unless (msg == NULL);
+  fail_unless_equals_int (g_atomic_int_get (&model_loads), 2);
+
+  drop_bus (bus1);
+  drop_bus (bus2);
+  gst_harness_teardown (h1);
+  gst_element_set_state (h2->element, GST_STATE_NULL);
+  gst_harness_teardown (h2);
+
+  gst_debug_add_log_function (gst_debug_log_default, NULL, NULL);
+  gst_debug_remove_log_function (count_model_loads);
   g_unlink (path);
   g_free (path);
   g_free (data);
