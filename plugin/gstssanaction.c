@@ -844,6 +844,12 @@ gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
     goto forward_failed;
   t1 = g_get_monotonic_time ();
 
+  /* weights from elsewhere can overflow: no result rather than NaNs */
+  for (i = 0; i < C; i++) {
+    if (!isfinite (self->logits[i]))
+      goto not_finite;
+  }
+
   if (reset_history) {
     self->n_history = 0;
     self->history_pos = 0;
@@ -924,6 +930,16 @@ gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
   return TRUE;
 
   /* ERRORS */
+not_finite : {
+  if (!self->warned_not_finite)
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("Model \"%s\" gave non-finite scores for window %" G_GUINT64_FORMAT
+         "; such windows give no result.",
+            self->model->path, index),
+        (NULL));
+  self->warned_not_finite = TRUE;
+  return TRUE;
+}
 forward_failed : {
   GST_ELEMENT_ERROR (self, STREAM, FAILED,
       ("Inference failed on window %" G_GUINT64_FORMAT ".", index),
@@ -980,6 +996,7 @@ gst_ssan_action_start (GstBaseTransform *trans)
   self->quit = FALSE;
   self->busy = FALSE;
   self->failed = FALSE;
+  self->warned_not_finite = FALSE;
   self->generation++;
   gst_ssan_action_clear_latest (self);
   self->windows_evaluated = 0;

@@ -86,7 +86,8 @@ struct _GstSsanAction {
   gint *order;          /* [n_classes] */
   guint n_history;      /* results in the smoothing ring */
   guint history_pos;
-  gboolean history_reset; /* empty the ring before the next result */
+  gboolean history_reset;     /* empty the ring before the next result */
+  gboolean warned_not_finite; /* streaming thread or busy worker */
   FILE *results;
 
   /* lock: worker hand-over, latest result and counters */

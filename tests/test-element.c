@@ -1089,6 +1089,72 @@ GST_START_TEST (test_short_buffer)
 
 GST_END_TEST;
 
+/* Weights that overflow (a valid file: every number is finite) give a
+ * warning and no results, not NaN results. */
+GST_START_TEST (test_non_finite_scores)
+{
+  static const gchar *names[] = { "fc.weight", "fc.bias" };
+  gchar *data, *path;
+  gsize size, i;
+  guint64 hlen = 0;
+  JsonParser *parser = json_parser_new ();
+  JsonObject *header;
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GstMessage *msg;
+  GstBuffer *out;
+  guint n, warnings = 0, others = 0;
+
+  fail_unless (g_file_get_contents (MODEL_L12, &data, &size, NULL));
+  for (i = 0; i < 8; i++)
+    hlen |= (guint64)(guint8)data[i] << (8 * i);
+  fail_unless (json_parser_load_from_data (parser, data + 8, hlen, NULL));
+  header = json_node_get_object (json_parser_get_root (parser));
+  for (i = 0; i < G_N_ELEMENTS (names); i++) {
+    JsonObject *t = json_object_get_object_member (header, names[i]);
+    JsonArray *off = json_object_get_array_member (t, "data_offsets");
+    gsize o = 8 + hlen + json_array_get_int_element (off, 0);
+    gsize end = 8 + hlen + json_array_get_int_element (off, 1);
+    const gfloat big = 3.0e38f;
+
+    fail_unless_equals_string (
+        json_object_get_string_member (t, "dtype"), "F32");
+    for (; o < end; o += 4)
+      memcpy (data + o, &big, 4);
+  }
+  g_object_unref (parser);
+  path = write_tmp (data, size);
+
+  h = new_harness (path, NULL, 32, 32, "RGB", &info);
+  bus = harness_bus (h);
+  for (n = 0; n < 18; n++) {
+    fail_unless_equals_int (
+        gst_harness_push (h, make_frame_at (&info, n)), GST_FLOW_OK);
+    out = gst_harness_pull (h);
+    fail_unless (gst_buffer_get_ssan_action_meta (out) == NULL);
+    gst_buffer_unref (out);
+  }
+  /* one warning (once per stream), no result */
+  while ((msg = gst_bus_pop (bus))) {
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING)
+      warnings++;
+    else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT)
+      others++;
+    gst_message_unref (msg);
+  }
+  fail_unless_equals_int (warnings, 1);
+  fail_unless_equals_int (others, 0);
+
+  drop_bus (bus);
+  gst_harness_teardown (h);
+  g_unlink (path);
+  g_free (path);
+  g_free (data);
+}
+
+GST_END_TEST;
+
 /* Model changes mid-stream are picked up at the next buffer; a bad one
  * stops the stream with an error, not a crash. */
 GST_START_TEST (test_model_change_while_streaming)
@@ -1544,6 +1610,7 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_bad_model);
   tcase_add_test (tc, test_bad_settings);
   tcase_add_test (tc, test_short_buffer);
+  tcase_add_test (tc, test_non_finite_scores);
   tcase_add_test (tc, test_model_change_while_streaming);
   tcase_add_test (tc, test_window_change_while_streaming);
   tcase_add_test (tc, test_caps_churn);
