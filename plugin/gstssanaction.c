@@ -776,12 +776,16 @@ gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
   json_generator_set_root (gen, root);
   line = json_generator_to_data (gen, NULL);
 
-  if (fputs (line, self->results) < 0 || fputc ('\n', self->results) < 0
-      || fflush (self->results) != 0)
+  if ((fputs (line, self->results) < 0 || fputc ('\n', self->results) < 0
+          || fflush (self->results) != 0)
+      && !self->warned_write) {
+    /* once per stream: a full disk would otherwise warn per window */
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
         ("Could not write to results file \"%s\".",
             self->active.results_location),
         GST_ERROR_SYSTEM);
+    self->warned_write = TRUE;
+  }
 
   g_free (line);
   json_node_unref (root);
@@ -997,6 +1001,7 @@ gst_ssan_action_start (GstBaseTransform *trans)
   self->busy = FALSE;
   self->failed = FALSE;
   self->warned_not_finite = FALSE;
+  self->warned_write = FALSE;
   self->generation++;
   gst_ssan_action_clear_latest (self);
   self->windows_evaluated = 0;

@@ -88,6 +88,7 @@ struct _GstSsanAction {
   guint history_pos;
   gboolean history_reset;     /* empty the ring before the next result */
   gboolean warned_not_finite; /* streaming thread or busy worker */
+  gboolean warned_write;
   FILE *results;
 
   /* lock: worker hand-over, latest result and counters */

@@ -752,6 +752,36 @@ GST_START_TEST (test_no_timestamps_json)
 
 GST_END_TEST;
 
+/* A results file that cannot take the lines: one warning, results go on. */
+GST_START_TEST (test_results_write_failure)
+{
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GstMessage *msg;
+  guint warnings = 0, results = 0;
+
+  if (!g_file_test ("/dev/full", G_FILE_TEST_EXISTS))
+    return;
+  h = new_harness (MODEL_T3, "window-frames=3 results-location=/dev/full", 16,
+      16, "I420", &info);
+  bus = harness_bus (h);
+  push_n (h, &info, 0, 8);
+  while ((msg = gst_bus_pop (bus))) {
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING)
+      warnings++;
+    else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT)
+      results++;
+    gst_message_unref (msg);
+  }
+  fail_unless_equals_int (warnings, 1);
+  fail_unless_equals_int (results, 6);
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* threshold, top-k, smoothing and the labels file. */
 GST_START_TEST (test_threshold_topk_smoothing_labels)
 {
@@ -1605,6 +1635,7 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_meta_every_buffer);
   tcase_add_test (tc, test_flush_discont_caps);
   tcase_add_test (tc, test_no_timestamps_json);
+  tcase_add_test (tc, test_results_write_failure);
   tcase_add_test (tc, test_threshold_topk_smoothing_labels);
   tcase_add_test (tc, test_formats_and_sizes);
   tcase_add_test (tc, test_bad_model);
