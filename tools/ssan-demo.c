@@ -5,7 +5,9 @@
  *      tee -> appsink  (frames for the PNG contact sheet)
  *
  * With synthetic clips it prints each recognised action beside the true one
- * and the final accuracy.  With --source FILE|URI|/dev/videoN it runs the
+ * and the final accuracy, per class and per reversal pair; --eval skips the
+ * video outputs (for scoring many clips) and --vp8 sends the clips through a
+ * VP8/WebM encode and decode before ssanaction.  With --source FILE|URI|/dev/videoN it runs the
  * element on that source instead and prints what it recognises.
  */
 #include <gst/app/gstappsink.h>
@@ -44,6 +46,8 @@ demo_clip_of (Demo * d, GstClockTime t)
 {
   gint k;
 
+  /* container timestamps (--vp8) are rounded to the millisecond */
+  t += 5 * GST_MSECOND;
   for (k = (gint) d->truth_start->len - 1; k >= 0; k--)
     if (t >= g_array_index (d->truth_start, GstClockTime, k))
       return k;
@@ -217,6 +221,17 @@ demo_report (Demo * d)
     if (d->per_class_total[c])
       g_print ("  %-28s %2d/%2d\n", d->class_names[c] ? d->class_names[c] : "?",
           d->per_class_ok[c], d->per_class_total[c]);
+  /* classes 2p and 2p+1 of ssantestsrc are each other played backwards */
+  g_print ("reversal pairs:\n");
+  for (c = 0; c < 10; c += 2)
+    if (d->per_class_total[c] + d->per_class_total[c + 1])
+      g_print ("  %-28s %2d/%2d = %.1f %%\n", c == 0 ? "moving left/right" :
+          c == 2 ? "moving up/down" : c == 4 ? "approaching/receding" :
+          c == 6 ? "rotating cw/ccw" : "appearing/disappearing",
+          d->per_class_ok[c] + d->per_class_ok[c + 1],
+          d->per_class_total[c] + d->per_class_total[c + 1],
+          100.0 * (d->per_class_ok[c] + d->per_class_ok[c + 1]) /
+          (d->per_class_total[c] + d->per_class_total[c + 1]));
   g_print ("accuracy: %d/%d clips = %.1f %%\n", d->ok, d->seen,
       100.0 * d->ok / d->seen);
 }
@@ -230,6 +245,7 @@ main (int argc, char **argv)
   gchar *source = NULL;
   gint clips = 22, clip_frames = 32, width = 640, height = 480, threads = 0;
   gint seed = 900001;
+  gboolean eval = FALSE, vp8 = FALSE;
   GOptionEntry entries[] = {
     {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model file", "FILE"},
     {"source", 's', 0, G_OPTION_ARG_STRING, &source,
@@ -243,6 +259,11 @@ main (int argc, char **argv)
     {"height", 0, 0, G_OPTION_ARG_INT, &height, "Synthetic frame height", "H"},
     {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "Engine threads (0: all)",
         "N"},
+    {"eval", 0, 0, G_OPTION_ARG_NONE, &eval,
+        "Only score the clips: no overlay, video or contact sheet", NULL},
+    {"vp8", 0, 0, G_OPTION_ARG_NONE, &vp8,
+        "Encode the clips to VP8/WebM and decode them before ssanaction",
+        NULL},
     {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "WebM output", "FILE"},
     {"contact-sheet", 0, 0, G_OPTION_ARG_FILENAME, &sheet_path,
         "PNG contact sheet of annotated frames", "FILE"},
@@ -253,6 +274,7 @@ main (int argc, char **argv)
   GError *err = NULL;
   Demo d = { 0 };
   gchar *src_desc, *win_opts, *desc;
+  const gchar *outputs;
   GstElement *sink;
   GstAppSinkCallbacks cbs = { .new_sample = demo_on_sample };
   GstBus *bus;
@@ -276,7 +298,7 @@ main (int argc, char **argv)
   d.truth_start = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
   d.truth_class = g_array_new (FALSE, FALSE, sizeof (gint));
   d.truth_label = g_ptr_array_new_with_free_func (g_free);
-  d.sheet_every = d.synthetic ? (guint) clip_frames : 30;
+  d.sheet_every = eval ? G_MAXUINT : d.synthetic ? (guint) clip_frames : 30;
   d.sheet = cairo_image_surface_create (CAIRO_FORMAT_RGB24,
       SHEET_COLS * CELL_W, ((MIN (d.synthetic ? clips : SHEET_MAX,
                   SHEET_MAX) + SHEET_COLS - 1) / SHEET_COLS) * CELL_H);
@@ -284,20 +306,28 @@ main (int argc, char **argv)
   /* Synthetic clips: windows aligned to clips, one result per clip. */
   if (d.synthetic)
     src_desc = g_strdup_printf ("ssantestsrc seed=%d clip-frames=%d "
-        "num-buffers=%d ! video/x-raw,width=%d,height=%d,framerate=30/1",
-        seed, clip_frames, clips * clip_frames, width, height);
+        "num-buffers=%d ! video/x-raw,width=%d,height=%d,framerate=30/1%s",
+        seed, clip_frames, clips * clip_frames, width, height, vp8 ?
+        " ! videoconvert ! vp8enc deadline=1 target-bitrate=2000000 ! "
+        "webmmux streamable=true ! matroskademux ! vp8dec ! videoconvert" : "");
   else
     src_desc = demo_source_desc (source);
   win_opts = d.synthetic ? g_strdup_printf ("window-frames=%d stride=%d",
       clip_frames, clip_frames) : g_strdup ("");
-  desc = g_strdup_printf ("%s ! ssanaction model=\"%s\" threads=%d %s ! "
+  outputs = eval ? "appsink name=sheet sync=false" :
       "ssanoverlay ! tee name=t "
       "t. ! queue ! videoconvert ! vp8enc deadline=1 target-bitrate=2000000 ! "
       "webmmux ! filesink location=\"%s\" "
       "t. ! queue ! videoconvert ! videoscale ! "
       "video/x-raw,format=BGRx,width=%d,height=%d,pixel-aspect-ratio=1/1 ! "
-      "appsink name=sheet sync=false",
-      src_desc, model, threads, win_opts, output, CELL_W, CELL_H);
+      "appsink name=sheet sync=false";
+  {
+    gchar *out_desc = g_strdup_printf (outputs, output, CELL_W, CELL_H);
+
+    desc = g_strdup_printf ("%s ! ssanaction model=\"%s\" threads=%d %s ! %s",
+        src_desc, model, threads, win_opts, out_desc);
+    g_free (out_desc);
+  }
   g_free (src_desc);
   g_free (win_opts);
 
