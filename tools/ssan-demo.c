@@ -7,8 +7,9 @@
  * With synthetic clips it prints each recognised action beside the true one
  * and the final accuracy, per class and per reversal pair; --eval skips the
  * video outputs (for scoring many clips) and --vp8 sends the clips through a
- * VP8/WebM encode and decode before ssanaction.  With --source FILE|URI|/dev/videoN it runs the
- * element on that source instead and prints what it recognises.
+ * VP8/WebM encode and decode before ssanaction.  With --source FILE, URI or
+ * /dev/videoN it runs the element on that source instead and prints what it
+ * recognises.
  */
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
@@ -28,34 +29,34 @@ typedef struct {
   GstElement *pipeline;
   gboolean synthetic;
   gint clips, clip_frames, ok;
-  gint seen;                    /* windows compared against the truth */
-  GArray *truth_start;          /* GstClockTime per clip */
-  GArray *truth_class;          /* gint per clip */
-  GPtrArray *truth_label;       /* gchar* per clip */
+  gint seen;              /* windows compared against the truth */
+  GArray *truth_start;    /* GstClockTime per clip */
+  GArray *truth_class;    /* gint per clip */
+  GPtrArray *truth_label; /* gchar* per clip */
   gint per_class_total[MAX_CLASSES], per_class_ok[MAX_CLASSES];
   gchar *class_names[MAX_CLASSES];
-  guint64 frames;               /* frames seen by the appsink */
-  guint sheet_every;            /* keep frame i when i % every == every - 1 */
+  guint64 frames;    /* frames seen by the appsink */
+  guint sheet_every; /* keep frame i when i % every == every - 1 */
   cairo_surface_t *sheet;
   gint sheet_cells;
   gint exit_code;
 } Demo;
 
 static gint
-demo_clip_of (Demo * d, GstClockTime t)
+demo_clip_of (Demo *d, GstClockTime t)
 {
   gint k;
 
   /* container timestamps (--vp8) are rounded to the millisecond */
   t += 5 * GST_MSECOND;
-  for (k = (gint) d->truth_start->len - 1; k >= 0; k--)
+  for (k = (gint)d->truth_start->len - 1; k >= 0; k--)
     if (t >= g_array_index (d->truth_start, GstClockTime, k))
       return k;
   return -1;
 }
 
 static void
-demo_on_action (Demo * d, const GstStructure * s)
+demo_on_action (Demo *d, const GstStructure *s)
 {
   const gchar *label = gst_structure_get_string (s, "label");
   gint class_id = -1, k;
@@ -90,15 +91,15 @@ demo_on_action (Demo * d, const GstStructure * s)
       d->per_class_total[truth]++;
       d->per_class_ok[truth] += hit;
     }
-    g_print ("[clip %2d/%d] true: %-27s predicted: %-27s %5.1f %%  %s\n",
-        k + 1, d->clips, (const gchar *) g_ptr_array_index (d->truth_label, k),
+    g_print ("[clip %2d/%d] true: %-27s predicted: %-27s %5.1f %%  %s\n", k + 1,
+        d->clips, (const gchar *)g_ptr_array_index (d->truth_label, k),
         class_id >= 0 ? label : "(no action)", 100 * conf,
         hit ? "ok" : "WRONG");
   }
 }
 
 static void
-demo_on_clip (Demo * d, const GstStructure * s)
+demo_on_clip (Demo *d, const GstStructure *s)
 {
   guint64 start = 0;
   gint class_id = -1;
@@ -114,12 +115,12 @@ demo_on_clip (Demo * d, const GstStructure * s)
 }
 
 static gboolean
-demo_on_bus (G_GNUC_UNUSED GstBus * bus, GstMessage * msg, gpointer user_data)
+demo_on_bus (G_GNUC_UNUSED GstBus *bus, GstMessage *msg, gpointer user_data)
 {
   Demo *d = user_data;
 
   switch (GST_MESSAGE_TYPE (msg)) {
-    case GST_MESSAGE_ELEMENT:{
+    case GST_MESSAGE_ELEMENT: {
       const GstStructure *s = gst_message_get_structure (msg);
 
       if (gst_structure_has_name (s, "ssan-testsrc-clip"))
@@ -128,7 +129,7 @@ demo_on_bus (G_GNUC_UNUSED GstBus * bus, GstMessage * msg, gpointer user_data)
         demo_on_action (d, s);
       break;
     }
-    case GST_MESSAGE_ERROR:{
+    case GST_MESSAGE_ERROR: {
       GError *err = NULL;
       gchar *dbg = NULL;
 
@@ -152,7 +153,7 @@ demo_on_bus (G_GNUC_UNUSED GstBus * bus, GstMessage * msg, gpointer user_data)
 
 /* Streaming thread: keeps one frame in every `sheet_every` for the sheet. */
 static GstFlowReturn
-demo_on_sample (GstAppSink * sink, gpointer user_data)
+demo_on_sample (GstAppSink *sink, gpointer user_data)
 {
   Demo *d = user_data;
   GstSample *sample = gst_app_sink_pull_sample (sink);
@@ -171,10 +172,10 @@ demo_on_sample (GstAppSink * sink, gpointer user_data)
     gint dstride = cairo_image_surface_get_stride (d->sheet);
 
     cairo_surface_flush (d->sheet);
-    for (y = 0; y < CELL_H && (gsize) (y + 1) * CELL_W * 4 <= map.size; y++)
-      memcpy (dst + (gsize) ((c / SHEET_COLS) * CELL_H + y) * dstride
-          + (gsize) (c % SHEET_COLS) * CELL_W * 4,
-          map.data + (gsize) y * CELL_W * 4, CELL_W * 4);
+    for (y = 0; y < CELL_H && (gsize)(y + 1) * CELL_W * 4 <= map.size; y++)
+      memcpy (dst + (gsize)((c / SHEET_COLS) * CELL_H + y) * dstride
+                  + (gsize)(c % SHEET_COLS) * CELL_W * 4,
+          map.data + (gsize)y * CELL_W * 4, CELL_W * 4);
     cairo_surface_mark_dirty (d->sheet);
     gst_buffer_unmap (buf, &map);
   }
@@ -193,7 +194,7 @@ demo_on_sigint (gpointer user_data)
 }
 
 static gchar *
-demo_source_desc (const gchar * source)
+demo_source_desc (const gchar *source)
 {
   if (g_str_has_prefix (source, "/dev/video"))
     return g_strdup_printf ("v4l2src device=%s ! videoconvert", source);
@@ -201,8 +202,8 @@ demo_source_desc (const gchar * source)
     return g_strdup_printf ("uridecodebin uri=\"%s\" ! videoconvert", source);
   {
     gchar *uri = gst_filename_to_uri (source, NULL);
-    gchar *desc = g_strdup_printf ("uridecodebin uri=\"%s\" ! videoconvert",
-        uri);
+    gchar *desc
+        = g_strdup_printf ("uridecodebin uri=\"%s\" ! videoconvert", uri);
 
     g_free (uri);
     return desc;
@@ -210,7 +211,7 @@ demo_source_desc (const gchar * source)
 }
 
 static void
-demo_report (Demo * d)
+demo_report (Demo *d)
 {
   gint c;
 
@@ -225,13 +226,16 @@ demo_report (Demo * d)
   g_print ("reversal pairs:\n");
   for (c = 0; c < 10; c += 2)
     if (d->per_class_total[c] + d->per_class_total[c + 1])
-      g_print ("  %-28s %2d/%2d = %.1f %%\n", c == 0 ? "moving left/right" :
-          c == 2 ? "moving up/down" : c == 4 ? "approaching/receding" :
-          c == 6 ? "rotating cw/ccw" : "appearing/disappearing",
+      g_print ("  %-28s %2d/%2d = %.1f %%\n",
+          c == 0   ? "moving left/right"
+          : c == 2 ? "moving up/down"
+          : c == 4 ? "approaching/receding"
+          : c == 6 ? "rotating cw/ccw"
+                   : "appearing/disappearing",
           d->per_class_ok[c] + d->per_class_ok[c + 1],
           d->per_class_total[c] + d->per_class_total[c + 1],
-          100.0 * (d->per_class_ok[c] + d->per_class_ok[c + 1]) /
-          (d->per_class_total[c] + d->per_class_total[c + 1]));
+          100.0 * (d->per_class_ok[c] + d->per_class_ok[c + 1])
+              / (d->per_class_total[c] + d->per_class_total[c + 1]));
   g_print ("accuracy: %d/%d clips = %.1f %%\n", d->ok, d->seen,
       100.0 * d->ok / d->seen);
 }
@@ -246,30 +250,31 @@ main (int argc, char **argv)
   gint clips = 22, clip_frames = 32, width = 640, height = 480, threads = 0;
   gint seed = 900001;
   gboolean eval = FALSE, vp8 = FALSE;
-  GOptionEntry entries[] = {
-    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model file", "FILE"},
-    {"source", 's', 0, G_OPTION_ARG_STRING, &source,
-        "Video file, URI or /dev/videoN instead of synthetic clips", "SRC"},
-    {"clips", 'n', 0, G_OPTION_ARG_INT, &clips, "Synthetic clips", "N"},
-    {"clip-frames", 0, 0, G_OPTION_ARG_INT, &clip_frames, "Frames per clip",
-        "N"},
-    {"seed", 0, 0, G_OPTION_ARG_INT, &seed,
-        "ssantestsrc seed (default: one never used in training)", "S"},
-    {"width", 0, 0, G_OPTION_ARG_INT, &width, "Synthetic frame width", "W"},
-    {"height", 0, 0, G_OPTION_ARG_INT, &height, "Synthetic frame height", "H"},
-    {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "Engine threads (0: all)",
-        "N"},
-    {"eval", 0, 0, G_OPTION_ARG_NONE, &eval,
-        "Only score the clips: no overlay, video or contact sheet", NULL},
-    {"vp8", 0, 0, G_OPTION_ARG_NONE, &vp8,
+  GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
+                                 "Model file", "FILE" },
+    { "source", 's', 0, G_OPTION_ARG_STRING, &source,
+        "Video file, URI or /dev/videoN instead of synthetic clips", "SRC" },
+    { "clips", 'n', 0, G_OPTION_ARG_INT, &clips, "Synthetic clips", "N" },
+    { "clip-frames", 0, 0, G_OPTION_ARG_INT, &clip_frames, "Frames per clip",
+        "N" },
+    { "seed", 0, 0, G_OPTION_ARG_INT, &seed,
+        "ssantestsrc seed (default: one never used in training)", "S" },
+    { "width", 0, 0, G_OPTION_ARG_INT, &width, "Synthetic frame width", "W" },
+    { "height", 0, 0, G_OPTION_ARG_INT, &height, "Synthetic frame height",
+        "H" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Engine threads (0: all)",
+        "N" },
+    { "eval", 0, 0, G_OPTION_ARG_NONE, &eval,
+        "Only score the clips: no overlay, video or contact sheet", NULL },
+    { "vp8", 0, 0, G_OPTION_ARG_NONE, &vp8,
         "Encode the clips to VP8/WebM and decode them before ssanaction",
-        NULL},
-    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "WebM output", "FILE"},
-    {"contact-sheet", 0, 0, G_OPTION_ARG_FILENAME, &sheet_path,
-        "PNG contact sheet of annotated frames", "FILE"},
-    {NULL}
-  };
-  GOptionContext *octx = g_option_context_new ("- recognise actions, "
+        NULL },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "WebM output", "FILE" },
+    { "contact-sheet", 0, 0, G_OPTION_ARG_FILENAME, &sheet_path,
+        "PNG contact sheet of annotated frames", "FILE" },
+    { NULL } };
+  GOptionContext *octx = g_option_context_new (
+      "- recognise actions, "
       "write an annotated WebM and a PNG contact sheet");
   GError *err = NULL;
   Demo d = { 0 };
@@ -288,7 +293,7 @@ main (int argc, char **argv)
   g_option_context_free (octx);
   if (clips < 1 || clip_frames < 1 || width < 16 || height < 16) {
     g_printerr ("ssan-demo: --clips, --clip-frames must be >= 1 and the size "
-        ">= 16x16\n");
+                ">= 16x16\n");
     return 2;
   }
 
@@ -298,29 +303,36 @@ main (int argc, char **argv)
   d.truth_start = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
   d.truth_class = g_array_new (FALSE, FALSE, sizeof (gint));
   d.truth_label = g_ptr_array_new_with_free_func (g_free);
-  d.sheet_every = eval ? G_MAXUINT : d.synthetic ? (guint) clip_frames : 30;
-  d.sheet = cairo_image_surface_create (CAIRO_FORMAT_RGB24,
-      SHEET_COLS * CELL_W, ((MIN (d.synthetic ? clips : SHEET_MAX,
-                  SHEET_MAX) + SHEET_COLS - 1) / SHEET_COLS) * CELL_H);
+  d.sheet_every = eval ? G_MAXUINT : d.synthetic ? (guint)clip_frames : 30;
+  d.sheet = cairo_image_surface_create (CAIRO_FORMAT_RGB24, SHEET_COLS * CELL_W,
+      ((MIN (d.synthetic ? clips : SHEET_MAX, SHEET_MAX) + SHEET_COLS - 1)
+          / SHEET_COLS)
+          * CELL_H);
 
   /* Synthetic clips: windows aligned to clips, one result per clip. */
   if (d.synthetic)
-    src_desc = g_strdup_printf ("ssantestsrc seed=%d clip-frames=%d "
+    src_desc = g_strdup_printf (
+        "ssantestsrc seed=%d clip-frames=%d "
         "num-buffers=%d ! video/x-raw,width=%d,height=%d,framerate=30/1%s",
-        seed, clip_frames, clips * clip_frames, width, height, vp8 ?
-        " ! videoconvert ! vp8enc deadline=1 target-bitrate=2000000 ! "
-        "webmmux streamable=true ! matroskademux ! vp8dec ! videoconvert" : "");
+        seed, clip_frames, clips * clip_frames, width, height,
+        vp8 ? " ! videoconvert ! vp8enc deadline=1 target-bitrate=2000000 ! "
+              "webmmux streamable=true ! matroskademux ! vp8dec ! videoconvert"
+            : "");
   else
     src_desc = demo_source_desc (source);
-  win_opts = d.synthetic ? g_strdup_printf ("window-frames=%d stride=%d",
-      clip_frames, clip_frames) : g_strdup ("");
-  outputs = eval ? "appsink name=sheet sync=false" :
-      "ssanoverlay ! tee name=t "
-      "t. ! queue ! videoconvert ! vp8enc deadline=1 target-bitrate=2000000 ! "
-      "webmmux ! filesink location=\"%s\" "
-      "t. ! queue ! videoconvert ! videoscale ! "
-      "video/x-raw,format=BGRx,width=%d,height=%d,pixel-aspect-ratio=1/1 ! "
-      "appsink name=sheet sync=false";
+  win_opts = d.synthetic ? g_strdup_printf (
+                 "window-frames=%d stride=%d", clip_frames, clip_frames)
+                         : g_strdup ("");
+  outputs
+      = eval ? "appsink name=sheet sync=false"
+             : "ssanoverlay ! tee name=t "
+               "t. ! queue ! videoconvert ! vp8enc deadline=1 "
+               "target-bitrate=2000000 ! "
+               "webmmux ! filesink location=\"%s\" "
+               "t. ! queue ! videoconvert ! videoscale ! "
+               "video/"
+               "x-raw,format=BGRx,width=%d,height=%d,pixel-aspect-ratio=1/1 ! "
+               "appsink name=sheet sync=false";
   {
     gchar *out_desc = g_strdup_printf (outputs, output, CELL_W, CELL_H);
 
@@ -348,8 +360,8 @@ main (int argc, char **argv)
   gst_bus_add_watch (bus, demo_on_bus, &d);
   g_unix_signal_add (SIGINT, demo_on_sigint, &d);
 
-  if (gst_element_set_state (d.pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE) {
+  if (gst_element_set_state (d.pipeline, GST_STATE_PLAYING)
+      == GST_STATE_CHANGE_FAILURE) {
     /* the error message on the bus says why */
     d.exit_code = 1;
   }
@@ -359,7 +371,8 @@ main (int argc, char **argv)
 
   demo_report (&d);
   if (d.sheet_cells > 0
-      && cairo_surface_write_to_png (d.sheet, sheet_path) == CAIRO_STATUS_SUCCESS)
+      && cairo_surface_write_to_png (d.sheet, sheet_path)
+             == CAIRO_STATUS_SUCCESS)
     g_print ("wrote %s and %s (%d annotated frames)\n", output, sheet_path,
         d.sheet_cells);
 
