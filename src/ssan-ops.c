@@ -481,6 +481,9 @@ conv_rows_item (void *arg, int i, int thread)
 
 /* Below this many output columns per thread, threads split the rows. */
 #define SSAN_MIN_SLICE_COLS 192
+#ifndef SSAN_SLICES_PER_THREAD
+#define SSAN_SLICES_PER_THREAD 4
+#endif
 
 void
 ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
@@ -511,7 +514,12 @@ ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
   if (threads == 1) {
     conv_columns (&j, 0, j.cols, 0);
   } else if (j.cols >= (size_t)threads * SSAN_MIN_SLICE_COLS) {
-    j.slices = threads;
+    /* a few slices per thread, taken in turn: a thread that the machine
+     * holds back leaves its share to the others */
+    j.slices = threads * SSAN_SLICES_PER_THREAD;
+    while (
+        j.slices > threads && j.cols < (size_t)j.slices * SSAN_MIN_SLICE_COLS)
+      j.slices--;
     ssan_pool_run (work->pool, j.slices, conv_slice_item, &j);
   } else {
     j.pieces = threads;

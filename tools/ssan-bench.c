@@ -20,7 +20,7 @@
  * before and after the windows) with efficiency = achieved / peak, both on
  * wall time and on CPU time (the steadier figure on a shared machine).
  * --profile adds the engine's per-part CPU time.  Peak resident memory
- * (ru_maxrss) is printed at the end; it includes the in-memory model file
+ * (VmHWM) is printed at the end; it includes the in-memory model file
  * of a named configuration while it loads.
  *
  * --input takes the frames (float32 [T][3][S][S], normalised) instead of
@@ -366,6 +366,23 @@ done:
   return ret;
 }
 
+/* VmHWM from /proc/self/status, KiB; -1 if unavailable. */
+static long
+peak_rss_kib (void)
+{
+  char line[256];
+  long kib = -1;
+  FILE *f = fopen ("/proc/self/status", "r");
+
+  if (f == NULL)
+    return -1;
+  while (fgets (line, sizeof line, f) != NULL)
+    if (sscanf (line, "VmHWM: %ld kB", &kib) == 1)
+      break;
+  fclose (f);
+  return kib;
+}
+
 static void
 print_machine (int threads)
 {
@@ -409,6 +426,7 @@ main (int argc, char **argv)
   char *list = NULL, *tok, *save = NULL;
   double pw, pc, pw_lo = 1e30, pw_hi = 0;
   struct rusage ru;
+  long hwm_kib;
 
   for (i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -545,6 +563,7 @@ main (int argc, char **argv)
     n_res++;
   }
   getrusage (RUSAGE_SELF, &ru);
+  hwm_kib = peak_rss_kib ();
   if (measure_peak (&pr, threads) != 0) {
     free (list);
     return fail ("out of memory for the sgemm peak");
@@ -566,19 +585,22 @@ main (int argc, char **argv)
   printf ("%d timed windows per model (1 window of T frames per call, after "
           "1 warm-up)\n",
       windows);
-  printf ("%-8s %9s %9s %9s %9s %8s %8s %7s %7s\n", "model", "ms/window", "min",
-      "max", "cpu-ms", "GFLOP", "GFLOP/s", "eff", "cpu-eff");
+  printf ("%-8s %9s %9s %9s %9s %8s %8s %7s %7s %7s\n", "model", "ms/window",
+      "min", "max", "cpu-ms", "GFLOP", "GFLOP/s", "eff", "best", "cpu-eff");
   for (i = 0; i < n_res; i++) {
     result *r = &res[i];
     double gs = r->gflop / (r->wall_med);
 
-    printf ("%-8s %9.1f %9.1f %9.1f %9.1f %8.2f %8.1f %6.1f%% %6.1f%%\n",
+    printf ("%-8s %9.1f %9.1f %9.1f %9.1f %8.2f %8.1f %6.1f%% %6.1f%% "
+            "%6.1f%%\n",
         strlen (r->name) > 8 ? "(file)" : r->name, r->wall_med * 1e3,
         r->wall_min * 1e3, r->wall_max * 1e3, r->cpu_med * 1e3, r->gflop, gs,
-        100 * gs / pw, 100 * r->gflop / r->cpu_med / pc);
+        100 * gs / pw, 100 * r->gflop / r->wall_min / pw_hi,
+        100 * r->gflop / r->cpu_med / pc);
   }
-  printf ("eff = (GFLOP / median wall) / median sgemm peak; cpu-eff = (GFLOP "
-          "/ median process CPU s) / sgemm GFLOP per CPU s\n");
+  printf ("eff = (GFLOP / median wall) / median sgemm peak; best = (GFLOP / "
+          "fastest window) / fastest sgemm; cpu-eff = (GFLOP / median process "
+          "CPU s) / median sgemm GFLOP per CPU s\n");
   for (i = 0; i < n_res; i++) {
     result *r = &res[i];
     ssan_profile *p = &r->prof;
@@ -600,8 +622,9 @@ main (int argc, char **argv)
     printf ("  other        %8.1f  %5.1f%%\n", p->other / w * 1e3,
         100 * p->other / tot);
   }
-  printf (
-      "peak RSS: %.1f MiB (ru_maxrss, whole process)\n", ru.ru_maxrss / 1024.0);
+  printf ("peak RSS: %.1f MiB (VmHWM of this process's own address space; "
+          "ru_maxrss would also count a parent's before exec)\n",
+      hwm_kib > 0 ? hwm_kib / 1024.0 : ru.ru_maxrss / 1024.0);
   free (list);
   return 0;
 }
