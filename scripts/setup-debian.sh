@@ -1,14 +1,23 @@
 #!/bin/sh
 # Installs, from Debian 12's archive, whatever gst-ssan needs to build, test
 # and run its demo.  Installs nothing when everything is already there.
-# Usage: scripts/setup-debian.sh [--with-torch]   (torch: only for tools/*.py)
+# Usage: scripts/setup-debian.sh [--with-torch] [--with-clang] [--with-valgrind]
+#   torch: only for tools/*.py; clang: the sanitizer build and the libFuzzer
+#   targets (scripts/test.sh); valgrind: scripts/valgrind-tests.sh
 set -eu
 
 pkgs="build-essential meson ninja-build pkg-config libopenblas-dev
   libglib2.0-dev libjson-glib-dev libgstreamer1.0-dev
   libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good libpango1.0-dev libcairo2-dev fonts-dejavu-core"
-[ "${1:-}" = "--with-torch" ] && pkgs="$pkgs python3-torch python3-numpy"
+for arg in "$@"; do
+  case "$arg" in
+    --with-torch) pkgs="$pkgs python3-torch python3-numpy" ;;
+    --with-clang) pkgs="$pkgs clang libclang-rt-14-dev" ;;
+    --with-valgrind) pkgs="$pkgs valgrind" ;;
+    *) echo "setup-debian: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=""
 for p in $pkgs; do
