@@ -606,29 +606,19 @@ ssan_avgpool_forward (const float *src, int C, int nf, int hw, float *dst)
  * (key rows, query columns).  Updates the running column maxima m and sums
  * l, turns s into 2^(s - m) and returns in corr the factor by which earlier
  * partial outputs must be scaled.  mq is a multiple of 8 (padded by the
- * caller).  With have_max, mnew already holds the tile's column maxima. */
+ * caller); mnew is scratch of mq floats. */
 SSAN_CLONES static void
 online_softmax_tile (float *s, int ls, int nk, int mq, float *m, float *l,
-    float *mnew, float *corr, int have_max)
+    float *mnew, float *corr)
 {
   int j, r;
 
-  if (!have_max) {
-    memcpy (mnew, m, (size_t)mq * sizeof (float));
-    for (j = 0; j < nk; j++) {
-      const float *row = s + (size_t)j * ls;
-      for (r = 0; r < mq; r += 8) {
-        v8f a, b;
-        V8F_LOAD (a, row + r);
-        V8F_LOAD (b, mnew + r);
-        a = V8F_MAX (a, b);
-        V8F_STORE (mnew + r, a);
-      }
-    }
-  } else {
+  memcpy (mnew, m, (size_t)mq * sizeof (float));
+  for (j = 0; j < nk; j++) {
+    const float *row = s + (size_t)j * ls;
     for (r = 0; r < mq; r += 8) {
       v8f a, b;
-      V8F_LOAD (a, m + r);
+      V8F_LOAD (a, row + r);
       V8F_LOAD (b, mnew + r);
       a = V8F_MAX (a, b);
       V8F_STORE (mnew + r, a);
@@ -731,11 +721,71 @@ pack_values (const float *v, size_t ld, int c, int nk, float *vp)
     mx1 = _mm256_max_ps (mx1, x1);                                             \
   } while (0)
 
+/* 2^x for x in base-2 score units, the polynomial of V8F_EXP2 with FMAs. */
+SSAN_FMA static inline __m256
+exp2_fma (__m256 x)
+{
+  const __m256 magic = _mm256_set1_ps (12582912.0f); /* 1.5 * 2^23 */
+  __m256 n, f, y;
+  __m256i i;
+
+  x = _mm256_min_ps (
+      _mm256_max_ps (x, _mm256_set1_ps (-126.0f)), _mm256_set1_ps (127.0f));
+  n = _mm256_add_ps (x, magic);
+  i = _mm256_sub_epi32 (_mm256_castps_si256 (n), _mm256_castps_si256 (magic));
+  n = _mm256_sub_ps (n, magic);
+  f = _mm256_sub_ps (x, n);
+  y = _mm256_set1_ps (1.5403530e-4f);
+  y = _mm256_fmadd_ps (y, f, _mm256_set1_ps (1.3333558e-3f));
+  y = _mm256_fmadd_ps (y, f, _mm256_set1_ps (9.6181291e-3f));
+  y = _mm256_fmadd_ps (y, f, _mm256_set1_ps (5.5504109e-2f));
+  y = _mm256_fmadd_ps (y, f, _mm256_set1_ps (2.4022651e-1f));
+  y = _mm256_fmadd_ps (y, f, _mm256_set1_ps (6.9314718e-1f));
+  y = _mm256_fmadd_ps (y, f, _mm256_set1_ps (1.0f));
+  return _mm256_mul_ps (
+      y, _mm256_castsi256_ps (_mm256_slli_epi32 (
+             _mm256_add_epi32 (i, _mm256_set1_epi32 (127)), 23)));
+}
+
+/* Online softmax of 16 score columns [nk][16] (row stride ls) while they
+ * are in L1: as online_softmax_tile for these columns; t0, t1 are their
+ * maxima over the tile. */
+SSAN_FMA static void
+softmax_strip_fma (float *s, int ls, int nk, __m256 t0, __m256 t1, float *m,
+    float *l, float *corr)
+{
+  __m256 m0 = _mm256_loadu_ps (m), m1 = _mm256_loadu_ps (m + 8);
+  __m256 n0 = _mm256_max_ps (m0, t0), n1 = _mm256_max_ps (m1, t1);
+  __m256 c0 = exp2_fma (_mm256_sub_ps (m0, n0));
+  __m256 c1 = exp2_fma (_mm256_sub_ps (m1, n1));
+  __m256 l0 = _mm256_mul_ps (_mm256_loadu_ps (l), c0);
+  __m256 l1 = _mm256_mul_ps (_mm256_loadu_ps (l + 8), c1);
+  int j;
+
+  for (j = 0; j < nk; j++, s += ls) {
+    __m256 e0 = exp2_fma (_mm256_sub_ps (_mm256_loadu_ps (s), n0));
+    __m256 e1 = exp2_fma (_mm256_sub_ps (_mm256_loadu_ps (s + 8), n1));
+    l0 = _mm256_add_ps (l0, e0);
+    l1 = _mm256_add_ps (l1, e1);
+    _mm256_storeu_ps (s, e0);
+    _mm256_storeu_ps (s + 8, e1);
+  }
+  _mm256_storeu_ps (m, n0);
+  _mm256_storeu_ps (m + 8, n1);
+  _mm256_storeu_ps (l, l0);
+  _mm256_storeu_ps (l + 8, l1);
+  _mm256_storeu_ps (corr, c0);
+  _mm256_storeu_ps (corr + 8, c1);
+}
+
 /* s[j][i] = alpha * sum_c k[c][j] qp[c*mp + i] for j < nk, i < mp (a
- * multiple of 16), k packed by pack_keys; tmax[i] = max_j s[j][i]. */
+ * multiple of 16), k packed by pack_keys; then, 16 columns at a time while
+ * they are in L1, the online softmax step (online_softmax_tile): s becomes
+ * 2^(s - m) with the updated running maxima m and sums l, corr the factor
+ * for earlier partial outputs. */
 SSAN_FMA static void
 scores_fma (const float *qp, int mp, const float *kp, int c, int nk, int ls,
-    float alpha, float *s, float *tmax)
+    float alpha, float *s, float *m, float *l, float *corr)
 {
   const __m256 va = _mm256_set1_ps (alpha);
   int i, j, cc;
@@ -781,8 +831,7 @@ scores_fma (const float *qp, int mp, const float *kp, int c, int nk, int ls,
       }
       SSAN_STORE_ROW (0, a00, a01);
     }
-    _mm256_storeu_ps (tmax + i, mx0);
-    _mm256_storeu_ps (tmax + i + 8, mx1);
+    softmax_strip_fma (s + i, ls, nk, mx0, mx1, m + i, l + i, corr + i);
   }
 }
 
@@ -919,8 +968,8 @@ position_tile (const float *q, const float *k, const float *v, size_t ld, int c,
      * o[c][i] += sum_j v[c][j0+j] softmax(s)[j][i] */
 #ifdef SSAN_FMA_KERNELS
     if (fma) {
-      scores_fma (qp, mp, kpf + (size_t)c * j0, c, nk, ls, scale, s, mnew);
-      online_softmax_tile (s, ls, nk, mp, m, l, mnew, corr, 1);
+      scores_fma (
+          qp, mp, kpf + (size_t)c * j0, c, nk, ls, scale, s, m, l, corr);
       scale_columns (o, c, mp, corr);
       accumulate_fma (vpf + (size_t)c * j0, c, nk, s, ls, mp, o);
       continue;
@@ -930,7 +979,7 @@ position_tile (const float *q, const float *k, const float *v, size_t ld, int c,
       memset (s, 0, (size_t)nk * ls * sizeof (float));
     cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, nk, mq, c, scale,
         k + j0, (int)ld, q + i0, (int)ld, 0.0f, s, ls);
-    online_softmax_tile (s, ls, nk, mp, m, l, mnew, corr, 0);
+    online_softmax_tile (s, ls, nk, mp, m, l, mnew, corr);
     scale_columns (o, c, mp, corr);
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c, mq, nk, 1.0f,
         v + j0, (int)ld, s, ls, 1.0f, o, mp);
