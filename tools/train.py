@@ -14,7 +14,9 @@ found) through the C engine.  Progress goes to stdout: step, loss, held-out
 accuracy, time left.
 
 Seeds (clip k of seed S is clip k of `ssantestsrc seed=S`):
-  TRAIN_SEED  clips 0 .. train_clips-1 (balanced: clip k has class k mod 11)
+  TRAIN_SEED  clips 0, 1, 2, ... (balanced: clip k has class k mod 11), a
+              pool of fresh clips rendered as training goes (ClipStream);
+              the last clip index used is printed at the end
   VAL_SEED    held-out clips scored during training
   TEST_SEED   test clips scored once at the end (reported in models/README.md)
 No other seed is used; every other seed is unseen by the models.
@@ -38,6 +40,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -54,13 +57,13 @@ TEST_SEED = 1618033
 
 CLIP_FRAMES = 32
 SEGMENTS = 8
-INPUT_SIZE = 64
+INPUT_SIZE = 48
 N_CLASSES = 11
 
 ARCH = dict(arch="custom", block="basic", layers=(1, 1, 1, 1), width=16,
             segments=SEGMENTS, input_size=INPUT_SIZE, resize=INPUT_SIZE,
             ssa_reduction=2, window_frames=CLIP_FRAMES)
-SSA_BLOCKS = "layer2.0"
+SSA_BLOCKS = "layer1.0,layer2.0"
 
 # label permutations of the world's symmetries
 PAIR = [1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 10]            # played backwards
@@ -118,23 +121,70 @@ def scale_down(clips, size):
     return out
 
 
-def make_set(synth, seed, count, hires_every, tmp):
-    """count clips of seed at INPUT_SIZE; every hires_every-th block of the
-    clips is rendered at 4:3 and higher resolution, then scaled down."""
+def make_set(synth, seed, count, hires_every, tmp, first=0):
+    """Clips first..first+count-1 of seed at INPUT_SIZE; every
+    hires_every-th block of 110 clips is rendered at 4:3 and higher
+    resolution, then scaled down."""
     parts, labels = [], []
     block = 110
-    for first in range(0, count, block):
-        n = min(block, count - first)
-        k = first // block
+    for start in range(first, first + count, block):
+        n = min(block, first + count - start)
+        k = start // block
         if hires_every and k % hires_every == hires_every - 1:
             w, h = ((160, 120), (224, 168), (128, 96))[(k // hires_every) % 3]
-            c, lab = render(synth, seed, first, n, w, h, tmp)
+            c, lab = render(synth, seed, start, n, w, h, tmp)
             c = scale_down(c, INPUT_SIZE)
         else:
-            c, lab = render(synth, seed, first, n, INPUT_SIZE, INPUT_SIZE, tmp)
+            c, lab = render(synth, seed, start, n, INPUT_SIZE, INPUT_SIZE, tmp)
         parts.append(c)
         labels.append(lab)
     return np.concatenate(parts), np.concatenate(labels)
+
+
+class ClipStream:
+    """Training clips of TRAIN_SEED, never short of fresh ones: a pool of
+    `pool` clips whose oldest `chunk` are replaced by the next unseen clips
+    (rendered by a background thread) every `every` training steps.  The
+    replacement depends on the step count only, so a run is reproducible."""
+
+    def __init__(self, synth, pool, chunk, every, tmp):
+        self.synth, self.chunk, self.every = synth, chunk, every
+        self.tmp = os.path.join(tmp, "stream")
+        os.makedirs(self.tmp, exist_ok=True)
+        self.clips, self.labels = make_set(synth, TRAIN_SEED, pool, 4, tmp)
+        self.n_slots = pool // chunk
+        self.slot = 0
+        self.next_first = pool
+        self._start()
+
+    def _start(self):
+        first = self.next_first
+        self.next_first += self.chunk
+
+        def work():
+            self.result = make_set(self.synth, TRAIN_SEED, self.chunk, 4,
+                                   self.tmp, first)
+
+        self.thread = threading.Thread(target=work, daemon=True)
+        self.thread.start()
+
+    def step(self, step):
+        if step == 0 or step % self.every:
+            return
+        self.thread.join()
+        c, lab = self.result
+        s = self.slot * self.chunk
+        self.clips[s:s + self.chunk] = c
+        self.labels[s:s + self.chunk] = lab
+        self.slot = (self.slot + 1) % self.n_slots
+        self._start()
+
+    def close(self):
+        self.thread.join()
+        os.rmdir(self.tmp)
+
+    def clips_used(self):
+        return self.next_first - self.chunk
 
 
 def centre_indices():
@@ -204,35 +254,32 @@ def report(preds, labels, names, title):
     return "\n".join(lines)
 
 
-def train(name, cfg, data, val, args, t_start_all, n_runs_left):
+def train(name, cfg, val, args, n_runs_left, tmp):
+    """Trains for args.steps steps, warm-up then cosine learning rate."""
+    steps, lr = args.steps, args.lr
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     model = SSAN(cfg)
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr,
+    opt = torch.optim.AdamW(model.parameters(), lr=lr,
                             weight_decay=args.weight_decay)
-    steps = args.steps
     warm = max(1, steps // 20)
 
     def lr_at(s):
         if s < warm:
-            return args.lr * (s + 1) / warm
-        return args.lr * 0.5 * (1 + math.cos(math.pi * (s - warm)
-                                             / (steps - warm)))
+            return lr * (s + 1) / warm
+        return lr * 0.5 * (1 + math.cos(math.pi * (s - warm)
+                                        / (steps - warm)))
 
-    clips, labels = data
-    n = len(clips)
-    order = rng.permutation(n)
-    pos = 0
+    stream = ClipStream(args.synth, args.pool_clips, args.chunk_clips,
+                        args.refresh_steps, tmp)
     t0 = time.time()
     loss_sum, loss_n = 0.0, 0
     eval_every = max(1, steps // args.evals)
     for step in range(steps):
-        if pos + args.batch > n:
-            order, pos = rng.permutation(n), 0
-        idx = order[pos:pos + args.batch]
-        pos += args.batch
-        x, y = train_batch(clips, labels, idx, rng, cfg)
+        stream.step(step)
+        idx = rng.choice(len(stream.clips), args.batch, replace=False)
+        x, y = train_batch(stream.clips, stream.labels, idx, rng, cfg)
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         loss = nnf.cross_entropy(model(x, SEGMENTS), y)
@@ -247,13 +294,15 @@ def train(name, cfg, data, val, args, t_start_all, n_runs_left):
             left = el / (step + 1) * (steps - step - 1)
             left_all = left + (n_runs_left - 1) * el / (step + 1) * steps \
                 * (args.tsn_cost if name == "ssan" else 1.0)
-            log("%s step %d/%d (epoch %.1f) loss %.3f held-out %.1f %% "
+            log("%s step %d/%d (%d clips seen) loss %.3f held-out %.1f %% "
                 "lr %.2g | %.0f s, ~%.0f s left (all: ~%.0f s)" % (
-                    name, step + 1, steps, (step + 1) * args.batch / n,
+                    name, step + 1, steps, stream.clips_used(),
                     loss_sum / loss_n, 100 * acc, lr_at(step), el, left,
                     left_all))
             loss_sum, loss_n = 0.0, 0
-    return model, time.time() - t0
+    clips_used = stream.clips_used()
+    stream.close()
+    return model, time.time() - t0, clips_used
 
 
 def eval_c(infer, path, clips, cfg, tmp):
@@ -277,10 +326,15 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "..", "models"))
     ap.add_argument("--only", choices=("ssan", "tsn"))
     ap.add_argument("--ssa-blocks", default=SSA_BLOCKS)
-    ap.add_argument("--train-clips", type=int, default=8800)
+    ap.add_argument("--pool-clips", type=int, default=4400,
+                    help="training clips held at once")
+    ap.add_argument("--chunk-clips", type=int, default=1100,
+                    help="fresh clips replacing the oldest ones ...")
+    ap.add_argument("--refresh-steps", type=int, default=80,
+                    help="... every this many steps")
     ap.add_argument("--val-clips", type=int, default=330)
     ap.add_argument("--test-clips", type=int, default=1100)
-    ap.add_argument("--steps", type=int, default=4500)
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
@@ -288,7 +342,7 @@ def main():
                     help="held-out evaluations per run")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--tsn-cost", type=float, default=0.85,
+    ap.add_argument("--tsn-cost", type=float, default=0.25,
                     help="TSN step time relative to SSAN (ETA only)")
     args = ap.parse_args()
 
@@ -302,10 +356,9 @@ def main():
     t_all = time.time()
     tmp = tempfile.mkdtemp(prefix="ssan-train-")
 
-    log("rendering %d training clips (seed %d), %d held-out (seed %d), "
-        "%d test (seed %d)" % (args.train_clips, TRAIN_SEED, args.val_clips,
-                               VAL_SEED, args.test_clips, TEST_SEED))
-    data = make_set(args.synth, TRAIN_SEED, args.train_clips, 4, tmp)
+    log("rendering %d held-out clips (seed %d) and %d test clips (seed %d); "
+        "training clips (seed %d) are rendered as training goes" % (
+            args.val_clips, VAL_SEED, args.test_clips, TEST_SEED, TRAIN_SEED))
     val = make_set(args.synth, VAL_SEED, args.val_clips, 0, tmp)
     test = make_set(args.synth, TEST_SEED, args.test_clips, 0, tmp)
     log("data ready in %.0f s" % (time.time() - t_all))
@@ -317,13 +370,15 @@ def main():
     for k, (name, blocks) in enumerate(runs):
         cfg = SSANConfig(ssa_blocks=blocks, num_classes=N_CLASSES,
                          labels=names, **ARCH)
-        model, secs = train(name, cfg, data, val, args, t_all, len(runs) - k)
+        model, secs, used = train(name, cfg, val, args, len(runs) - k, tmp)
         path = os.path.join(args.out, "%s-demo.safetensors" % name)
         export(model.eval(), path)
         log("%s: trained in %.0f s, exported %s" % (name, secs, path))
         model, cfg = load_model(path)
-        summary.append("%s (%s), trained %d steps in %.1f min" % (
-            name, path, args.steps, secs / 60))
+        summary.append("%s (%s), trained %d steps (batch %d, training clips "
+                       "0..%d of seed %d) in %.1f min" % (
+                           name, path, args.steps, args.batch, used - 1,
+                           TRAIN_SEED, secs / 60))
         summary.append(report(predict(model, test[0], cfg), test[1], names,
                               "  twin, test seed %d" % TEST_SEED))
         if os.access(args.infer, os.X_OK):
