@@ -41,7 +41,7 @@ CONFIGS = {
     # tools/train.py ARCH
     "demo": ["--arch", "custom", "--block", "basic", "--layers", "1,1,1,1",
              "--width", "16", "--classes", "11", "--segments", "8",
-             "--input-size", "64", "--resize", "64", "--window-frames", "32",
+             "--input-size", "48", "--resize", "48", "--window-frames", "32",
              "--ssa-blocks", "layer1.0,layer2.0"],
 }
 DEMO_MODEL = os.path.join(ROOT, "models", "ssan-demo.safetensors")

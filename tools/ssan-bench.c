@@ -9,7 +9,7 @@
  *   paper  resnet50, T = 8, 224x224, SSA in layer1.0,layer2.0 (the paper)
  *   tsn    the same without SSA (a plain TSN ResNet-50)
  *   demo   the bundled demo model's configuration (tools/train.py ARCH):
- *          custom basic 1,1,1,1, width 16, T = 8, 64x64, SSA in
+ *          custom basic 1,1,1,1, width 16, T = 8, 48x48, SSA in
  *          layer1.0,layer2.0, 11 classes; models/ssan-demo.safetensors (from
  *          the current folder) is loaded instead when it exists
  * For each model: one warm-up window, then K timed windows (one window of
@@ -133,8 +133,8 @@ config_for (const char *name, ssan_modelgen_config *c)
     c->layers[0] = c->layers[1] = c->layers[2] = c->layers[3] = 1;
     c->width = 16;
     c->num_classes = 11;
-    c->input_size = 64;
-    c->resize = 64;
+    c->input_size = 48;
+    c->resize = 48;
     c->window_frames = 32;
     c->ssa_blocks = "layer1.0,layer2.0";
     c->ssa_reduction = 2;
