@@ -1,8 +1,8 @@
 /* gst-ssan plugin: registers the elements, nothing else.
  *
  *   ssanaction   — recognises actions in sliding windows (gstssanaction.c)
- *   ssantestsrc  — synthetic action clips for demos and tests (gstssantestsrc.c)
- *   ssanoverlay  — draws the current action (gstssanoverlay.c)
+ *   ssantestsrc  — synthetic action clips for demos and tests
+ * (gstssantestsrc.c) ssanoverlay  — draws the current action (gstssanoverlay.c)
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -15,7 +15,7 @@ GST_ELEMENT_REGISTER_DECLARE (ssantestsrc);
 GST_ELEMENT_REGISTER_DECLARE (ssanoverlay);
 
 static gboolean
-plugin_init (GstPlugin * plugin)
+plugin_init (GstPlugin *plugin)
 {
   gboolean ret = FALSE;
 
@@ -27,6 +27,5 @@ plugin_init (GstPlugin * plugin)
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, ssan,
-    "Action recognition with Separable Self-Attention Networks",
-    plugin_init, PACKAGE_VERSION, "LGPL", PACKAGE_NAME,
-    "https://example.invalid/gst-ssan")
+    "Action recognition with Separable Self-Attention Networks", plugin_init,
+    PACKAGE_VERSION, "LGPL", PACKAGE_NAME, "https://example.invalid/gst-ssan")

@@ -61,12 +61,12 @@ GType gst_ssan_action_result_get_type (void);
  * allocation.  @label is taken from @top_labels at the entry whose id is
  * @class_id (which must be among @top_ids), or "" when @class_id is -1. */
 GstSsanActionResult *gst_ssan_action_result_new (gint class_id,
-    gdouble confidence, guint n_top, const gint * top_ids,
-    const gchar * const *top_labels, const gdouble * top_scores,
-    GstClockTime window_start, GstClockTime window_end,
-    guint64 window_index, GstClockTime inference_time);
-GstSsanActionResult *gst_ssan_action_result_ref (GstSsanActionResult * result);
-void gst_ssan_action_result_unref (GstSsanActionResult * result);
+    gdouble confidence, guint n_top, const gint *top_ids,
+    const gchar *const *top_labels, const gdouble *top_scores,
+    GstClockTime window_start, GstClockTime window_end, guint64 window_index,
+    GstClockTime inference_time);
+GstSsanActionResult *gst_ssan_action_result_ref (GstSsanActionResult *result);
+void gst_ssan_action_result_unref (GstSsanActionResult *result);
 
 /**
  * GstSsanActionMeta:
@@ -85,11 +85,12 @@ typedef struct _GstSsanActionMeta {
 GType gst_ssan_action_meta_api_get_type (void);
 const GstMetaInfo *gst_ssan_action_meta_get_info (void);
 
-GstSsanActionMeta *gst_buffer_add_ssan_action_meta (GstBuffer * buffer,
-    GstSsanActionResult * result);
+GstSsanActionMeta *gst_buffer_add_ssan_action_meta (
+    GstBuffer *buffer, GstSsanActionResult *result);
 
-#define gst_buffer_get_ssan_action_meta(b) \
-  ((GstSsanActionMeta *) gst_buffer_get_meta ((b), GST_SSAN_ACTION_META_API_TYPE))
+#define gst_buffer_get_ssan_action_meta(b)                                     \
+  ((GstSsanActionMeta *)gst_buffer_get_meta (                                  \
+      (b), GST_SSAN_ACTION_META_API_TYPE))
 
 G_END_DECLS
 

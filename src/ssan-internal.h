@@ -15,7 +15,7 @@ typedef enum ssan_dtype {
   SSAN_DTYPE_F32 = 0,
   SSAN_DTYPE_F16,
   SSAN_DTYPE_BF16,
-  SSAN_DTYPE_I64,               /* only num_batches_tracked: never taken */
+  SSAN_DTYPE_I64, /* only num_batches_tracked: never taken */
 } ssan_dtype;
 
 /* One tensor of a parsed safetensors file.  data points into the file's
@@ -29,17 +29,17 @@ typedef struct ssan_st_tensor {
   int64_t numel;
   const uint8_t *data;
   size_t nbytes;
-  int used;                     /* set by ssan_st_take */
+  int used; /* set by ssan_st_take */
 } ssan_st_tensor;
 
 /* A parsed, fully validated safetensors file (spec §3 container rules:
  * header JSON, dtypes, shapes, offsets inside the data section, no overlap,
  * full coverage).  Does not own the bytes it points into. */
 typedef struct ssan_st {
-  const char *fname;            /* for error messages, borrowed */
+  const char *fname; /* for error messages, borrowed */
   ssan_st_tensor *tensors;
   size_t n_tensors;
-  char **meta_keys;             /* __metadata__, string -> string */
+  char **meta_keys; /* __metadata__, string -> string */
   char **meta_values;
   size_t n_meta;
 } ssan_st;
@@ -56,8 +56,8 @@ const char *ssan_st_meta (const ssan_st *st, const char *key);
 /* Finds tensor `name`, checks its shape is exactly shape[0..ndim), widens it
  * to float32 into dst (numel floats) and marks it used.  Errors name the
  * file and the tensor (missing, wrong shape, used twice). */
-int ssan_st_take (ssan_st *st, const char *name, int ndim,
-    const int64_t *shape, float *dst, ssan_error *err);
+int ssan_st_take (ssan_st *st, const char *name, int ndim, const int64_t *shape,
+    float *dst, ssan_error *err);
 
 /* Fails, naming the first one, if any tensor was not taken
  * (num_batches_tracked entries excepted). */
@@ -74,8 +74,8 @@ void ssan_info_clear (ssan_info *info);
  * nesting, no int64 overflow, nothing after the value, no duplicate keys).
  * Returns a new reference to the root (release with json_node_unref) or
  * NULL with a one-line reason in why. */
-struct _JsonNode *ssan_json_parse (const char *s, size_t len, char *why,
-    size_t why_size);
+struct _JsonNode *ssan_json_parse (
+    const char *s, size_t len, char *why, size_t why_size);
 
 /* Fills err (if not NULL) with code and a printf-style message. */
 void ssan_set_error (ssan_error *err, ssan_status code, const char *fmt, ...)

@@ -32,15 +32,15 @@ extern "C" {
 
 typedef enum ssan_status {
   SSAN_OK = 0,
-  SSAN_ERR_IO,       /* file cannot be opened, read or mapped */
-  SSAN_ERR_FORMAT,   /* file content violates the spec */
-  SSAN_ERR_NOMEM,    /* an allocation failed or a size overflowed */
-  SSAN_ERR_ARG,      /* a caller passed an invalid argument */
+  SSAN_ERR_IO,     /* file cannot be opened, read or mapped */
+  SSAN_ERR_FORMAT, /* file content violates the spec */
+  SSAN_ERR_NOMEM,  /* an allocation failed or a size overflowed */
+  SSAN_ERR_ARG,    /* a caller passed an invalid argument */
 } ssan_status;
 
 typedef struct ssan_error {
   ssan_status code;
-  char msg[512];     /* NUL-terminated, one line, no trailing newline */
+  char msg[512]; /* NUL-terminated, one line, no trailing newline */
 } ssan_error;
 
 typedef enum ssan_block_kind {
@@ -50,24 +50,24 @@ typedef enum ssan_block_kind {
 
 /* Model metadata, spec §3.  Owned by the model; valid until ssan_model_free. */
 typedef struct ssan_info {
-  const char *arch;             /* "resnet18", "resnet34", "resnet50",
-                                 * "resnet101" or "custom" */
-  ssan_block_kind block;        /* resolved from arch for the named ResNets */
-  int layers[4];                /* blocks per stage, each >= 1 */
-  int width;                    /* stem/base width w; stage i has w*2^(i-1) */
-  int num_classes;              /* rows of fc */
-  int segments;                 /* T the model was trained with, >= 1 */
-  int input_size;               /* S: square crop side, pixels */
-  int resize;                   /* shorter side before the centre crop, >= S */
-  float mean[3];                /* per RGB channel, on pixel/255 */
-  float std[3];                 /* per RGB channel, > 0 */
-  int ssa_reduction;            /* C / C' in every SSA module */
-  int n_ssa_blocks;             /* number of entries in ssa_blocks */
-  const char *const *ssa_blocks;/* block names, e.g. "layer1.0" */
-  const char *const *labels;    /* num_classes class names */
-  int window_frames;            /* source frames one training clip spanned, >= T */
-  int64_t n_params;             /* parameters in the file (BN buffers included,
-                                 * num_batches_tracked excluded) */
+  const char *arch;              /* "resnet18", "resnet34", "resnet50",
+                                  * "resnet101" or "custom" */
+  ssan_block_kind block;         /* resolved from arch for the named ResNets */
+  int layers[4];                 /* blocks per stage, each >= 1 */
+  int width;                     /* stem/base width w; stage i has w*2^(i-1) */
+  int num_classes;               /* rows of fc */
+  int segments;                  /* T the model was trained with, >= 1 */
+  int input_size;                /* S: square crop side, pixels */
+  int resize;                    /* shorter side before the centre crop, >= S */
+  float mean[3];                 /* per RGB channel, on pixel/255 */
+  float std[3];                  /* per RGB channel, > 0 */
+  int ssa_reduction;             /* C / C' in every SSA module */
+  int n_ssa_blocks;              /* number of entries in ssa_blocks */
+  const char *const *ssa_blocks; /* block names, e.g. "layer1.0" */
+  const char *const *labels;     /* num_classes class names */
+  int window_frames; /* source frames one training clip spanned, >= T */
+  int64_t n_params;  /* parameters in the file (BN buffers included,
+                      * num_batches_tracked excluded) */
 } ssan_info;
 
 typedef struct ssan_model ssan_model;
@@ -79,8 +79,8 @@ ssan_model *ssan_model_load (const char *path, ssan_error *err);
 
 /* Same, from bytes in memory (copied as needed; the caller keeps ownership).
  * name is used in error messages in place of a file name. */
-ssan_model *ssan_model_load_memory (const void *data, size_t size,
-    const char *name, ssan_error *err);
+ssan_model *ssan_model_load_memory (
+    const void *data, size_t size, const char *name, ssan_error *err);
 
 void ssan_model_free (ssan_model *model);
 
@@ -89,8 +89,8 @@ const ssan_info *ssan_model_get_info (const ssan_model *model);
 /* Creates a context evaluating windows of `segments` frames (T >= 1; 0 means
  * the model's T), up to `max_batch` windows per call (>= 1).  All scratch
  * memory is allocated here. */
-ssan_ctx *ssan_ctx_new (const ssan_model *model, int segments, int max_batch,
-    ssan_error *err);
+ssan_ctx *ssan_ctx_new (
+    const ssan_model *model, int segments, int max_batch, ssan_error *err);
 
 void ssan_ctx_free (ssan_ctx *ctx);
 
@@ -118,12 +118,12 @@ double ssan_ctx_get_flops (const ssan_ctx *ctx);
  * are CPU seconds summed over the context's threads; wall is the time spent
  * in ssan_ctx_forward. */
 typedef struct ssan_profile {
-  double conv;       /* convolution GEMMs and epilogues, CPU seconds */
-  double im2col;     /* im2col gathers, CPU seconds */
-  double attention;  /* SSA attention steps (not its 1x1 convolutions) */
-  double other;      /* pooling, fc, consensus, CPU seconds */
-  double wall;       /* seconds spent in ssan_ctx_forward */
-  int64_t windows;   /* windows evaluated while profiling */
+  double conv;      /* convolution GEMMs and epilogues, CPU seconds */
+  double im2col;    /* im2col gathers, CPU seconds */
+  double attention; /* SSA attention steps (not its 1x1 convolutions) */
+  double other;     /* pooling, fc, consensus, CPU seconds */
+  double wall;      /* seconds spent in ssan_ctx_forward */
+  int64_t windows;  /* windows evaluated while profiling */
 } ssan_profile;
 
 void ssan_ctx_set_profiling (ssan_ctx *ctx, int enable);
@@ -142,7 +142,7 @@ int ssan_ctx_forward (ssan_ctx *ctx, const float *frames, int batch,
 static inline int
 ssan_sample_index (int L, int T, int i)
 {
-  return (int) (((int64_t) L * (2 * i + 1)) / (2 * (int64_t) T));
+  return (int)(((int64_t)L * (2 * i + 1)) / (2 * (int64_t)T));
 }
 
 #ifdef __cplusplus
