@@ -223,15 +223,14 @@ demo_report (Demo *d)
       g_print ("  %-28s %2d/%2d\n", d->class_names[c] ? d->class_names[c] : "?",
           d->per_class_ok[c], d->per_class_total[c]);
   /* classes 2p and 2p+1 of ssantestsrc are each other played backwards */
+  static const char *const pair_names[]
+      = { "moving left/right", "moving up/down", "approaching/receding",
+          "rotating cw/ccw", "appearing/disappearing" };
+
   g_print ("reversal pairs:\n");
   for (c = 0; c < 10; c += 2)
     if (d->per_class_total[c] + d->per_class_total[c + 1])
-      g_print ("  %-28s %2d/%2d = %.1f %%\n",
-          c == 0   ? "moving left/right"
-          : c == 2 ? "moving up/down"
-          : c == 4 ? "approaching/receding"
-          : c == 6 ? "rotating cw/ccw"
-                   : "appearing/disappearing",
+      g_print ("  %-28s %2d/%2d = %.1f %%\n", pair_names[c / 2],
           d->per_class_ok[c] + d->per_class_ok[c + 1],
           d->per_class_total[c] + d->per_class_total[c + 1],
           100.0 * (d->per_class_ok[c] + d->per_class_ok[c + 1])
@@ -279,7 +278,7 @@ main (int argc, char **argv)
   GError *err = NULL;
   Demo d = { 0 };
   gchar *src_desc, *win_opts, *desc;
-  const gchar *outputs;
+  gchar *out_desc;
   GstElement *sink;
   GstAppSinkCallbacks cbs = { .new_sample = demo_on_sample };
   GstBus *bus;
@@ -323,23 +322,21 @@ main (int argc, char **argv)
   win_opts = d.synthetic ? g_strdup_printf (
                  "window-frames=%d stride=%d", clip_frames, clip_frames)
                          : g_strdup ("");
-  outputs
-      = eval ? "appsink name=sheet sync=false"
-             : "ssanoverlay ! tee name=t "
-               "t. ! queue ! videoconvert ! vp8enc deadline=1 "
-               "target-bitrate=2000000 ! "
-               "webmmux ! filesink location=\"%s\" "
-               "t. ! queue ! videoconvert ! videoscale ! "
-               "video/"
-               "x-raw,format=BGRx,width=%d,height=%d,pixel-aspect-ratio=1/1 ! "
-               "appsink name=sheet sync=false";
-  {
-    gchar *out_desc = g_strdup_printf (outputs, output, CELL_W, CELL_H);
-
-    desc = g_strdup_printf ("%s ! ssanaction model=\"%s\" threads=%d %s ! %s",
-        src_desc, model, threads, win_opts, out_desc);
-    g_free (out_desc);
-  }
+  if (eval)
+    out_desc = g_strdup ("appsink name=sheet sync=false");
+  else
+    out_desc = g_strdup_printf (
+        "ssanoverlay ! tee name=t "
+        "t. ! queue ! videoconvert ! vp8enc deadline=1 target-bitrate=2000000 "
+        "! "
+        "webmmux ! filesink location=\"%s\" "
+        "t. ! queue ! videoconvert ! videoscale ! video/x-raw,format=BGRx,"
+        "width=%d,height=%d,pixel-aspect-ratio=1/1 ! "
+        "appsink name=sheet sync=false",
+        output, CELL_W, CELL_H);
+  desc = g_strdup_printf ("%s ! ssanaction model=\"%s\" threads=%d %s ! %s",
+      src_desc, model, threads, win_opts, out_desc);
+  g_free (out_desc);
   g_free (src_desc);
   g_free (win_opts);
 
