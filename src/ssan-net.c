@@ -57,6 +57,7 @@ typedef struct ssan_block {
 struct ssan_model {
   ssan_info info;
   float *weights; /* every folded weight, one allocation */
+  float *wino;    /* Winograd-transformed weights, one allocation */
   ssan_conv stem;
   ssan_block *blocks;
   int n_blocks;
@@ -253,7 +254,8 @@ build_ssa (builder *b, const char *blk, int c, int r, ssan_ssa *ssa)
     if (take_at (b, name, 1, bshape, bat + (size_t)i * cr) != 0)
       return -1;
   }
-  ssa->qkv = (ssan_conv){ c, 3 * cr, 1, 1, 0, b->base + wat, b->base + bat };
+  ssa->qkv = (ssan_conv){ c, 3 * cr, 1, 1, 0, b->base + wat, b->base + bat,
+    NULL, 0 };
 
   tmp = malloc ((size_t)3 * cr * cr * sizeof (float));
   if (tmp == NULL) {
@@ -430,6 +432,66 @@ build_network (ssan_model *m, builder *b)
   return 0;
 }
 
+/* Picks the Winograd convolutions (ssan_wino_pick, from their map sizes at
+ * the model's input size) and, when u is not NULL, transforms their folded
+ * weights into u.  Returns the floats the transformed weights need. */
+static size_t
+winograd_walk (ssan_model *m, float *u)
+{
+  int H = m->info.input_size, W, i, k;
+  size_t total = 0;
+
+  H = ssan_conv_out_size (H, 7, 2, 3);
+  H = ssan_conv_out_size (H, 3, 2, 1);
+  W = H;
+  for (i = 0; i < m->n_blocks; i++) {
+    ssan_block *bk = &m->blocks[i];
+    ssan_conv *cv[3] = { &bk->conv1, &bk->conv2, &bk->conv3 };
+    int n = m->info.block == SSAN_BLOCK_BOTTLENECK ? 3 : 2;
+
+    for (k = 0; k < n; k++) {
+      int Ho = ssan_conv_out_size (H, cv[k]->k, cv[k]->stride, cv[k]->pad);
+      int Wo = ssan_conv_out_size (W, cv[k]->k, cv[k]->stride, cv[k]->pad);
+      int wm = 0;
+
+      if (cv[k]->k == 3 && cv[k]->stride == 1 && cv[k]->pad == 1)
+        wm = ssan_wino_pick (cv[k]->cin, cv[k]->cout, Ho, Wo);
+      if (wm != 0) {
+        size_t need = ssan_wino_weights_size (cv[k]->cin, cv[k]->cout, wm);
+        if (u != NULL) {
+          ssan_wino_transform (cv[k]->w, cv[k]->cin, cv[k]->cout, wm, u);
+          cv[k]->wu = u;
+          cv[k]->wm = wm;
+          u += need;
+        }
+        total += need;
+      }
+      H = Ho;
+      W = Wo;
+    }
+  }
+  return total;
+}
+
+/* Transformed weights for the convolutions that run as Winograd: made once
+ * here, after BatchNorm folding. */
+static int
+prepare_winograd (ssan_model *m)
+{
+  size_t n;
+
+  if (m->info.input_size < 1)
+    return 0;
+  n = winograd_walk (m, NULL);
+  if (n == 0)
+    return 0;
+  if (n > SIZE_MAX / sizeof (float)
+      || (m->wino = malloc (n * sizeof (float))) == NULL)
+    return -1;
+  winograd_walk (m, m->wino);
+  return 0;
+}
+
 ssan_model *
 ssan_model_load_memory (
     const void *data, size_t size, const char *name, ssan_error *err)
@@ -477,6 +539,8 @@ ssan_model_load_memory (
   b.err = err;
   if (build_network (m, &b) != 0 || ssan_st_check_all_used (&st, err) != 0)
     goto fail;
+  if (prepare_winograd (m) != 0)
+    goto nomem;
   m->info.n_params = b.n_params;
   ssan_st_clear (&st);
   return m;
@@ -563,6 +627,7 @@ ssan_model_free (ssan_model *model)
   ssan_info_clear (&model->info);
   free (model->blocks);
   free (model->weights);
+  free (model->wino);
   free (model);
 }
 
@@ -613,6 +678,8 @@ plan_conv (plan *p, const ssan_conv *cv, int nf, int *H, int *W)
   p->act = max_sz (p->act, mul3 (p, cols, (size_t)cv->cout, 1));
   chunk = ssan_conv_chunk_cols (cv, cols);
   p->col = max_sz (p->col, mul3 (p, chunk, (size_t)cv->cin * cv->k * cv->k, 1));
+  if (p->ok && cv->wu != NULL)
+    p->col = max_sz (p->col, ssan_conv_scratch_size (cv, nf, *H, *W));
   *H = Ho;
   *W = Wo;
 }

@@ -485,6 +485,404 @@ conv_rows_item (void *arg, int i, int thread)
 #define SSAN_SLICES_PER_THREAD 4
 #endif
 
+/* ---- Winograd F(m x m, 3 x 3) ---- */
+
+/* Each thread's chunk of tiles stays near this many floats of transformed
+ * input and output (2 MiB): wide enough GEMMs, and in L3. */
+#ifndef SSAN_WINO_BUDGET
+#define SSAN_WINO_BUDGET ((size_t)512 << 10)
+#endif
+#define SSAN_WINO_MIN_TILES 32
+
+int
+ssan_wino_pick (int cin, int cout, int Ho, int Wo)
+{
+  /* F(4x4) beat im2col + GEMM by 1.3-2x (CPU time) on every 3x3 stride-1
+   * shape of the paper and demo configurations (16-512 channels, 3x3 to
+   * 56x56 maps) and F(2x2) never beat F(4x4) by more than noise; on a 2x2
+   * map most of a 4x4 tile is padding */
+  (void)cin;
+  (void)cout;
+  return Ho >= 3 && Wo >= 3 ? 4 : 0;
+}
+
+size_t
+ssan_wino_weights_size (int cin, int cout, int m)
+{
+  return (size_t)(m + 2) * (m + 2) * cout * cin;
+}
+
+void
+ssan_wino_transform (const float *w, int cin, int cout, int m, float *u)
+{
+  /* interpolation points 0, 1, -1 (m = 2); 0, 1, -1, 2, -2 (m = 4); and
+   * infinity */
+  static const double g2[4][3]
+      = { { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 } };
+  static const double g4[6][3]
+      = { { 1.0 / 4, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+          { -1.0 / 6, 1.0 / 6, -1.0 / 6 }, { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
+          { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 } };
+  int a = m + 2, o, c, i, j, k;
+  size_t plane = (size_t)cout * cin;
+
+  for (o = 0; o < cout; o++) {
+    for (c = 0; c < cin; c++) {
+      const float *g = w + ((size_t)o * cin + c) * 9;
+      double t[6][3];
+
+      for (i = 0; i < a; i++)
+        for (j = 0; j < 3; j++) {
+          double s = 0.0;
+          for (k = 0; k < 3; k++)
+            s += (m == 2 ? g2[i][k] : g4[i][k]) * g[k * 3 + j];
+          t[i][j] = s;
+        }
+      for (i = 0; i < a; i++)
+        for (j = 0; j < a; j++) {
+          double s = 0.0;
+          for (k = 0; k < 3; k++)
+            s += t[i][k] * (m == 2 ? g2[j][k] : g4[j][k]);
+          u[(size_t)(i * a + j) * plane + (size_t)o * cin + c] = (float)s;
+        }
+    }
+  }
+}
+
+/* Tiles per chunk for `tiles` tiles in all: a multiple of 8 (the
+ * transforms' vector width). */
+static size_t
+wino_chunk_tiles (const ssan_conv *cv, size_t tiles)
+{
+  size_t a2 = (size_t)(cv->wm + 2) * (cv->wm + 2);
+  size_t nt = SSAN_WINO_BUDGET / (a2 * (size_t)(cv->cin + cv->cout));
+
+  if (nt < SSAN_WINO_MIN_TILES)
+    nt = SSAN_WINO_MIN_TILES;
+  if (nt > tiles)
+    nt = tiles;
+  return (nt + 7) & ~(size_t)7;
+}
+
+static int
+is_wino (const ssan_conv *cv)
+{
+  return cv->wu != NULL && (cv->wm == 2 || cv->wm == 4) && cv->k == 3
+         && cv->stride == 1 && cv->pad == 1;
+}
+
+size_t
+ssan_conv_scratch_size (const ssan_conv *cv, int nf, int H, int W)
+{
+  int Ho = ssan_conv_out_size (H, cv->k, cv->stride, cv->pad);
+  int Wo = ssan_conv_out_size (W, cv->k, cv->stride, cv->pad);
+
+  if (is_wino (cv)) {
+    size_t tiles = (size_t)nf * ((Ho + cv->wm - 1) / cv->wm)
+                   * ((Wo + cv->wm - 1) / cv->wm);
+    size_t a2 = (size_t)(cv->wm + 2) * (cv->wm + 2);
+    return a2 * (size_t)(cv->cin + cv->cout) * wino_chunk_tiles (cv, tiles);
+  }
+  return ssan_conv_chunk_cols (cv, (size_t)nf * Ho * Wo)
+         * ((size_t)cv->cin * cv->k * cv->k);
+}
+
+/* 1-D transforms on v8f x[0], x[s], ...: B^T (input), A^T (output). */
+#define WINO_BT2(y, ys, x, xs)                                                 \
+  do {                                                                         \
+    v8f d0_ = (x)[0], d1_ = (x)[(xs)], d2_ = (x)[2 * (xs)];                    \
+    v8f d3_ = (x)[3 * (xs)];                                                   \
+    (y)[0] = d0_ - d2_;                                                        \
+    (y)[(ys)] = d1_ + d2_;                                                     \
+    (y)[2 * (ys)] = d2_ - d1_;                                                 \
+    (y)[3 * (ys)] = d1_ - d3_;                                                 \
+  } while (0)
+#define WINO_AT2(y, ys, x, xs)                                                 \
+  do {                                                                         \
+    v8f m1_ = (x)[(xs)], m2_ = (x)[2 * (xs)];                                  \
+    (y)[0] = (x)[0] + m1_ + m2_;                                               \
+    (y)[(ys)] = m1_ - m2_ - (x)[3 * (xs)];                                     \
+  } while (0)
+#define WINO_BT4(y, ys, x, xs)                                                 \
+  do {                                                                         \
+    v8f d0_ = (x)[0], d1_ = (x)[(xs)], d2_ = (x)[2 * (xs)];                    \
+    v8f d3_ = (x)[3 * (xs)], d4_ = (x)[4 * (xs)], d5_ = (x)[5 * (xs)];         \
+    v8f p_ = d4_ - V8F (4.0f) * d2_, q_ = d3_ - V8F (4.0f) * d1_;              \
+    v8f r_ = d4_ - d2_, s_ = V8F (2.0f) * (d3_ - d1_);                         \
+    (y)[0] = V8F (4.0f) * d0_ - V8F (5.0f) * d2_ + d4_;                        \
+    (y)[(ys)] = p_ + q_;                                                       \
+    (y)[2 * (ys)] = p_ - q_;                                                   \
+    (y)[3 * (ys)] = r_ + s_;                                                   \
+    (y)[4 * (ys)] = r_ - s_;                                                   \
+    (y)[5 * (ys)] = V8F (4.0f) * d1_ - V8F (5.0f) * d3_ + d5_;                 \
+  } while (0)
+#define WINO_AT4(y, ys, x, xs)                                                 \
+  do {                                                                         \
+    v8f m1_ = (x)[(xs)], m2_ = (x)[2 * (xs)], m3_ = (x)[3 * (xs)];             \
+    v8f m4_ = (x)[4 * (xs)];                                                   \
+    v8f sa_ = m1_ + m2_, da_ = m1_ - m2_, sb_ = m3_ + m4_, db_ = m3_ - m4_;    \
+    (y)[0] = (x)[0] + sa_ + sb_;                                               \
+    (y)[(ys)] = da_ + V8F (2.0f) * db_;                                        \
+    (y)[2 * (ys)] = sa_ + V8F (4.0f) * sb_;                                    \
+    (y)[3 * (ys)] = da_ + V8F (8.0f) * db_ + (x)[5 * (xs)];                    \
+  } while (0)
+
+typedef struct {
+  const ssan_conv *cv;
+  const ssan_work *work;
+  const float *src;
+  size_t cs, fs, cols, tiles, nt;
+  int H, W, Ho, Wo, tH, tW, relu, accumulate;
+  float *dst;
+} wino_job;
+
+/* Where the 8 tiles from t0 start: frames and top-left input corners;
+ * tiles past the end get frame 0 and a y0 never in bounds. */
+static void
+wino_lanes (const wino_job *j, size_t t0, size_t *foff, int *y0, int *x0)
+{
+  size_t per = (size_t)j->tH * j->tW;
+  int l, m = j->cv->wm;
+
+  for (l = 0; l < 8; l++) {
+    size_t t = t0 + l, r = t % per;
+
+    foff[l] = t < j->tiles ? t / per : 0;
+    y0[l] = t < j->tiles ? (int)(r / j->tW) * m - 1 : -(1 << 29);
+    x0[l] = (int)(r % j->tW) * m - 1;
+  }
+}
+
+/* Transformed input of tiles [t0, t0+nt) into v[a][cin][nt]. */
+static inline __attribute__ ((always_inline)) void
+wino_input (const wino_job *j, size_t t0, size_t nt, float *v, const int m)
+{
+  const int a = m + 2;
+  const ssan_conv *cv = j->cv;
+  int H = j->H, W = j->W, c, l, i, k;
+  size_t g;
+
+  for (g = 0; g < nt; g += 8) {
+    size_t foff[8];
+    int y0[8], x0[8], inside = 1;
+
+    wino_lanes (j, t0 + g, foff, y0, x0);
+    for (l = 0; l < 8; l++)
+      inside &= y0[l] >= 0 && y0[l] + a <= H && x0[l] >= 0 && x0[l] + a <= W;
+    for (c = 0; c < cv->cin; c++) {
+      const float *plane = j->src + (size_t)c * j->cs;
+      float d[36][8];
+      v8f x[36], t[36];
+
+      if (inside) {
+        for (l = 0; l < 8; l++) {
+          const float *p = plane + foff[l] * j->fs + (size_t)y0[l] * W + x0[l];
+          for (i = 0; i < a; i++)
+            for (k = 0; k < a; k++)
+              d[i * a + k][l] = p[(size_t)i * W + k];
+        }
+      } else {
+        for (l = 0; l < 8; l++) {
+          const float *p = plane + foff[l] * j->fs;
+          for (i = 0; i < a; i++) {
+            int y = y0[l] + i;
+            for (k = 0; k < a; k++) {
+              int xx = x0[l] + k;
+              d[i * a + k][l] = y >= 0 && y < H && xx >= 0 && xx < W
+                                    ? p[(size_t)y * W + xx]
+                                    : 0.0f;
+            }
+          }
+        }
+      }
+      for (i = 0; i < a * a; i++)
+        V8F_LOAD (x[i], d[i]);
+      /* B^T d B: columns, then rows */
+      for (k = 0; k < a; k++) {
+        if (m == 2)
+          WINO_BT2 (t + k, a, x + k, a);
+        else
+          WINO_BT4 (t + k, a, x + k, a);
+      }
+      for (i = 0; i < a; i++) {
+        if (m == 2)
+          WINO_BT2 (x + i * a, 1, t + i * a, 1);
+        else
+          WINO_BT4 (x + i * a, 1, t + i * a, 1);
+      }
+      for (i = 0; i < a * a; i++)
+        V8F_STORE (v + ((size_t)i * cv->cin + c) * j->nt + g, x[i]);
+    }
+  }
+}
+
+/* Output transform of mm[a][cout][nt] for tiles [t0, t0+nt) into dst with
+ * the epilogue. */
+static inline __attribute__ ((always_inline)) void
+wino_output (
+    const wino_job *j, size_t t0, size_t nt, const float *mm, const int m)
+{
+  const int a = m + 2;
+  const ssan_conv *cv = j->cv;
+  size_t hw = (size_t)j->Ho * j->Wo;
+  int o, l, i, k;
+  size_t g;
+
+  for (g = 0; g < nt; g += 8) {
+    size_t foff[8];
+    int y0[8], x0[8];
+
+    wino_lanes (j, t0 + g, foff, y0, x0);
+    for (o = 0; o < cv->cout; o++) {
+      float *plane = j->dst + (size_t)o * j->cols;
+      float bb = cv->b ? cv->b[o] : 0.0f;
+      v8f x[36], t[24], y[16], vb = V8F (bb);
+      float out[16][8];
+
+      for (i = 0; i < a * a; i++)
+        V8F_LOAD (x[i], mm + ((size_t)i * cv->cout + o) * j->nt + g);
+      /* A^T M A: columns, then rows */
+      for (k = 0; k < a; k++) {
+        if (m == 2)
+          WINO_AT2 (t + k, a, x + k, a);
+        else
+          WINO_AT4 (t + k, a, x + k, a);
+      }
+      for (i = 0; i < m; i++) {
+        if (m == 2)
+          WINO_AT2 (y + i * m, 1, t + i * a, 1);
+        else
+          WINO_AT4 (y + i * m, 1, t + i * a, 1);
+      }
+      for (i = 0; i < m * m; i++) {
+        y[i] = y[i] + vb;
+        V8F_STORE (out[i], y[i]);
+      }
+      for (l = 0; l < 8; l++) {
+        float *p;
+        int oy0 = y0[l] + 1, ox0 = x0[l] + 1;
+        int ny = j->Ho - oy0 < m ? j->Ho - oy0 : m;
+        int nx = j->Wo - ox0 < m ? j->Wo - ox0 : m;
+
+        if (oy0 < 0)
+          continue; /* past the last tile */
+        p = plane + foff[l] * hw + (size_t)oy0 * j->Wo + ox0;
+        for (i = 0; i < ny; i++) {
+          for (k = 0; k < nx; k++) {
+            float s = out[i * m + k][l];
+            if (j->accumulate)
+              s += p[(size_t)i * j->Wo + k];
+            if (j->relu)
+              s = s > 0.0f ? s : 0.0f;
+            p[(size_t)i * j->Wo + k] = s;
+          }
+        }
+      }
+    }
+  }
+}
+
+SSAN_CLONES static void
+wino_input_2 (const wino_job *j, size_t t0, size_t nt, float *v)
+{
+  wino_input (j, t0, nt, v, 2);
+}
+
+SSAN_CLONES static void
+wino_input_4 (const wino_job *j, size_t t0, size_t nt, float *v)
+{
+  wino_input (j, t0, nt, v, 4);
+}
+
+SSAN_CLONES static void
+wino_output_2 (const wino_job *j, size_t t0, size_t nt, const float *mm)
+{
+  wino_output (j, t0, nt, mm, 2);
+}
+
+SSAN_CLONES static void
+wino_output_4 (const wino_job *j, size_t t0, size_t nt, const float *mm)
+{
+  wino_output (j, t0, nt, mm, 4);
+}
+
+/* Chunk i of the tiles: transform in, (m+2)^2 GEMMs, transform out. */
+static void
+wino_item (void *arg, int i, int thread)
+{
+  const wino_job *j = arg;
+  const ssan_conv *cv = j->cv;
+  size_t t0 = (size_t)i * j->nt;
+  size_t n = j->tiles - t0 < j->nt ? j->tiles - t0 : j->nt;
+  size_t a2 = (size_t)(cv->wm + 2) * (cv->wm + 2), k;
+  float *v = j->work->scratch + (size_t)thread * j->work->stride;
+  float *mm = v + a2 * cv->cin * j->nt;
+  double *prof = j->work->prof, t = ssan_prof_start (prof);
+  /* GEMM width: the chunk's tiles rounded up to the vector width */
+  int nc = (int)((n + 7) & ~(size_t)7);
+
+  if (cv->wm == 2)
+    wino_input_2 (j, t0, (size_t)nc, v);
+  else
+    wino_input_4 (j, t0, (size_t)nc, v);
+  ssan_prof_stop (prof, thread, SSAN_PART_IM2COL, t);
+  t = ssan_prof_start (prof);
+  for (k = 0; k < a2; k++)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout, nc,
+        cv->cin, 1.0f, cv->wu + k * cv->cout * cv->cin, cv->cin,
+        v + k * cv->cin * j->nt, (int)j->nt, 0.0f, mm + k * cv->cout * j->nt,
+        (int)j->nt);
+  ssan_prof_stop (prof, thread, SSAN_PART_CONV, t);
+  t = ssan_prof_start (prof);
+  if (cv->wm == 2)
+    wino_output_2 (j, t0, (size_t)nc, mm);
+  else
+    wino_output_4 (j, t0, (size_t)nc, mm);
+  ssan_prof_stop (prof, thread, SSAN_PART_OTHER, t);
+}
+
+static void
+wino_forward (const ssan_conv *cv, const float *src, size_t cs, size_t fs,
+    int nf, int H, int W, float *dst, int relu, int accumulate,
+    const ssan_work *work)
+{
+  wino_job j;
+  size_t items, want;
+  int threads = ssan_pool_threads (work->pool);
+
+  memset (&j, 0, sizeof j);
+  j.cv = cv;
+  j.work = work;
+  j.src = src;
+  j.cs = cs;
+  j.fs = fs;
+  j.H = H;
+  j.W = W;
+  j.Ho = H;
+  j.Wo = W;
+  j.tH = (H + cv->wm - 1) / cv->wm;
+  j.tW = (W + cv->wm - 1) / cv->wm;
+  j.tiles = (size_t)nf * j.tH * j.tW;
+  j.cols = (size_t)nf * H * W;
+  j.relu = relu;
+  j.accumulate = accumulate;
+  j.dst = dst;
+  j.nt = wino_chunk_tiles (cv, j.tiles);
+  /* a few chunks per thread, taken in turn (as the column slices of
+   * im2col convolutions), as long as chunks stay wide enough */
+  want = (size_t)threads * SSAN_SLICES_PER_THREAD;
+  items = (j.tiles + j.nt - 1) / j.nt;
+  if (threads > 1 && items < want) {
+    size_t nt = ((j.tiles + want - 1) / want + 7) & ~(size_t)7;
+    if (nt < SSAN_WINO_MIN_TILES)
+      nt = SSAN_WINO_MIN_TILES;
+    if (nt < j.nt)
+      j.nt = nt;
+  }
+  items = (j.tiles + j.nt - 1) / j.nt;
+  ssan_pool_run (work->pool, (int)items, wino_item, &j);
+}
+
 void
 ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
     size_t fs, int nf, int H, int W, float *dst, int relu, int accumulate,
@@ -493,6 +891,10 @@ ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
   int threads = ssan_pool_threads (work->pool);
   conv_job j;
 
+  if (is_wino (cv)) {
+    wino_forward (cv, src, cs, fs, nf, H, W, dst, relu, accumulate, work);
+    return;
+  }
   memset (&j, 0, sizeof j);
   j.cv = cv;
   j.work = work;

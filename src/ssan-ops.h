@@ -53,11 +53,15 @@ double ssan_prof_start (const double *prof);
 void ssan_prof_stop (double *prof, int thread, int part, double t0);
 
 /* A convolution with BatchNorm folded in: w is [cout][cin][k][k], b [cout]
- * (b may be NULL for no bias). */
+ * (b may be NULL for no bias).  A 3x3 stride-1 pad-1 convolution with wu
+ * set runs as Winograd F(wm x wm, 3 x 3) (wm 2 or 4) with the transformed
+ * weights wu (ssan_wino_transform) instead of im2col + GEMM. */
 typedef struct ssan_conv {
   int cin, cout, k, stride, pad;
   const float *w;
   const float *b;
+  const float *wu;
+  int wm;
 } ssan_conv;
 
 /* Output side of a convolution / pooling window: floor((n+2p-k)/s)+1. */
@@ -73,6 +77,29 @@ ssan_conv_out_size (int n, int k, int stride, int pad)
  * unpadded convolution, which needs no im2col. */
 size_t ssan_conv_chunk_cols (const ssan_conv *cv, size_t cols);
 
+/* Winograd F(m x m, 3 x 3).  The input is cut into tiles of m x m outputs
+ * (tile t of nf frames of tH x tW tiles: frame t / (tH*tW), row-major), each
+ * read as an (m+2) x (m+2) patch; in the transform domain the convolution is
+ * (m+2)^2 GEMMs [cout][cin] x [cin][tiles], run on chunks of tiles that
+ * each thread transforms in, multiplies and transforms out (with the bias,
+ * residual and ReLU epilogue) in its own scratch.  It does (m+2)^2/(9 m^2)
+ * of the direct convolution's multiplies (0.44 for m = 2, 0.25 for m = 4)
+ * plus the transforms.
+ *
+ * ssan_wino_pick is the rule that decides, from measurements with
+ * ssan-bench (see the README), which m a 3x3 stride-1 pad-1 convolution of
+ * cin -> cout channels on Ho x Wo maps uses: 0 for im2col + GEMM. */
+int ssan_wino_pick (int cin, int cout, int Ho, int Wo);
+/* Floats of transformed weights: (m+2)^2 * cout * cin. */
+size_t ssan_wino_weights_size (int cin, int cout, int m);
+/* u[(m+2)^2][cout][cin] = G w G^T of w [cout][cin][3][3] (in double). */
+void ssan_wino_transform (const float *w, int cin, int cout, int m, float *u);
+
+/* Floats of per-thread scratch that ssan_conv2d_forward needs for cv on nf
+ * frames of H x W (im2col buffer or Winograd chunk; 0 for a 1x1 stride-1
+ * unpadded convolution). */
+size_t ssan_conv_scratch_size (const ssan_conv *cv, int nf, int H, int W);
+
 /* im2col of input channels [c0, c1) for columns [j0, j0+n) of the output
  * grid (nf frames of Ho x Wo, column j = (f*Ho + oy)*Wo + ox) into
  * col[cin*k*k][n] (row (c*k + ky)*k + kx). */
@@ -81,10 +108,10 @@ void ssan_im2col (const float *src, size_t cs, size_t fs, int c0, int c1, int H,
     float *col);
 
 /* dst[cout][nf][Ho][Wo] = act(conv(src) + b (+ dst if accumulate)).
- * src is read with channel stride cs and frame stride fs.  Each thread's
- * scratch holds at least cin*k*k * ssan_conv_chunk_cols floats (im2col).
- * Threads take disjoint column slices (or row slices when there are few
- * columns). */
+ * src is read with channel stride cs and frame stride fs; dst must not
+ * overlap src.  Each thread's scratch holds at least ssan_conv_scratch_size
+ * floats.  Threads take disjoint column slices (or row slices when there
+ * are few columns; Winograd: chunks of tiles). */
 void ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
     size_t fs, int nf, int H, int W, float *dst, int relu, int accumulate,
     const ssan_work *work);

@@ -81,9 +81,10 @@ check (const char *what, const float *got, const double *want, size_t n,
 
 /* ---- convolution ---- */
 
+/* wm: 0 for im2col + GEMM, else Winograd F(wm x wm, 3 x 3) */
 static void
-test_conv (int cin, int cout, int k, int stride, int pad, int nf, int H, int W,
-    int nchw_src, int relu, int accumulate, int bias)
+test_conv_wm (int cin, int cout, int k, int stride, int pad, int nf, int H,
+    int W, int nchw_src, int relu, int accumulate, int bias, int wm)
 {
   int Ho = ssan_conv_out_size (H, k, stride, pad);
   int Wo = ssan_conv_out_size (W, k, stride, pad);
@@ -95,12 +96,28 @@ test_conv (int cin, int cout, int k, int stride, int pad, int nf, int H, int W,
   float *b = rand_vec ((size_t)cout, 1.0f);
   float *dst = rand_vec ((size_t)cout * cols, 1.0f);
   double *want = malloc ((size_t)cout * cols * sizeof (double));
-  ssan_conv cv = { cin, cout, k, stride, pad, w, bias ? b : NULL };
+  float *u = NULL;
+  ssan_conv cv = { cin, cout, k, stride, pad, w, bias ? b : NULL, NULL, 0 };
   ssan_work work;
-  char what[160];
+  char what[200];
+  double tol;
   int co, f, oy, ox, ci, ky, kx;
 
-  ncol = ssan_conv_chunk_cols (&cv, cols) * cin * k * k;
+  if (wm) {
+    u = malloc (ssan_wino_weights_size (cin, cout, wm) * sizeof (float));
+    if (u == NULL) {
+      fprintf (stderr, "out of memory\n");
+      exit (2);
+    }
+    ssan_wino_transform (w, cin, cout, wm, u);
+    cv.wu = u;
+    cv.wm = wm;
+  }
+  ncol = ssan_conv_scratch_size (&cv, nf, H, W);
+  if (!wm && ncol != ssan_conv_chunk_cols (&cv, cols) * cin * k * k) {
+    n_failed++;
+    printf ("FAIL conv scratch size %zu\n", ncol);
+  }
   work = make_work (ncol);
   for (co = 0; co < cout; co++)
     for (f = 0; f < nf; f++)
@@ -126,17 +143,41 @@ test_conv (int cin, int cout, int k, int stride, int pad, int nf, int H, int W,
   ssan_conv2d_forward (
       &cv, src, cs, fs, nf, H, W, dst, relu, accumulate, &work);
   snprintf (what, sizeof what,
-      "conv2d cin %d cout %d k %d s %d p %d nf %d %dx%d%s%s%s%s", cin, cout, k,
-      stride, pad, nf, H, W, nchw_src ? " nchw" : "", relu ? " relu" : "",
-      accumulate ? " residual" : "", bias ? " bias" : "");
-  /* float accumulation over K = cin*k*k terms */
-  check (what, dst, want, (size_t)cout * cols, 2e-6 * sqrt (cin * k * k));
+      "conv2d cin %d cout %d k %d s %d p %d nf %d %dx%d%s%s%s%s wino %d", cin,
+      cout, k, stride, pad, nf, H, W, nchw_src ? " nchw" : "",
+      relu ? " relu" : "", accumulate ? " residual" : "", bias ? " bias" : "",
+      wm);
+  /* float accumulation over K = cin*k*k terms; F(4x4)'s transforms add
+   * terms up to ~10x larger than the result (measured: 10-20x the error of
+   * im2col, F(2x2) about the same as im2col) */
+  tol = 2e-6 * sqrt (cin * k * k);
+  check (what, dst, want, (size_t)cout * cols, tol * (wm == 4 ? 5 : 1));
+  free (u);
   free (src);
   free (w);
   free (b);
   free (dst);
   free (want);
   free (work.scratch);
+}
+
+static void
+test_conv (int cin, int cout, int k, int stride, int pad, int nf, int H, int W,
+    int nchw_src, int relu, int accumulate, int bias)
+{
+  test_conv_wm (
+      cin, cout, k, stride, pad, nf, H, W, nchw_src, relu, accumulate, bias, 0);
+}
+
+/* Winograd F(2x2) and F(4x4) for a 3x3 stride-1 pad-1 convolution */
+static void
+test_wino (int cin, int cout, int nf, int H, int W, int nchw_src, int relu,
+    int accumulate, int bias)
+{
+  test_conv_wm (
+      cin, cout, 3, 1, 1, nf, H, W, nchw_src, relu, accumulate, bias, 2);
+  test_conv_wm (
+      cin, cout, 3, 1, 1, nf, H, W, nchw_src, relu, accumulate, bias, 4);
 }
 
 static void
@@ -606,6 +647,18 @@ run_all (void)
   test_conv (8, 12, 1, 1, 0, 3, 16, 16, 0, 1, 1, 1);
   test_conv (8, 12, 3, 1, 1, 3, 15, 17, 0, 1, 0, 1);
   test_conv (912, 4, 3, 1, 1, 1, 20, 20, 0, 1, 1, 1);
+
+  /* Winograd: odd maps (partial tiles), a 1x1 map, channel counts not
+   * multiples of 8, tile counts not multiples of 8, all epilogues, chunks
+   * of tiles over several threads */
+  test_wino (5, 6, 2, 7, 7, 0, 1, 1, 1);
+  test_wino (13, 11, 3, 13, 13, 0, 0, 1, 1);
+  test_wino (3, 9, 2, 1, 1, 0, 1, 0, 1);
+  test_wino (7, 5, 1, 2, 3, 1, 0, 0, 0);
+  test_wino (64, 70, 2, 14, 14, 0, 1, 1, 1);
+  test_wino (32, 40, 3, 28, 29, 0, 1, 0, 1);
+  test_wino (17, 24, 4, 56, 56, 0, 0, 1, 1);
+  test_wino (130, 8, 1, 9, 11, 1, 1, 1, 0);
 
   test_maxpool (3, 2, 12, 12);
   test_maxpool (2, 3, 7, 9);
