@@ -216,6 +216,15 @@ ssan_conv_chunk_cols (const ssan_conv *cv, size_t cols)
 #define SSAN_CLONES
 #endif
 
+/* Kernels written for AVX2+FMA, used when the CPU has them (see
+ * use_fma_kernels); elsewhere the portable code computes the same. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define SSAN_FMA_KERNELS 1
+#define SSAN_FMA __attribute__ ((target ("avx2,fma")))
+#endif
+static int use_fma_kernels (void);
+
 typedef float v8f __attribute__ ((vector_size (32)));
 typedef int32_t v8i __attribute__ ((vector_size (32)));
 
@@ -493,6 +502,7 @@ conv_rows_item (void *arg, int i, int thread)
 #define SSAN_WINO_BUDGET ((size_t)512 << 10)
 #endif
 #define SSAN_WINO_MIN_TILES 32
+#define SSAN_WINO_MAX_TILES 1024
 
 int
 ssan_wino_pick (int cin, int cout, int Ho, int Wo)
@@ -559,6 +569,8 @@ wino_chunk_tiles (const ssan_conv *cv, size_t tiles)
 
   if (nt < SSAN_WINO_MIN_TILES)
     nt = SSAN_WINO_MIN_TILES;
+  if (nt > SSAN_WINO_MAX_TILES)
+    nt = SSAN_WINO_MAX_TILES;
   if (nt > tiles)
     nt = tiles;
   return (nt + 7) & ~(size_t)7;
@@ -632,7 +644,7 @@ typedef struct {
   const ssan_work *work;
   const float *src;
   size_t cs, fs, cols, tiles, nt;
-  int H, W, Ho, Wo, tH, tW, relu, accumulate;
+  int H, W, Ho, Wo, tH, tW, relu, accumulate, fma;
   float *dst;
 } wino_job;
 
@@ -806,6 +818,193 @@ wino_output_4 (const wino_job *j, size_t t0, size_t nt, const float *mm)
   wino_output (j, t0, nt, mm, 4);
 }
 
+#ifdef SSAN_FMA_KERNELS
+/* In place: r[k][l] <- r[l][k] for the 8x8 block r[8]. */
+#define SSAN_TRANSPOSE8(r)                                                     \
+  do {                                                                         \
+    __m256 t0_ = _mm256_unpacklo_ps (r[0], r[1]);                              \
+    __m256 t1_ = _mm256_unpackhi_ps (r[0], r[1]);                              \
+    __m256 t2_ = _mm256_unpacklo_ps (r[2], r[3]);                              \
+    __m256 t3_ = _mm256_unpackhi_ps (r[2], r[3]);                              \
+    __m256 t4_ = _mm256_unpacklo_ps (r[4], r[5]);                              \
+    __m256 t5_ = _mm256_unpackhi_ps (r[4], r[5]);                              \
+    __m256 t6_ = _mm256_unpacklo_ps (r[6], r[7]);                              \
+    __m256 t7_ = _mm256_unpackhi_ps (r[6], r[7]);                              \
+    __m256 s0_ = _mm256_shuffle_ps (t0_, t2_, 0x44);                           \
+    __m256 s1_ = _mm256_shuffle_ps (t0_, t2_, 0xee);                           \
+    __m256 s2_ = _mm256_shuffle_ps (t1_, t3_, 0x44);                           \
+    __m256 s3_ = _mm256_shuffle_ps (t1_, t3_, 0xee);                           \
+    __m256 s4_ = _mm256_shuffle_ps (t4_, t6_, 0x44);                           \
+    __m256 s5_ = _mm256_shuffle_ps (t4_, t6_, 0xee);                           \
+    __m256 s6_ = _mm256_shuffle_ps (t5_, t7_, 0x44);                           \
+    __m256 s7_ = _mm256_shuffle_ps (t5_, t7_, 0xee);                           \
+    r[0] = _mm256_permute2f128_ps (s0_, s4_, 0x20);                            \
+    r[1] = _mm256_permute2f128_ps (s1_, s5_, 0x20);                            \
+    r[2] = _mm256_permute2f128_ps (s2_, s6_, 0x20);                            \
+    r[3] = _mm256_permute2f128_ps (s3_, s7_, 0x20);                            \
+    r[4] = _mm256_permute2f128_ps (s0_, s4_, 0x31);                            \
+    r[5] = _mm256_permute2f128_ps (s1_, s5_, 0x31);                            \
+    r[6] = _mm256_permute2f128_ps (s2_, s6_, 0x31);                            \
+    r[7] = _mm256_permute2f128_ps (s3_, s7_, 0x31);                            \
+  } while (0)
+
+/* Where tile t0 + i of a chunk sits: frame, top-left input corner (its
+ * output corner is one further right and down); y0 out of range past the
+ * last tile. */
+typedef struct {
+  int f, y0, x0;
+} wino_tile;
+
+/* Columns k < 6 of the patch row starting at x0 that lie inside [0, W):
+ * a maskload/maskstore mask, all set when the whole 8-float load fits. */
+SSAN_FMA static inline __m256i
+wino_mask (int x0, int W, int n)
+{
+  int e[8], k;
+
+  for (k = 0; k < 8; k++)
+    e[k] = k < n && x0 + k >= 0 && x0 + k < W ? -1 : 0;
+  return _mm256_loadu_si256 ((const __m256i *)e);
+}
+
+/* wino_input for m = 4: each lane's patch row is one 8-float load (masked
+ * at the map's edges, so nothing outside the map is read), 8 lanes' rows
+ * transposed in registers; channel by channel so that the 36 output
+ * streams are written in order. */
+SSAN_FMA static void
+wino_input_4_fma (const wino_job *j, const wino_tile *tl, size_t nt, float *v)
+{
+  const ssan_conv *cv = j->cv;
+  int H = j->H, W = j->W, c, l, i, k;
+  size_t g;
+
+  for (c = 0; c < cv->cin; c++) {
+    const float *plane = j->src + (size_t)c * j->cs;
+
+    for (g = 0; g < nt; g += 8) {
+      const wino_tile *tg = tl + g;
+      v8f x[36], t[36];
+      int full[8];
+      __m256i mask[8];
+
+      for (l = 0; l < 8; l++) {
+        full[l] = tg[l].x0 >= 0 && tg[l].x0 + 8 <= W;
+        mask[l] = wino_mask (tg[l].x0, W, 6);
+      }
+      for (i = 0; i < 6; i++) {
+        __m256 r[8];
+
+        for (l = 0; l < 8; l++) {
+          int y = tg[l].y0 + i;
+          const float *p
+              = plane + (size_t)tg[l].f * j->fs + (ptrdiff_t)y * W + tg[l].x0;
+
+          if (y < 0 || y >= H)
+            r[l] = _mm256_setzero_ps ();
+          else if (full[l])
+            r[l] = _mm256_loadu_ps (p);
+          else
+            r[l] = _mm256_maskload_ps (p, mask[l]);
+        }
+        SSAN_TRANSPOSE8 (r);
+        for (k = 0; k < 6; k++)
+          x[i * 6 + k] = (v8f)r[k];
+      }
+      for (k = 0; k < 6; k++)
+        WINO_BT4 (t + k, 6, x + k, 6);
+      for (i = 0; i < 6; i++)
+        WINO_BT4 (x + i * 6, 1, t + i * 6, 1);
+      for (i = 0; i < 36; i++)
+        _mm256_storeu_ps (
+            v + ((size_t)i * cv->cin + c) * j->nt + g, (__m256)x[i]);
+    }
+  }
+}
+
+/* wino_output for m = 4: each output row of 8 tiles transposed into 8
+ * 4-float rows, stored (with residual and ReLU) 4 floats at a time, masked
+ * at the map's right edge. */
+SSAN_FMA static void
+wino_output_4_fma (
+    const wino_job *j, const wino_tile *tl, size_t nt, const float *mm)
+{
+  const ssan_conv *cv = j->cv;
+  size_t hw = (size_t)j->Ho * j->Wo;
+  const __m128 zero = _mm_setzero_ps ();
+  int o, l, i, k;
+  size_t g;
+
+  for (o = 0; o < cv->cout; o++) {
+    float *plane = j->dst + (size_t)o * j->cols;
+    v8f vb = V8F (cv->b ? cv->b[o] : 0.0f);
+
+    for (g = 0; g < nt; g += 8) {
+      const wino_tile *tg = tl + g;
+      v8f x[36], t[24], y[16];
+      int ny[8], nx[8];
+      __m128i mask[8];
+
+      for (l = 0; l < 8; l++) {
+        int oy0 = tg[l].y0 + 1, ox0 = tg[l].x0 + 1;
+        ny[l] = oy0 < 0 ? 0 : (j->Ho - oy0 < 4 ? j->Ho - oy0 : 4);
+        nx[l] = j->Wo - ox0 < 4 ? j->Wo - ox0 : 4;
+        mask[l] = _mm256_castsi256_si128 (wino_mask (0, nx[l], 4));
+      }
+      for (i = 0; i < 36; i++)
+        x[i] = (v8f)_mm256_loadu_ps (
+            mm + ((size_t)i * cv->cout + o) * j->nt + g);
+      for (k = 0; k < 6; k++)
+        WINO_AT4 (t + k, 6, x + k, 6);
+      for (i = 0; i < 4; i++)
+        WINO_AT4 (y + i * 4, 1, t + i * 6, 1);
+      for (i = 0; i < 4; i++) {
+        __m256 a = (__m256)(y[i * 4] + vb), b = (__m256)(y[i * 4 + 1] + vb);
+        __m256 c = (__m256)(y[i * 4 + 2] + vb);
+        __m256 d = (__m256)(y[i * 4 + 3] + vb);
+        __m256 p0 = _mm256_unpacklo_ps (a, b), p1 = _mm256_unpackhi_ps (a, b);
+        __m256 p2 = _mm256_unpacklo_ps (c, d), p3 = _mm256_unpackhi_ps (c, d);
+        __m256 u0 = _mm256_shuffle_ps (p0, p2, 0x44);
+        __m256 u1 = _mm256_shuffle_ps (p0, p2, 0xee);
+        __m256 u2 = _mm256_shuffle_ps (p1, p3, 0x44);
+        __m256 u3 = _mm256_shuffle_ps (p1, p3, 0xee);
+        __m128 w[8];
+
+        w[0] = _mm256_castps256_ps128 (u0);
+        w[1] = _mm256_castps256_ps128 (u1);
+        w[2] = _mm256_castps256_ps128 (u2);
+        w[3] = _mm256_castps256_ps128 (u3);
+        w[4] = _mm256_extractf128_ps (u0, 1);
+        w[5] = _mm256_extractf128_ps (u1, 1);
+        w[6] = _mm256_extractf128_ps (u2, 1);
+        w[7] = _mm256_extractf128_ps (u3, 1);
+        for (l = 0; l < 8; l++) {
+          float *p;
+          __m128 s = w[l];
+
+          if (i >= ny[l])
+            continue;
+          p = plane + (size_t)tg[l].f * hw + (size_t)(tg[l].y0 + 1 + i) * j->Wo
+              + tg[l].x0 + 1;
+          if (nx[l] == 4) {
+            if (j->accumulate)
+              s = _mm_add_ps (s, _mm_loadu_ps (p));
+            if (j->relu)
+              s = _mm_max_ps (s, zero);
+            _mm_storeu_ps (p, s);
+          } else {
+            if (j->accumulate)
+              s = _mm_add_ps (s, _mm_maskload_ps (p, mask[l]));
+            if (j->relu)
+              s = _mm_max_ps (s, zero);
+            _mm_maskstore_ps (p, mask[l], s);
+          }
+        }
+      }
+    }
+  }
+}
+#endif
+
 /* Chunk i of the tiles: transform in, (m+2)^2 GEMMs, transform out. */
 static void
 wino_item (void *arg, int i, int thread)
@@ -820,9 +1019,26 @@ wino_item (void *arg, int i, int thread)
   double *prof = j->work->prof, t = ssan_prof_start (prof);
   /* GEMM width: the chunk's tiles rounded up to the vector width */
   int nc = (int)((n + 7) & ~(size_t)7);
+#ifdef SSAN_FMA_KERNELS
+  wino_tile tl[SSAN_WINO_MAX_TILES];
+
+  if (j->fma && cv->wm == 4) {
+    size_t per = (size_t)j->tH * j->tW, q;
+    for (q = 0; q < (size_t)nc; q++) {
+      size_t tt = t0 + q, r = tt % per;
+      tl[q].f = tt < j->tiles ? (int)(tt / per) : 0;
+      tl[q].y0 = tt < j->tiles ? (int)(r / j->tW) * 4 - 1 : -(1 << 29);
+      tl[q].x0 = (int)(r % j->tW) * 4 - 1;
+    }
+  }
+#endif
 
   if (cv->wm == 2)
     wino_input_2 (j, t0, (size_t)nc, v);
+#ifdef SSAN_FMA_KERNELS
+  else if (j->fma && cv->wm == 4)
+    wino_input_4_fma (j, tl, (size_t)nc, v);
+#endif
   else
     wino_input_4 (j, t0, (size_t)nc, v);
   ssan_prof_stop (prof, thread, SSAN_PART_IM2COL, t);
@@ -832,13 +1048,15 @@ wino_item (void *arg, int i, int thread)
         cv->cin, 1.0f, cv->wu + k * cv->cout * cv->cin, cv->cin,
         v + k * cv->cin * j->nt, (int)j->nt, 0.0f, mm + k * cv->cout * j->nt,
         (int)j->nt);
-  ssan_prof_stop (prof, thread, SSAN_PART_CONV, t);
-  t = ssan_prof_start (prof);
   if (cv->wm == 2)
     wino_output_2 (j, t0, (size_t)nc, mm);
+#ifdef SSAN_FMA_KERNELS
+  else if (j->fma && cv->wm == 4)
+    wino_output_4_fma (j, tl, (size_t)nc, mm);
+#endif
   else
     wino_output_4 (j, t0, (size_t)nc, mm);
-  ssan_prof_stop (prof, thread, SSAN_PART_OTHER, t);
+  ssan_prof_stop (prof, thread, SSAN_PART_CONV, t);
 }
 
 static void
@@ -867,6 +1085,7 @@ wino_forward (const ssan_conv *cv, const float *src, size_t cs, size_t fs,
   j.relu = relu;
   j.accumulate = accumulate;
   j.dst = dst;
+  j.fma = use_fma_kernels ();
   j.nt = wino_chunk_tiles (cv, j.tiles);
   /* a few chunks per thread, taken in turn (as the column slices of
    * im2col convolutions), as long as chunks stay wide enough */
@@ -1075,11 +1294,7 @@ scale_columns (float *o, int c, int mp, const float *corr)
  * the score tile's column maxima come for free while it is written, and no
  * zeroing pass touches the tile.  Elsewhere OpenBLAS computes the same
  * products. */
-#if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
-#define SSAN_FMA_KERNELS 1
-#define SSAN_FMA __attribute__ ((target ("avx2,fma")))
-
+#ifdef SSAN_FMA_KERNELS
 /* Packs k[c][0..nk) (row stride ld) as kp: for each group of 4 keys,
  * [c][4]; then each remaining key as [c]. */
 static void

@@ -133,8 +133,9 @@ void ssan_avgpool_forward (const float *src, int C, int nf, int hw, float *dst);
  * items.  pack holds 2*c*nf*n floats (keys and values laid out for the
  * AVX2+FMA kernels). */
 size_t ssan_attn_spatial_scratch (int c);
-/* Tests only: 1 makes the position branch use OpenBLAS even where the
- * AVX2+FMA kernels could run. */
+/* Tests only: 1 makes the position branch use OpenBLAS, and the Winograd
+ * transforms their portable code, even where the AVX2+FMA kernels could
+ * run. */
 void ssan_attn_force_generic (int on);
 void ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
     size_t ld, int c, int n, int nf, float *a, float *pack,

@@ -648,18 +648,6 @@ run_all (void)
   test_conv (8, 12, 3, 1, 1, 3, 15, 17, 0, 1, 0, 1);
   test_conv (912, 4, 3, 1, 1, 1, 20, 20, 0, 1, 1, 1);
 
-  /* Winograd: odd maps (partial tiles), a 1x1 map, channel counts not
-   * multiples of 8, tile counts not multiples of 8, all epilogues, chunks
-   * of tiles over several threads */
-  test_wino (5, 6, 2, 7, 7, 0, 1, 1, 1);
-  test_wino (13, 11, 3, 13, 13, 0, 0, 1, 1);
-  test_wino (3, 9, 2, 1, 1, 0, 1, 0, 1);
-  test_wino (7, 5, 1, 2, 3, 1, 0, 0, 0);
-  test_wino (64, 70, 2, 14, 14, 0, 1, 1, 1);
-  test_wino (32, 40, 3, 28, 29, 0, 1, 0, 1);
-  test_wino (17, 24, 4, 56, 56, 0, 0, 1, 1);
-  test_wino (130, 8, 1, 9, 11, 1, 1, 1, 0);
-
   test_maxpool (3, 2, 12, 12);
   test_maxpool (2, 3, 7, 9);
   test_maxpool (2, 2, 1, 1);
@@ -667,8 +655,9 @@ run_all (void)
   test_avgpool (5, 3, 49);
   test_avgpool (3, 2, 1);
 
-  /* both implementations of the position branch's products: OpenBLAS and
-   * (where the CPU has AVX2+FMA) the register-blocked kernels */
+  /* both implementations of the position branch's products (OpenBLAS and,
+   * where the CPU has AVX2+FMA, the register-blocked kernels) and of the
+   * Winograd transforms */
   for (generic = 0; generic < 2; generic++) {
     ssan_attn_force_generic (generic);
     /* tiles of 128 queries x 256 keys: smaller, equal, not a multiple */
@@ -683,6 +672,18 @@ run_all (void)
     /* scores in the hundreds: only max subtraction keeps exp finite */
     test_spatial (8, 300, 2, 30.0f);
     test_spatial (32, 200, 2, 10.0f);
+    /* Winograd (portable and AVX2+FMA transforms): odd maps (partial
+     * tiles), 1x1 and 2x3 maps, channel counts not multiples of 8, tile
+     * counts not multiples of 8, all epilogues, several chunks of tiles */
+    test_wino (5, 6, 2, 7, 7, 0, 1, 1, 1);
+    test_wino (13, 11, 3, 13, 13, 0, 0, 1, 1);
+    test_wino (3, 9, 2, 1, 1, 0, 1, 0, 1);
+    test_wino (7, 5, 1, 2, 3, 1, 0, 0, 0);
+    test_wino (64, 70, 2, 14, 14, 0, 1, 1, 1);
+    test_wino (32, 40, 3, 28, 29, 0, 1, 0, 1);
+    test_wino (17, 24, 4, 56, 56, 0, 0, 1, 1);
+    test_wino (130, 8, 1, 9, 11, 1, 1, 1, 0);
+    test_wino (4, 4, 40, 16, 16, 0, 1, 1, 1);
   }
   ssan_attn_force_generic (0);
 
