@@ -455,7 +455,7 @@ winograd_walk (ssan_model *m, float *u)
       int wm = 0;
 
       if (cv[k]->k == 3 && cv[k]->stride == 1 && cv[k]->pad == 1)
-        wm = ssan_wino_pick (cv[k]->cin, cv[k]->cout, Ho, Wo);
+        wm = ssan_wino_pick (Ho, Wo);
       if (wm != 0) {
         size_t need = ssan_wino_weights_size (cv[k]->cin, cv[k]->cout, wm);
         if (u != NULL) {

@@ -501,19 +501,22 @@ conv_rows_item (void *arg, int i, int thread)
 #ifndef SSAN_WINO_BUDGET
 #define SSAN_WINO_BUDGET ((size_t)512 << 10)
 #endif
+#ifndef SSAN_WINO_MIN_TILES
 #define SSAN_WINO_MIN_TILES 32
+#endif
 #define SSAN_WINO_MAX_TILES 1024
 
 int
-ssan_wino_pick (int cin, int cout, int Ho, int Wo)
+ssan_wino_pick (int Ho, int Wo)
 {
-  /* F(4x4) beat im2col + GEMM by 1.3-2x (CPU time) on every 3x3 stride-1
-   * shape of the paper and demo configurations (16-512 channels, 3x3 to
-   * 56x56 maps) and F(2x2) never beat F(4x4) by more than noise; on a 2x2
-   * map most of a 4x4 tile is padding */
-  (void)cin;
-  (void)cout;
-  return Ho >= 3 && Wo >= 3 ? 4 : 0;
+  /* Measured per convolution (CPU time, 8 frames, 2 threads, 16-512
+   * channels): F(4x4) beat im2col + GEMM by 1.3-2.3x on every map of 3x3
+   * or more (the paper's 56x56 to 7x7, the demo's 12x12 to 3x3); on 2x2
+   * maps a 4x4 tile is mostly padding (F(4x4) 0.5-0.8x) but F(2x2) won
+   * 1.2-1.6x; on 1x1 maps both lost (0.2-0.8x) from 128 channels up */
+  int side = Ho < Wo ? Ho : Wo;
+
+  return side >= 3 ? 4 : side == 2 ? 2 : 0;
 }
 
 size_t

@@ -86,10 +86,11 @@ size_t ssan_conv_chunk_cols (const ssan_conv *cv, size_t cols);
  * of the direct convolution's multiplies (0.44 for m = 2, 0.25 for m = 4)
  * plus the transforms.
  *
- * ssan_wino_pick is the rule that decides, from measurements with
- * ssan-bench (see the README), which m a 3x3 stride-1 pad-1 convolution of
- * cin -> cout channels on Ho x Wo maps uses: 0 for im2col + GEMM. */
-int ssan_wino_pick (int cin, int cout, int Ho, int Wo);
+ * ssan_wino_pick is the rule, from measurements (see ssan-ops.c), that
+ * decides which m a 3x3 stride-1 pad-1 convolution on Ho x Wo maps uses:
+ * 4 for maps of 3x3 and more, 2 for a side of 2, 0 (im2col + GEMM) for a
+ * side of 1. */
+int ssan_wino_pick (int Ho, int Wo);
 /* Floats of transformed weights: (m+2)^2 * cout * cin. */
 size_t ssan_wino_weights_size (int cin, int cout, int m);
 /* u[(m+2)^2][cout][cin] = G w G^T of w [cout][cin][3][3] (in double). */
