@@ -40,8 +40,9 @@ typedef struct ssan_work {
 
 /* Parts of the work for profiling. */
 enum {
-  SSAN_PART_CONV,   /* convolution GEMMs and their epilogues */
-  SSAN_PART_IM2COL, /* im2col gathers */
+  SSAN_PART_CONV,   /* convolution GEMMs and their epilogues (Winograd:
+                       and output transforms) */
+  SSAN_PART_IM2COL, /* im2col gathers, Winograd input transforms */
   SSAN_PART_ATTN,   /* SSA attention (not its 1x1 convolutions) */
   SSAN_PART_OTHER,  /* pooling, fc, consensus */
   SSAN_PART_COUNT

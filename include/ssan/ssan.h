@@ -109,8 +109,9 @@ void ssan_ctx_set_threads (ssan_ctx *ctx, int n_threads);
 
 /* Floating-point operations of one window (T frames at S x S) in this
  * context's network: the multiply-adds (counted as 2) of every convolution,
- * attention product and fc, as executed; pooling and elementwise work are
- * not counted. */
+ * attention product and fc; pooling and elementwise work are not counted.
+ * Convolutions count as direct convolutions, also those that run as
+ * Winograd with fewer multiplies. */
 double ssan_ctx_get_flops (const ssan_ctx *ctx);
 
 /* Optional timing of the parts of the forward pass, for benchmarks.
@@ -119,7 +120,7 @@ double ssan_ctx_get_flops (const ssan_ctx *ctx);
  * in ssan_ctx_forward. */
 typedef struct ssan_profile {
   double conv;      /* convolution GEMMs and epilogues, CPU seconds */
-  double im2col;    /* im2col gathers, CPU seconds */
+  double im2col;    /* im2col gathers, Winograd input transforms */
   double attention; /* SSA attention steps (not its 1x1 convolutions) */
   double other;     /* pooling, fc, consensus, CPU seconds */
   double wall;      /* seconds spent in ssan_ctx_forward */
