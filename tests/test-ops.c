@@ -674,7 +674,8 @@ run_all (void)
     test_spatial (32, 200, 2, 10.0f);
     /* Winograd (portable and AVX2+FMA transforms): odd maps (partial
      * tiles), 1x1 and 2x3 maps, channel counts not multiples of 8, tile
-     * counts not multiples of 8, all epilogues, several chunks of tiles */
+     * counts not multiples of 8, all epilogues, several chunks of tiles
+     * (serial) */
     test_wino (5, 6, 2, 7, 7, 0, 1, 1, 1);
     test_wino (13, 11, 3, 13, 13, 0, 0, 1, 1);
     test_wino (3, 9, 2, 1, 1, 0, 1, 0, 1);
@@ -684,6 +685,9 @@ run_all (void)
     test_wino (17, 24, 4, 56, 56, 0, 0, 1, 1);
     test_wino (130, 8, 1, 9, 11, 1, 1, 1, 0);
     test_wino (4, 4, 40, 16, 16, 0, 1, 1, 1);
+    /* with the pool: few tiles split by channels and rows (above), many
+     * tiles in chunks per thread (here) */
+    test_wino (400, 4, 15, 16, 16, 0, 1, 1, 1);
   }
   ssan_attn_force_generic (0);
 
