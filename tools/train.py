@@ -326,6 +326,9 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "..", "models"))
     ap.add_argument("--only", choices=("ssan", "tsn"))
     ap.add_argument("--ssa-blocks", default=SSA_BLOCKS)
+    ap.add_argument("--width", type=int, default=ARCH["width"])
+    ap.add_argument("--layers", default=",".join(map(str, ARCH["layers"])))
+    ap.add_argument("--ssa-reduction", type=int, default=ARCH["ssa_reduction"])
     ap.add_argument("--pool-clips", type=int, default=4400,
                     help="training clips held at once")
     ap.add_argument("--chunk-clips", type=int, default=1100,
@@ -368,8 +371,10 @@ def main():
         runs = [r for r in runs if r[0] == args.only]
     summary = []
     for k, (name, blocks) in enumerate(runs):
+        arch = dict(ARCH, width=args.width, ssa_reduction=args.ssa_reduction,
+                    layers=tuple(int(v) for v in args.layers.split(",")))
         cfg = SSANConfig(ssa_blocks=blocks, num_classes=N_CLASSES,
-                         labels=names, **ARCH)
+                         labels=names, **arch)
         model, secs, used = train(name, cfg, val, args, len(runs) - k, tmp)
         path = os.path.join(args.out, "%s-demo.safetensors" % name)
         export(model.eval(), path)
