@@ -642,6 +642,22 @@ ssan_conv_scratch_size (const ssan_conv *cv, int nf, int H, int W)
     (y)[3 * (ys)] = da_ + V8F (8.0f) * db_ + (x)[5 * (xs)];                    \
   } while (0)
 
+/* The F(2x2) or F(4x4) transform, m known at compile time after inlining. */
+#define WINO_BT(m, y, ys, x, xs)                                               \
+  do {                                                                         \
+    if ((m) == 2)                                                              \
+      WINO_BT2 (y, ys, x, xs);                                                 \
+    else                                                                       \
+      WINO_BT4 (y, ys, x, xs);                                                 \
+  } while (0)
+#define WINO_AT(m, y, ys, x, xs)                                               \
+  do {                                                                         \
+    if ((m) == 2)                                                              \
+      WINO_AT2 (y, ys, x, xs);                                                 \
+    else                                                                       \
+      WINO_AT4 (y, ys, x, xs);                                                 \
+  } while (0)
+
 typedef struct {
   const ssan_conv *cv;
   const ssan_work *work;
@@ -713,18 +729,10 @@ wino_input (const wino_job *j, size_t t0, size_t nt, float *v, const int m)
       for (i = 0; i < a * a; i++)
         V8F_LOAD (x[i], d[i]);
       /* B^T d B: columns, then rows */
-      for (k = 0; k < a; k++) {
-        if (m == 2)
-          WINO_BT2 (t + k, a, x + k, a);
-        else
-          WINO_BT4 (t + k, a, x + k, a);
-      }
-      for (i = 0; i < a; i++) {
-        if (m == 2)
-          WINO_BT2 (x + i * a, 1, t + i * a, 1);
-        else
-          WINO_BT4 (x + i * a, 1, t + i * a, 1);
-      }
+      for (k = 0; k < a; k++)
+        WINO_BT (m, t + k, a, x + k, a);
+      for (i = 0; i < a; i++)
+        WINO_BT (m, x + i * a, 1, t + i * a, 1);
       for (i = 0; i < a * a; i++)
         V8F_STORE (v + ((size_t)i * cv->cin + c) * j->nt + g, x[i]);
     }
@@ -757,18 +765,10 @@ wino_output (
       for (i = 0; i < a * a; i++)
         V8F_LOAD (x[i], mm + ((size_t)i * cv->cout + o) * j->nt + g);
       /* A^T M A: columns, then rows */
-      for (k = 0; k < a; k++) {
-        if (m == 2)
-          WINO_AT2 (t + k, a, x + k, a);
-        else
-          WINO_AT4 (t + k, a, x + k, a);
-      }
-      for (i = 0; i < m; i++) {
-        if (m == 2)
-          WINO_AT2 (y + i * m, 1, t + i * a, 1);
-        else
-          WINO_AT4 (y + i * m, 1, t + i * a, 1);
-      }
+      for (k = 0; k < a; k++)
+        WINO_AT (m, t + k, a, x + k, a);
+      for (i = 0; i < m; i++)
+        WINO_AT (m, y + i * m, 1, t + i * a, 1);
       for (i = 0; i < m * m; i++) {
         y[i] = y[i] + vb;
         V8F_STORE (out[i], y[i]);
