@@ -319,6 +319,7 @@ def eval_c(infer, path, clips, cfg, tmp):
 
 
 def main():
+    global INPUT_SIZE
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     build = os.path.join(HERE, "..", "build", "tools")
     ap.add_argument("--synth", default=os.path.join(build, "ssan-synth"))
@@ -329,6 +330,8 @@ def main():
     ap.add_argument("--width", type=int, default=ARCH["width"])
     ap.add_argument("--layers", default=",".join(map(str, ARCH["layers"])))
     ap.add_argument("--ssa-reduction", type=int, default=ARCH["ssa_reduction"])
+    ap.add_argument("--input-size", type=int, default=INPUT_SIZE,
+                    help="side of the square network input (and resize)")
     ap.add_argument("--pool-clips", type=int, default=4400,
                     help="training clips held at once")
     ap.add_argument("--chunk-clips", type=int, default=1100,
@@ -355,6 +358,7 @@ def main():
             raise SystemExit("%s not found: build the project first "
                              "(meson setup build && ninja -C build)" % tool)
     os.makedirs(args.out, exist_ok=True)
+    INPUT_SIZE = args.input_size
     names = class_names(args.synth)
     t_all = time.time()
     tmp = tempfile.mkdtemp(prefix="ssan-train-")
@@ -372,6 +376,7 @@ def main():
     summary = []
     for k, (name, blocks) in enumerate(runs):
         arch = dict(ARCH, width=args.width, ssa_reduction=args.ssa_reduction,
+                    input_size=INPUT_SIZE, resize=INPUT_SIZE,
                     layers=tuple(int(v) for v in args.layers.split(",")))
         cfg = SSANConfig(ssa_blocks=blocks, num_classes=N_CLASSES,
                          labels=names, **arch)
