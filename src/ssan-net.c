@@ -678,7 +678,8 @@ plan_conv (plan *p, const ssan_conv *cv, int nf, int *H, int *W)
   p->act = max_sz (p->act, mul3 (p, cols, (size_t)cv->cout, 1));
   chunk = ssan_conv_chunk_cols (cv, cols);
   p->col = max_sz (p->col, mul3 (p, chunk, (size_t)cv->cin * cv->k * cv->k, 1));
-  if (p->ok && cv->wu != NULL)
+  /* Winograd chunks; the GEMM kernel's panel */
+  if (p->ok)
     p->col = max_sz (p->col, ssan_conv_scratch_size (cv, nf, *H, *W));
   *H = Ho;
   *W = Wo;
@@ -710,6 +711,12 @@ plan_network (plan *p, const ssan_model *m, int T, int nf)
       p->ssa_att = max_sz (p->ssa_att, mul3 (p, n, cr, 1));
       p->act = max_sz (p->act, mul3 (p, n, 2 * cr, 1)); /* packed K, V */
       p->spatial = max_sz (p->spatial, ssan_attn_spatial_scratch ((int)cr));
+      if (p->ok) {
+        p->col
+            = max_sz (p->col, ssan_conv_scratch_size (&bk->ssa.qkv, nf, h, w));
+        p->col
+            = max_sz (p->col, ssan_conv_scratch_size (&bk->ssa.out, nf, h, w));
+      }
       {
         /* 1x1 convs, channel and position branches per frame; temporal
          * convolutions (3T-2 frame taps per window) and attention */

@@ -392,16 +392,259 @@ ssan_bias_act (
   }
 }
 
+/* ---- fused GEMM for AVX2+FMA ----
+ *
+ * c[M][N] = act(a[M][K] b[K][N] + bias (+ c if accumulate)), a and b read
+ * in place (rows of a are broadcast, strips of b copied to the stack): no
+ * packing of the weights per call, no separate zeroing or epilogue pass
+ * over c.  Used for the 1x1 convolutions and the Winograd products, where
+ * OpenBLAS spends a third of its time outside its kernel (weights packed
+ * again for every narrow GEMM, C zeroed, bias and ReLU in another pass). */
+#ifdef SSAN_FMA_KERNELS
+#define GEMM_MR 4
+#define GEMM_NR 24
+#define GEMM_KC 256
+#define GEMM_NC 96
+
+/* One mr x (nv*8) block of c over kc values of the depth; the last vector
+ * is masked to its valid columns when masked.  first: c starts from 0 (or
+ * from c when accumulating), else from c; last: add bias, apply ReLU. */
+SSAN_FMA static inline __attribute__ ((always_inline)) void
+gemm_micro (const int mr, const int nv, const int masked, int kc,
+    const float *a, size_t lda, const float *bp, float *c, size_t ldc,
+    int load_c, int last, const float *bias, int relu, __m256i mask)
+{
+  __m256 acc[GEMM_MR][3];
+  int i, v, p;
+
+  /* c's rows are far apart (one per output channel): fetch them now, use
+   * them after the products */
+#pragma GCC unroll 4
+  for (i = 0; i < mr; i++) {
+    const char *cp = (const char *)(c + (size_t)i * ldc);
+    _mm_prefetch (cp, _MM_HINT_T0);
+    _mm_prefetch (cp + 64, _MM_HINT_T0);
+    if (nv == 3)
+      _mm_prefetch (cp + 95, _MM_HINT_T0);
+#pragma GCC unroll 3
+    for (v = 0; v < nv; v++)
+      acc[i][v] = _mm256_setzero_ps ();
+  }
+  for (p = 0; p < kc; p++) {
+    __m256 b[3];
+
+#pragma GCC unroll 3
+    for (v = 0; v < nv; v++)
+      b[v] = _mm256_load_ps (bp + (size_t)p * GEMM_NR + v * 8);
+#pragma GCC unroll 4
+    for (i = 0; i < mr; i++) {
+      __m256 av = _mm256_broadcast_ss (a + (size_t)i * lda + p);
+#pragma GCC unroll 3
+      for (v = 0; v < nv; v++)
+        acc[i][v] = _mm256_fmadd_ps (av, b[v], acc[i][v]);
+    }
+  }
+#pragma GCC unroll 4
+  for (i = 0; i < mr; i++) {
+    __m256 bb = _mm256_set1_ps (last && bias ? bias[i] : 0.0f);
+#pragma GCC unroll 3
+    for (v = 0; v < nv; v++) {
+      float *cp = c + (size_t)i * ldc + v * 8;
+      __m256 x = acc[i][v];
+      if (load_c)
+        x = _mm256_add_ps (x, masked && v == nv - 1
+                                  ? _mm256_maskload_ps (cp, mask)
+                                  : _mm256_loadu_ps (cp));
+      if (last) {
+        x = _mm256_add_ps (x, bb);
+        if (relu)
+          x = _mm256_max_ps (x, _mm256_setzero_ps ());
+      }
+      if (masked && v == nv - 1)
+        _mm256_maskstore_ps (cp, mask, x);
+      else
+        _mm256_storeu_ps (cp, x);
+    }
+  }
+}
+
+#define GEMM_MICRO_CASE(mr, nv, masked)                                        \
+  gemm_micro (mr, nv, masked, kc, ai, lda, bp, ci, ldc, load_c, last,          \
+      bias ? bias + ir : NULL, relu, mask)
+
+/* Rows [ir, M) of one strip: blocks of GEMM_MR rows, then single rows. */
+SSAN_FMA static void
+gemm_strip (int M, int nv, int masked, int kc, const float *a, size_t lda,
+    const float *bp, float *c, size_t ldc, int load_c, int last,
+    const float *bias, int relu, __m256i mask)
+{
+  int ir;
+
+  for (ir = 0; ir < M; ir += GEMM_MR) {
+    const float *ai = a + (size_t)ir * lda;
+    float *ci = c + (size_t)ir * ldc;
+
+    if (M - ir >= GEMM_MR) {
+      if (!masked && nv == 3)
+        GEMM_MICRO_CASE (4, 3, 0);
+      else if (!masked && nv == 2)
+        GEMM_MICRO_CASE (4, 2, 0);
+      else if (!masked)
+        GEMM_MICRO_CASE (4, 1, 0);
+      else if (nv == 3)
+        GEMM_MICRO_CASE (4, 3, 1);
+      else if (nv == 2)
+        GEMM_MICRO_CASE (4, 2, 1);
+      else
+        GEMM_MICRO_CASE (4, 1, 1);
+    } else {
+      int r, n = M - ir;
+      for (r = 0; r < n; r++, ai += lda, ci += ldc) {
+        const float *bi = bias ? bias + ir + r : NULL;
+        if (!masked && nv == 3)
+          gemm_micro (
+              1, 3, 0, kc, ai, lda, bp, ci, ldc, load_c, last, bi, relu, mask);
+        else if (!masked && nv == 2)
+          gemm_micro (
+              1, 2, 0, kc, ai, lda, bp, ci, ldc, load_c, last, bi, relu, mask);
+        else if (!masked)
+          gemm_micro (
+              1, 1, 0, kc, ai, lda, bp, ci, ldc, load_c, last, bi, relu, mask);
+        else if (nv == 3)
+          gemm_micro (
+              1, 3, 1, kc, ai, lda, bp, ci, ldc, load_c, last, bi, relu, mask);
+        else if (nv == 2)
+          gemm_micro (
+              1, 2, 1, kc, ai, lda, bp, ci, ldc, load_c, last, bi, relu, mask);
+        else
+          gemm_micro (
+              1, 1, 1, kc, ai, lda, bp, ci, ldc, load_c, last, bi, relu, mask);
+      }
+    }
+  }
+}
+
+/* Floats of each thread's scratch that gemm_fma's panel takes (at the end
+ * of the thread's part, 32-byte aligned). */
+#define GEMM_PANEL ((size_t)GEMM_KC * GEMM_NC + 8)
+
+static float *
+gemm_panel (const ssan_work *work, int thread)
+{
+  uintptr_t end
+      = (uintptr_t)(work->scratch + (size_t)(thread + 1) * work->stride);
+
+  return (float *)((end - GEMM_KC * GEMM_NC * sizeof (float)) & ~(uintptr_t)31);
+}
+
+/* Lanes k < n set. */
+SSAN_FMA static inline __m256i
+gemm_mask (int n)
+{
+  int e[8], k;
+
+  for (k = 0; k < 8; k++)
+    e[k] = k < n ? -1 : 0;
+  return _mm256_loadu_si256 ((const __m256i *)e);
+}
+
+SSAN_FMA static void
+gemm_fma (int M, int N, int K, const float *a, size_t lda, const float *b,
+    size_t ldb, float *c, size_t ldc, const float *bias, int relu,
+    int accumulate, float *panel)
+{
+  int pc, jc;
+
+  for (pc = 0; pc < K; pc += GEMM_KC) {
+    int kc = K - pc < GEMM_KC ? K - pc : GEMM_KC;
+    int load_c = pc > 0 || accumulate, last = pc + kc == K;
+
+    for (jc = 0; jc < N; jc += GEMM_NC) {
+      int nc = N - jc < GEMM_NC ? N - jc : GEMM_NC;
+      int ns = (nc + GEMM_NR - 1) / GEMM_NR, p, s;
+      const float *bs = b + (size_t)pc * ldb + jc;
+
+      /* the panel's strips [kc][GEMM_NR], read along b's rows */
+      for (p = 0; p < kc; p++) {
+        const float *src = bs + (size_t)p * ldb;
+        for (s = 0; s < ns; s++) {
+          float *dst = panel + ((size_t)s * kc + p) * GEMM_NR;
+          int n = nc - s * GEMM_NR, v;
+          if (n >= GEMM_NR) {
+            _mm256_store_ps (dst, _mm256_loadu_ps (src));
+            _mm256_store_ps (dst + 8, _mm256_loadu_ps (src + 8));
+            _mm256_store_ps (dst + 16, _mm256_loadu_ps (src + 16));
+          } else {
+            for (v = 0; v * 8 < n; v++) {
+              __m256 x = n - v * 8 >= 8 ? _mm256_loadu_ps (src + v * 8)
+                                        : _mm256_maskload_ps (
+                                            src + v * 8, gemm_mask (n - v * 8));
+              _mm256_store_ps (dst + v * 8, x);
+            }
+          }
+          src += GEMM_NR;
+        }
+      }
+      for (s = 0; s < ns; s++) {
+        int nr = nc - s * GEMM_NR < GEMM_NR ? nc - s * GEMM_NR : GEMM_NR;
+        int nv = (nr + 7) / 8, masked = nr % 8 != 0;
+
+        gemm_strip (M, nv, masked, kc, a + pc, lda,
+            panel + (size_t)s * kc * GEMM_NR, c + jc + s * GEMM_NR, ldc, load_c,
+            last, bias, relu, gemm_mask (nr - (nv - 1) * 8));
+      }
+    }
+  }
+}
+#define SSAN_GEMM_SCRATCH GEMM_PANEL
+#else
+#define SSAN_GEMM_SCRATCH 0
+#endif
+
+/* Whether the convolution's GEMMs can run in gemm_fma: AVX2+FMA, and room
+ * for its panel in the caller's scratch. */
+static int
+conv_use_gemm_fma (
+    const ssan_conv *cv, int nf, int H, int W, const ssan_work *work)
+{
+  return SSAN_GEMM_SCRATCH > 0 && use_fma_kernels () && work->scratch != NULL
+         && work->stride >= ssan_conv_scratch_size (cv, nf, H, W);
+}
+
 typedef struct {
   const ssan_conv *cv;
   const ssan_work *work;
   const float *src;
   size_t cs, fs, cols, chunk;
-  int H, W, Ho, Wo, relu, direct, slices, pieces, cpieces;
+  int H, W, Ho, Wo, relu, direct, slices, pieces, cpieces, fma;
   float beta;
   float *dst;
   size_t j0, n; /* row-split mode: the current chunk */
 } conv_job;
+
+/* rows [r0, r1) of dst[][n] (row stride ldc) = act(w b + bias (+ dst)),
+ * b [K][n] with row stride ldb */
+static void
+conv_gemm (const conv_job *j, int r0, int r1, size_t n, const float *b,
+    size_t ldb, float *dst, int thread)
+{
+  const ssan_conv *cv = j->cv;
+  int K = cv->cin * cv->k * cv->k;
+  const float *bias = cv->b ? cv->b + r0 : NULL;
+
+#ifdef SSAN_FMA_KERNELS
+  if (j->fma) {
+    gemm_fma (r1 - r0, (int)n, K, cv->w + (size_t)r0 * K, (size_t)K, b, ldb,
+        dst + (size_t)r0 * j->cols, j->cols, bias, j->relu, j->beta != 0.0f,
+        gemm_panel (j->work, thread));
+    return;
+  }
+#endif
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, (int)n, K,
+      1.0f, cv->w + (size_t)r0 * K, K, b, (int)ldb, j->beta,
+      dst + (size_t)r0 * j->cols, (int)j->cols);
+  ssan_bias_act (dst, r0, r1, n, j->cols, cv->b, j->relu);
+}
 
 /* Output columns [c0, c1), all rows, by one thread with its own im2col
  * buffer: im2col, GEMM and epilogue chunk by chunk while it is in cache. */
@@ -409,16 +652,13 @@ static void
 conv_columns (const conv_job *j, size_t c0, size_t c1, int thread)
 {
   const ssan_conv *cv = j->cv;
-  int K = cv->cin * cv->k * cv->k;
   float *col = j->work->scratch + (size_t)thread * j->work->stride;
   double *prof = j->work->prof, t0 = ssan_prof_start (prof);
   size_t j0;
 
   if (j->direct) {
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout,
-        (int)(c1 - c0), cv->cin, 1.0f, cv->w, cv->cin, j->src + c0,
-        (int)j->cols, j->beta, j->dst + c0, (int)j->cols);
-    ssan_bias_act (j->dst + c0, 0, cv->cout, c1 - c0, j->cols, cv->b, j->relu);
+    conv_gemm (
+        j, 0, cv->cout, c1 - c0, j->src + c0, j->cols, j->dst + c0, thread);
     ssan_prof_stop (prof, thread, SSAN_PART_CONV, t0);
     return;
   }
@@ -430,9 +670,7 @@ conv_columns (const conv_job *j, size_t c0, size_t c1, int thread)
         cv->stride, cv->pad, j->Ho, j->Wo, j0, n, col);
     ssan_prof_stop (prof, thread, SSAN_PART_IM2COL, t0);
     t0 = ssan_prof_start (prof);
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout, (int)n, K,
-        1.0f, cv->w, K, col, (int)n, j->beta, j->dst + j0, (int)j->cols);
-    ssan_bias_act (j->dst + j0, 0, cv->cout, n, j->cols, cv->b, j->relu);
+    conv_gemm (j, 0, cv->cout, n, col, n, j->dst + j0, thread);
     ssan_prof_stop (prof, thread, SSAN_PART_CONV, t0);
   }
 }
@@ -473,7 +711,6 @@ conv_rows_item (void *arg, int i, int thread)
 {
   const conv_job *j = arg;
   const ssan_conv *cv = j->cv;
-  int K = cv->cin * cv->k * cv->k;
   int r0 = (int)PIECE_BEGIN (i, cv->cout, j->pieces);
   int r1 = (int)PIECE_BEGIN (i + 1, cv->cout, j->pieces);
   const float *b = j->direct ? j->src + j->j0 : j->work->scratch;
@@ -481,10 +718,8 @@ conv_rows_item (void *arg, int i, int thread)
 
   if (r1 == r0)
     return;
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, (int)j->n, K,
-      1.0f, cv->w + (size_t)r0 * K, K, b, (int)(j->direct ? j->cols : j->n),
-      j->beta, j->dst + (size_t)r0 * j->cols + j->j0, (int)j->cols);
-  ssan_bias_act (j->dst + j->j0, r0, r1, j->n, j->cols, cv->b, j->relu);
+  conv_gemm (
+      j, r0, r1, j->n, b, j->direct ? j->cols : j->n, j->dst + j->j0, thread);
   ssan_prof_stop (j->work->prof, thread, SSAN_PART_CONV, t0);
 }
 
@@ -596,10 +831,12 @@ ssan_conv_scratch_size (const ssan_conv *cv, int nf, int H, int W)
     size_t tiles = (size_t)nf * ((Ho + cv->wm - 1) / cv->wm)
                    * ((Wo + cv->wm - 1) / cv->wm);
     size_t a2 = (size_t)(cv->wm + 2) * (cv->wm + 2);
-    return a2 * (size_t)(cv->cin + cv->cout) * wino_chunk_tiles (cv, tiles);
+    return a2 * (size_t)(cv->cin + cv->cout) * wino_chunk_tiles (cv, tiles)
+           + SSAN_GEMM_SCRATCH;
   }
   return ssan_conv_chunk_cols (cv, (size_t)nf * Ho * Wo)
-         * ((size_t)cv->cin * cv->k * cv->k);
+             * ((size_t)cv->cin * cv->k * cv->k)
+         + SSAN_GEMM_SCRATCH;
 }
 
 /* 1-D transforms on v8f x[0], x[s], ...: B^T (input), A^T (output). */
@@ -663,7 +900,7 @@ typedef struct {
   const ssan_work *work;
   const float *src;
   size_t cs, fs, cols, tiles, nt;
-  int H, W, Ho, Wo, tH, tW, relu, accumulate, fma;
+  int H, W, Ho, Wo, tH, tW, relu, accumulate, fma, gemm;
   float *dst;
 } wino_job;
 
@@ -1046,11 +1283,21 @@ wino_item (void *arg, int i, int thread)
     wino_input_4 (j, t0, (size_t)nc, v);
   ssan_prof_stop (prof, thread, SSAN_PART_IM2COL, t);
   t = ssan_prof_start (prof);
-  for (k = 0; k < a2; k++)
+  for (k = 0; k < a2; k++) {
+#ifdef SSAN_FMA_KERNELS
+    if (j->gemm) {
+      gemm_fma (cv->cout, nc, cv->cin, cv->wu + k * cv->cout * cv->cin,
+          (size_t)cv->cin, v + k * cv->cin * j->nt, j->nt,
+          mm + k * cv->cout * j->nt, j->nt, NULL, 0, 0,
+          gemm_panel (j->work, thread));
+      continue;
+    }
+#endif
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout, nc,
         cv->cin, 1.0f, cv->wu + k * cv->cout * cv->cin, cv->cin,
         v + k * cv->cin * j->nt, (int)j->nt, 0.0f, mm + k * cv->cout * j->nt,
         (int)j->nt);
+  }
   if (cv->wm == 2)
     wino_output_2 (j, t0, (size_t)nc, mm);
 #ifdef SSAN_FMA_KERNELS
@@ -1089,6 +1336,7 @@ wino_forward (const ssan_conv *cv, const float *src, size_t cs, size_t fs,
   j.accumulate = accumulate;
   j.dst = dst;
   j.fma = use_fma_kernels ();
+  j.gemm = conv_use_gemm_fma (cv, nf, H, W, work);
   j.nt = wino_chunk_tiles (cv, j.tiles);
   /* a few chunks per thread, taken in turn (as the column slices of
    * im2col convolutions), as long as chunks stay wide enough */
@@ -1131,6 +1379,7 @@ ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
   j.relu = relu;
   j.beta = accumulate ? 1.0f : 0.0f;
   j.dst = dst;
+  j.fma = conv_use_gemm_fma (cv, nf, H, W, work);
   j.direct = cv->k == 1 && cv->stride == 1 && cv->pad == 0
              && fs == (size_t)H * W && cs == j.cols;
   j.chunk = j.direct ? j.cols : ssan_conv_chunk_cols (cv, j.cols);

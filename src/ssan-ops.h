@@ -98,8 +98,10 @@ size_t ssan_wino_weights_size (int cin, int cout, int m);
 void ssan_wino_transform (const float *w, int cin, int cout, int m, float *u);
 
 /* Floats of per-thread scratch that ssan_conv2d_forward needs for cv on nf
- * frames of H x W (im2col buffer or Winograd chunk; 0 for a 1x1 stride-1
- * unpadded convolution). */
+ * frames of H x W: im2col buffer or Winograd chunk (none for a 1x1
+ * stride-1 unpadded convolution), plus, where the AVX2+FMA GEMM kernel can
+ * run, its panel of input rows.  With less (or no) scratch, a 1x1 stride-1
+ * convolution runs its GEMM in OpenBLAS. */
 size_t ssan_conv_scratch_size (const ssan_conv *cv, int nf, int H, int W);
 
 /* im2col of input channels [c0, c1) for columns [j0, j0+n) of the output
@@ -135,9 +137,9 @@ void ssan_avgpool_forward (const float *src, int C, int nf, int hw, float *dst);
  * items.  pack holds 2*c*nf*n floats (keys and values laid out for the
  * AVX2+FMA kernels). */
 size_t ssan_attn_spatial_scratch (int c);
-/* Tests only: 1 makes the position branch use OpenBLAS, and the Winograd
- * transforms their portable code, even where the AVX2+FMA kernels could
- * run. */
+/* Tests only: 1 makes the position branch and the convolutions' GEMMs use
+ * OpenBLAS, and the Winograd transforms their portable code, even where the
+ * AVX2+FMA kernels could run. */
 void ssan_attn_force_generic (int on);
 void ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
     size_t ld, int c, int n, int nf, float *a, float *pack,

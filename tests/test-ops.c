@@ -114,7 +114,8 @@ test_conv_wm (int cin, int cout, int k, int stride, int pad, int nf, int H,
     cv.wm = wm;
   }
   ncol = ssan_conv_scratch_size (&cv, nf, H, W);
-  if (!wm && ncol != ssan_conv_chunk_cols (&cv, cols) * cin * k * k) {
+  /* the im2col chunk, plus the GEMM kernel's panel where it runs */
+  if (!wm && ncol < ssan_conv_chunk_cols (&cv, cols) * cin * k * k) {
     n_failed++;
     printf ("FAIL conv scratch size %zu\n", ncol);
   }
@@ -624,30 +625,6 @@ run_all (void)
 {
   int generic;
 
-  /* convolutions: kernel sizes, strides, paddings, odd and non-square
-   * maps, tiny maps, both source layouts, all epilogues */
-  test_conv (3, 8, 7, 2, 3, 2, 17, 23, 1, 1, 0, 1);
-  test_conv (3, 4, 7, 2, 3, 3, 1, 1, 1, 1, 0, 1);
-  test_conv (3, 4, 7, 2, 3, 1, 2, 5, 1, 0, 0, 1);
-  test_conv (5, 6, 3, 1, 1, 2, 9, 7, 0, 1, 1, 1);
-  test_conv (5, 6, 3, 2, 1, 3, 9, 8, 0, 1, 0, 1);
-  test_conv (4, 3, 3, 2, 1, 2, 1, 1, 0, 0, 1, 1);
-  test_conv (4, 3, 3, 1, 1, 1, 1, 2, 0, 1, 1, 0);
-  test_conv (7, 5, 5, 3, 2, 2, 11, 13, 0, 0, 0, 1);
-  test_conv (6, 8, 1, 2, 0, 3, 7, 9, 0, 0, 0, 1);
-  test_conv (6, 8, 1, 2, 0, 2, 1, 1, 0, 1, 1, 1);
-  /* 1x1 stride 1 fast path (direct GEMM) */
-  test_conv (16, 24, 1, 1, 0, 4, 5, 7, 0, 1, 0, 1);
-  test_conv (16, 24, 1, 1, 0, 4, 5, 7, 0, 1, 1, 1);
-  test_conv (16, 24, 1, 1, 0, 2, 3, 3, 0, 0, 1, 0);
-  /* more columns than one im2col chunk */
-  test_conv (64, 8, 3, 1, 1, 2, 120, 150, 0, 1, 1, 1);
-  /* with a pool: column slices (direct and im2col) and, for few columns,
-   * row slices over several im2col chunks */
-  test_conv (8, 12, 1, 1, 0, 3, 16, 16, 0, 1, 1, 1);
-  test_conv (8, 12, 3, 1, 1, 3, 15, 17, 0, 1, 0, 1);
-  test_conv (912, 4, 3, 1, 1, 1, 20, 20, 0, 1, 1, 1);
-
   test_maxpool (3, 2, 12, 12);
   test_maxpool (2, 3, 7, 9);
   test_maxpool (2, 2, 1, 1);
@@ -656,10 +633,38 @@ run_all (void)
   test_avgpool (3, 2, 1);
 
   /* both implementations of the position branch's products (OpenBLAS and,
-   * where the CPU has AVX2+FMA, the register-blocked kernels) and of the
-   * Winograd transforms */
+   * where the CPU has AVX2+FMA, the register-blocked kernels), of the
+   * convolutions' GEMMs (OpenBLAS and gemm_fma) and of the Winograd
+   * transforms */
   for (generic = 0; generic < 2; generic++) {
     ssan_attn_force_generic (generic);
+    /* convolutions: kernel sizes, strides, paddings, odd and non-square
+     * maps, tiny maps, both source layouts, all epilogues */
+    test_conv (3, 8, 7, 2, 3, 2, 17, 23, 1, 1, 0, 1);
+    test_conv (3, 4, 7, 2, 3, 3, 1, 1, 1, 1, 0, 1);
+    test_conv (3, 4, 7, 2, 3, 1, 2, 5, 1, 0, 0, 1);
+    test_conv (5, 6, 3, 1, 1, 2, 9, 7, 0, 1, 1, 1);
+    test_conv (5, 6, 3, 2, 1, 3, 9, 8, 0, 1, 0, 1);
+    test_conv (4, 3, 3, 2, 1, 2, 1, 1, 0, 0, 1, 1);
+    test_conv (4, 3, 3, 1, 1, 1, 1, 2, 0, 1, 1, 0);
+    test_conv (7, 5, 5, 3, 2, 2, 11, 13, 0, 0, 0, 1);
+    test_conv (6, 8, 1, 2, 0, 3, 7, 9, 0, 0, 0, 1);
+    test_conv (6, 8, 1, 2, 0, 2, 1, 1, 0, 1, 1, 1);
+    /* 1x1 stride 1 fast path (direct GEMM) */
+    test_conv (16, 24, 1, 1, 0, 4, 5, 7, 0, 1, 0, 1);
+    test_conv (16, 24, 1, 1, 0, 4, 5, 7, 0, 1, 1, 1);
+    test_conv (16, 24, 1, 1, 0, 2, 3, 3, 0, 0, 1, 0);
+    /* more columns than one im2col chunk */
+    test_conv (64, 8, 3, 1, 1, 2, 120, 150, 0, 1, 1, 1);
+    /* with a pool: column slices (direct and im2col) and, for few columns,
+     * row slices over several im2col chunks */
+    test_conv (8, 12, 1, 1, 0, 3, 16, 16, 0, 1, 1, 1);
+    test_conv (8, 12, 3, 1, 1, 3, 15, 17, 0, 1, 0, 1);
+    test_conv (912, 4, 3, 1, 1, 1, 20, 20, 0, 1, 1, 1);
+    /* GEMM kernel: depth over several blocks, ragged rows and columns,
+     * several column panels */
+    test_conv (300, 7, 1, 1, 0, 3, 9, 11, 0, 1, 1, 1);
+    test_conv (70, 9, 1, 1, 0, 2, 13, 10, 0, 0, 1, 1);
     /* tiles of 128 queries x 256 keys: smaller, equal, not a multiple */
     test_spatial (4, 1, 2, 1.0f);
     test_spatial (3, 7, 3, 1.0f);
