@@ -548,12 +548,32 @@ gemm_mask (int n)
   return _mm256_loadu_si256 ((const __m256i *)e);
 }
 
+/* Strips of a panel of nc columns: GEMM_NR wide, except that a last one
+ * of 8 or fewer would leave the kernel load-bound, so that it and the one
+ * before become two of 16 or fewer.  Returns their count; w[s] widths. */
+static int
+gemm_strips (int nc, int *w)
+{
+  int ns = 0, left = nc;
+
+  while (left > 0) {
+    if (left > GEMM_NR && left <= GEMM_NR + 8) {
+      w[ns++] = (left + 1) / 2;
+      w[ns++] = left / 2;
+      break;
+    }
+    w[ns] = left < GEMM_NR ? left : GEMM_NR;
+    left -= w[ns++];
+  }
+  return ns;
+}
+
 SSAN_FMA static void
 gemm_fma (int M, int N, int K, const float *a, size_t lda, const float *b,
     size_t ldb, float *c, size_t ldc, const float *bias, int relu,
     int accumulate, float *panel)
 {
-  int pc, jc;
+  int pc, jc, w[GEMM_NC / GEMM_NR + 2];
 
   for (pc = 0; pc < K; pc += GEMM_KC) {
     int kc = K - pc < GEMM_KC ? K - pc : GEMM_KC;
@@ -561,7 +581,7 @@ gemm_fma (int M, int N, int K, const float *a, size_t lda, const float *b,
 
     for (jc = 0; jc < N; jc += GEMM_NC) {
       int nc = N - jc < GEMM_NC ? N - jc : GEMM_NC;
-      int ns = (nc + GEMM_NR - 1) / GEMM_NR, p, s;
+      int ns = gemm_strips (nc, w), p, s;
       const float *bs = b + (size_t)pc * ldb + jc;
 
       /* the panel's strips [kc][GEMM_NR], read along b's rows */
@@ -569,8 +589,8 @@ gemm_fma (int M, int N, int K, const float *a, size_t lda, const float *b,
         const float *src = bs + (size_t)p * ldb;
         for (s = 0; s < ns; s++) {
           float *dst = panel + ((size_t)s * kc + p) * GEMM_NR;
-          int n = nc - s * GEMM_NR, v;
-          if (n >= GEMM_NR) {
+          int n = w[s], v;
+          if (n == GEMM_NR) {
             _mm256_store_ps (dst, _mm256_loadu_ps (src));
             _mm256_store_ps (dst + 8, _mm256_loadu_ps (src + 8));
             _mm256_store_ps (dst + 16, _mm256_loadu_ps (src + 16));
@@ -582,16 +602,15 @@ gemm_fma (int M, int N, int K, const float *a, size_t lda, const float *b,
               _mm256_store_ps (dst + v * 8, x);
             }
           }
-          src += GEMM_NR;
+          src += n;
         }
       }
-      for (s = 0; s < ns; s++) {
-        int nr = nc - s * GEMM_NR < GEMM_NR ? nc - s * GEMM_NR : GEMM_NR;
-        int nv = (nr + 7) / 8, masked = nr % 8 != 0;
+      for (s = 0, p = jc; s < ns; p += w[s++]) {
+        int nv = (w[s] + 7) / 8, masked = w[s] % 8 != 0;
 
         gemm_strip (M, nv, masked, kc, a + pc, lda,
-            panel + (size_t)s * kc * GEMM_NR, c + jc + s * GEMM_NR, ldc, load_c,
-            last, bias, relu, gemm_mask (nr - (nv - 1) * 8));
+            panel + (size_t)s * kc * GEMM_NR, c + p, ldc, load_c, last, bias,
+            relu, gemm_mask (w[s] - (nv - 1) * 8));
       }
     }
   }
@@ -1346,6 +1365,9 @@ wino_forward (const ssan_conv *cv, const float *src, size_t cs, size_t fs,
     size_t nt = ((j.tiles + want - 1) / want + 7) & ~(size_t)7;
     if (nt < SSAN_WINO_MIN_TILES)
       nt = SSAN_WINO_MIN_TILES;
+    /* but at least one chunk per thread (layer4's 7x7 maps: 32 tiles) */
+    if (nt * threads > j.tiles)
+      nt = ((j.tiles + threads - 1) / threads + 7) & ~(size_t)7;
     if (nt < j.nt)
       j.nt = nt;
   }

@@ -665,6 +665,7 @@ run_all (void)
      * several column panels */
     test_conv (300, 7, 1, 1, 0, 3, 9, 11, 0, 1, 1, 1);
     test_conv (70, 9, 1, 1, 0, 2, 13, 10, 0, 0, 1, 1);
+    test_conv (20, 5, 1, 1, 0, 1, 5, 25, 0, 1, 0, 1);
     /* tiles of 128 queries x 256 keys: smaller, equal, not a multiple */
     test_spatial (4, 1, 2, 1.0f);
     test_spatial (3, 7, 3, 1.0f);
