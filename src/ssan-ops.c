@@ -574,13 +574,17 @@ gemm_fma (int M, int N, int K, const float *a, size_t lda, const float *b,
     int accumulate, float *panel)
 {
   int pc, jc, w[GEMM_NC / GEMM_NR + 2];
+  /* panels of equal width (whole strips) rather than a narrow last one:
+   * each panel is a pass over a */
+  int np = (N + GEMM_NC - 1) / GEMM_NC;
+  int pw = ((N + np - 1) / np + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
 
   for (pc = 0; pc < K; pc += GEMM_KC) {
     int kc = K - pc < GEMM_KC ? K - pc : GEMM_KC;
     int load_c = pc > 0 || accumulate, last = pc + kc == K;
 
-    for (jc = 0; jc < N; jc += GEMM_NC) {
-      int nc = N - jc < GEMM_NC ? N - jc : GEMM_NC;
+    for (jc = 0; jc < N; jc += pw) {
+      int nc = N - jc < pw ? N - jc : pw;
       int ns = gemm_strips (nc, w), p, s;
       const float *bs = b + (size_t)pc * ldb + jc;
 
