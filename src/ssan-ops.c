@@ -406,14 +406,16 @@ ssan_bias_act (
 #define GEMM_NR 24
 #define GEMM_KC 256
 #define GEMM_NC 96
+/* Floats of b (K * ldb) up to which gemm_fma reads it in place */
+#define GEMM_DIRECT_MAX ((size_t)16 << 10)
 
 /* One mr x (nv*8) block of c over kc values of the depth; the last vector
  * is masked to its valid columns when masked.  first: c starts from 0 (or
  * from c when accumulating), else from c; last: add bias, apply ReLU. */
 SSAN_FMA static inline __attribute__ ((always_inline)) void
 gemm_micro (const int mr, const int nv, const int masked, int kc,
-    const float *a, size_t lda, const float *bp, float *c, size_t ldc,
-    int load_c, int last, const float *bias, int relu, __m256i mask)
+    const float *a, size_t lda, const float *bp, size_t ldp, float *c,
+    size_t ldc, int load_c, int last, const float *bias, int relu, __m256i mask)
 {
   __m256 acc[GEMM_MR][3];
   int i, v, p;
@@ -436,7 +438,7 @@ gemm_micro (const int mr, const int nv, const int masked, int kc,
 
 #pragma GCC unroll 3
     for (v = 0; v < nv; v++)
-      b[v] = _mm256_load_ps (bp + (size_t)p * GEMM_NR + v * 8);
+      b[v] = _mm256_loadu_ps (bp + (size_t)p * ldp + v * 8);
 #pragma GCC unroll 4
     for (i = 0; i < mr; i++) {
       __m256 av = _mm256_broadcast_ss (a + (size_t)i * lda + p);
@@ -470,13 +472,13 @@ gemm_micro (const int mr, const int nv, const int masked, int kc,
 }
 
 #define GEMM_MICRO_CASE(mr, nv, masked)                                        \
-  gemm_micro (mr, nv, masked, kc, ai, lda, bp, ci, ldc, load_c, last,          \
+  gemm_micro (mr, nv, masked, kc, ai, lda, bp, ldp, ci, ldc, load_c, last,     \
       bias ? bias + ir : NULL, relu, mask)
 
 /* Rows [ir, M) of one strip: blocks of GEMM_MR rows, then single rows. */
 SSAN_FMA static void
 gemm_strip (int M, int nv, int masked, int kc, const float *a, size_t lda,
-    const float *bp, float *c, size_t ldc, int load_c, int last,
+    const float *bp, size_t ldp, float *c, size_t ldc, int load_c, int last,
     const float *bias, int relu, __m256i mask)
 {
   int ir;
@@ -503,23 +505,23 @@ gemm_strip (int M, int nv, int masked, int kc, const float *a, size_t lda,
       for (r = 0; r < n; r++, ai += lda, ci += ldc) {
         const float *bi = bias ? bias + ir + r : NULL;
         if (!masked && nv == 3)
-          gemm_micro (
-              1, 3, 0, kc, ai, lda, bp, ci, ldc, load_c, last, bi, relu, mask);
+          gemm_micro (1, 3, 0, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,
+              relu, mask);
         else if (!masked && nv == 2)
-          gemm_micro (
-              1, 2, 0, kc, ai, lda, bp, ci, ldc, load_c, last, bi, relu, mask);
+          gemm_micro (1, 2, 0, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,
+              relu, mask);
         else if (!masked)
-          gemm_micro (
-              1, 1, 0, kc, ai, lda, bp, ci, ldc, load_c, last, bi, relu, mask);
+          gemm_micro (1, 1, 0, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,
+              relu, mask);
         else if (nv == 3)
-          gemm_micro (
-              1, 3, 1, kc, ai, lda, bp, ci, ldc, load_c, last, bi, relu, mask);
+          gemm_micro (1, 3, 1, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,
+              relu, mask);
         else if (nv == 2)
-          gemm_micro (
-              1, 2, 1, kc, ai, lda, bp, ci, ldc, load_c, last, bi, relu, mask);
+          gemm_micro (1, 2, 1, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,
+              relu, mask);
         else
-          gemm_micro (
-              1, 1, 1, kc, ai, lda, bp, ci, ldc, load_c, last, bi, relu, mask);
+          gemm_micro (1, 1, 1, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,
+              relu, mask);
       }
     }
   }
@@ -575,6 +577,9 @@ gemm_fma (int M, int N, int K, const float *a, size_t lda, const float *b,
     int accumulate, float *panel)
 {
   int pc, jc, w[GEMM_NC / GEMM_NR + 2];
+  /* a small b (Winograd: the chunk's transformed tiles) stays in cache as
+   * it is: read in place, whole vectors */
+  int direct = N % 8 == 0 && (size_t)K * ldb <= GEMM_DIRECT_MAX;
   /* panels of equal width (whole strips) rather than a narrow last one:
    * each panel is a pass over a */
   int np = (N + GEMM_NC - 1) / GEMM_NC;
@@ -590,7 +595,7 @@ gemm_fma (int M, int N, int K, const float *a, size_t lda, const float *b,
       const float *bs = b + (size_t)pc * ldb + jc;
 
       /* the panel's strips [kc][GEMM_NR], read along b's rows */
-      for (p = 0; p < kc; p++) {
+      for (p = 0; p < kc && !direct; p++) {
         const float *src = bs + (size_t)p * ldb;
         for (s = 0; s < ns; s++) {
           float *dst = panel + ((size_t)s * kc + p) * GEMM_NR;
@@ -613,9 +618,13 @@ gemm_fma (int M, int N, int K, const float *a, size_t lda, const float *b,
       for (s = 0, p = jc; s < ns; p += w[s++]) {
         int nv = (w[s] + 7) / 8, masked = w[s] % 8 != 0;
 
-        gemm_strip (M, nv, masked, kc, a + pc, lda,
-            panel + (size_t)s * kc * GEMM_NR, c + p, ldc, load_c, last, bias,
-            relu, gemm_mask (w[s] - (nv - 1) * 8));
+        if (direct)
+          gemm_strip (M, nv, 0, kc, a + pc, lda, bs + (p - jc), ldb, c + p, ldc,
+              load_c, last, bias, relu, gemm_mask (8));
+        else
+          gemm_strip (M, nv, masked, kc, a + pc, lda,
+              panel + (size_t)s * kc * GEMM_NR, GEMM_NR, c + p, ldc, load_c,
+              last, bias, relu, gemm_mask (w[s] - (nv - 1) * 8));
       }
     }
   }
