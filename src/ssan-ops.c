@@ -242,6 +242,12 @@ typedef int32_t v8i __attribute__ ((vector_size (32)));
 #define V8F_EVEN(a, b)                                                         \
   __builtin_shuffle (a, b, (v8i){ 0, 2, 4, 6, 8, 10, 12, 14 })
 #endif
+#ifdef __clang__
+#define V8F_ODD(a, b) __builtin_shufflevector (a, b, 1, 3, 5, 7, 9, 11, 13, 15)
+#else
+#define V8F_ODD(a, b)                                                          \
+  __builtin_shuffle (a, b, (v8i){ 1, 3, 5, 7, 9, 11, 13, 15 })
+#endif
 #define V8F_STORE(p, v) memcpy ((p), &(v), sizeof (v8f))
 /* Copies one output row segment of im2col: dst[i] = row[(ox0+i)*s - p + kx]
  * for i < n, zero where ox0+i is outside [ox_lo, ox_hi), the output
@@ -1450,7 +1456,7 @@ typedef struct {
   double *prof;
 } pool_job;
 
-static void
+SSAN_CLONES static void
 maxpool_piece (void *arg, int i, int thread)
 {
   pool_job *j = arg;
@@ -1474,6 +1480,45 @@ maxpool_piece (void *arg, int i, int thread)
         int x1 = ox * 2 + 2 > W ? W : ox * 2 + 2;
         float m = -INFINITY;
 
+        /* 8 outputs at once where columns 2*ox-1 .. 2*ox+16 are inside */
+        if (ox >= 1 && 2 * ox + 16 < W && y1 - y0 >= 2) {
+          const float *r0 = in + y0 * W + 2 * ox - 1, *r1 = r0 + W;
+          const float *r2 = y1 - y0 == 3 ? r1 + W : r1;
+          v8f a0, a1, b0, b1, t, l, c, r;
+
+          for (; ox >= 1 && 2 * ox + 16 < W;
+               ox += 8, r0 += 16, r1 += 16, r2 += 16) {
+            V8F_LOAD (a0, r0);
+            V8F_LOAD (t, r1);
+            a0 = V8F_MAX (a0, t);
+            V8F_LOAD (t, r2);
+            a0 = V8F_MAX (a0, t);
+            V8F_LOAD (a1, r0 + 8);
+            V8F_LOAD (t, r1 + 8);
+            a1 = V8F_MAX (a1, t);
+            V8F_LOAD (t, r2 + 8);
+            a1 = V8F_MAX (a1, t);
+            V8F_LOAD (b0, r0 + 2);
+            V8F_LOAD (t, r1 + 2);
+            b0 = V8F_MAX (b0, t);
+            V8F_LOAD (t, r2 + 2);
+            b0 = V8F_MAX (b0, t);
+            V8F_LOAD (b1, r0 + 10);
+            V8F_LOAD (t, r1 + 10);
+            b1 = V8F_MAX (b1, t);
+            V8F_LOAD (t, r2 + 10);
+            b1 = V8F_MAX (b1, t);
+            /* columns 2*ox-1, 2*ox, 2*ox+1 of the 3 rows' maxima */
+            l = V8F_EVEN (a0, a1);
+            c = V8F_ODD (a0, a1);
+            r = V8F_EVEN (b0, b1);
+            l = V8F_MAX (l, c);
+            l = V8F_MAX (l, r);
+            V8F_STORE (out + oy * Wo + ox, l);
+          }
+          ox--;
+          continue;
+        }
         for (y = y0; y < y1; y++)
           for (x = x0; x < x1; x++)
             m = in[y * W + x] > m ? in[y * W + x] : m;

@@ -629,6 +629,12 @@ run_all (void)
   test_maxpool (2, 3, 7, 9);
   test_maxpool (2, 2, 1, 1);
   test_maxpool (1, 1, 2, 3);
+  /* wide enough for 8 outputs at a time, odd and even sides, 2-row and
+   * 1-row windows */
+  test_maxpool (2, 2, 40, 37);
+  test_maxpool (1, 3, 19, 50);
+  test_maxpool (1, 1, 1, 64);
+  test_maxpool (1, 1, 2, 35);
   test_avgpool (5, 3, 49);
   test_avgpool (3, 2, 1);
 
