@@ -669,10 +669,10 @@ conv_gemm (const conv_job *j, int r0, int r1, size_t n, const float *b,
 {
   const ssan_conv *cv = j->cv;
   int K = cv->cin * cv->k * cv->k;
-  const float *bias = cv->b ? cv->b + r0 : NULL;
 
 #ifdef SSAN_FMA_KERNELS
   if (j->fma) {
+    const float *bias = cv->b ? cv->b + r0 : NULL;
     gemm_fma (r1 - r0, (int)n, K, cv->w + (size_t)r0 * K, (size_t)K, b, ldb,
         dst + (size_t)r0 * j->cols, j->cols, bias, j->relu, j->beta != 0.0f,
         gemm_panel (j->work, thread));
@@ -683,6 +683,7 @@ conv_gemm (const conv_job *j, int r0, int r1, size_t n, const float *b,
       1.0f, cv->w + (size_t)r0 * K, K, b, (int)ldb, j->beta,
       dst + (size_t)r0 * j->cols, (int)j->cols);
   ssan_bias_act (dst, r0, r1, n, j->cols, cv->b, j->relu);
+  (void)thread;
 }
 
 /* Output columns [c0, c1), all rows, by one thread with its own im2col
