@@ -589,7 +589,11 @@ gemm_fma (int M, int N, int K, const float *a, size_t lda, const float *b,
   /* panels of equal width (whole strips) rather than a narrow last one:
    * each panel is a pass over a */
   int np = (N + GEMM_NC - 1) / GEMM_NC;
-  int pw = ((N + np - 1) / np + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
+  int pw;
+
+  if (M <= 0 || N <= 0)
+    return;
+  pw = ((N + np - 1) / np + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
 
   for (pc = 0; pc < K; pc += GEMM_KC) {
     int kc = K - pc < GEMM_KC ? K - pc : GEMM_KC;
