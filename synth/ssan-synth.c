@@ -40,9 +40,16 @@ static const char *const class_names[SSAN_SYNTH_N_CLASSES] = {
 #define JITTER_MAX 0.004
 #define EDGE (HALF - JITTER_MAX)
 
-/* Marker disc, in the body's unit-radius frame. */
-#define MARKER_X 0.45f
-#define MARKER_R 0.28f
+/* Marker disc, in the body's unit-radius frame: large and near the rim, so
+ * that a turn moves it by a good part of the body's size. */
+#define MARKER_X 0.62f
+#define MARKER_R 0.34f
+/* A rotating body is larger than the others by this much (radius, in units
+ * of the shorter side) and turns by 60-140 degrees over the clip: less than
+ * half a turn between any two frames, so its direction is never ambiguous. */
+#define ROT_GROW 0.05
+#define ROT_MIN (PI / 3.0)
+#define ROT_MAX (7.0 * PI / 9.0)
 
 /* ---- random numbers: PCG32 (O'Neill, pcg32_srandom_r / pcg32_random_r) */
 
@@ -952,7 +959,7 @@ ssan_synth_clip_init (ssan_synth_clip *clip, uint64_t seed, uint64_t clip_index,
   ra0 = rng_range (&r, 0.05, 0.09);
   ra1 = rng_range (&r, 0.2, 0.28);
   p.a0 = rng_range (&r, 0.0, 2.0 * PI);
-  p.da = rng_range (&r, 0.5 * PI, 1.25 * PI);
+  p.da = rng_range (&r, ROT_MIN, ROT_MAX);
   p.fade_in_start = rng_range (&r, 0.0, 0.35);
   fw = rng_range (&r, 0.05, 0.6);
   p.jitter = rng_range (&r, 0.0, JITTER_MAX);
@@ -1003,6 +1010,9 @@ ssan_synth_clip_init (ssan_synth_clip *clip, uint64_t seed, uint64_t clip_index,
     case SSAN_SYNTH_ROTATING_CW:
     case SSAN_SYNTH_ROTATING_CCW:
       p.has_marker = 1;
+      p.r0 = p.r1 = rb + ROT_GROW;
+      p.x0 = sx * (EDGE - p.r0);
+      p.y0 = sy * (EDGE - p.r0);
       break;
     case SSAN_SYNTH_APPEARING:
     case SSAN_SYNTH_DISAPPEARING:

@@ -35,7 +35,7 @@ fnv1a (uint64_t h, const uint8_t *p, size_t n)
 #define FNV_INIT 0xcbf29ce484222325ULL
 
 /* hash_clips (1234, 11, 4, 48, 36) of this version of the world */
-#define GOLDEN_HASH 0x72450fc89bfb2565ULL
+#define GOLDEN_HASH 0x9cc52ef7f85bc76dULL
 
 /* Hash of every frame of clips 0..n_clips-1 of seed at w x h. */
 static uint64_t
@@ -305,8 +305,9 @@ test_geometry (void)
     ssan_synth_clip_init (&c, 8, (uint64_t)k, SSAN_SYNTH_APPROACHING, 8);
     CHECK (c.r1 > 2.0 * c.r0 && c.dx == 0.0 && c.dy == 0.0, "approaching");
     ssan_synth_clip_init (&c, 8, (uint64_t)k, SSAN_SYNTH_ROTATING_CW, 8);
-    CHECK (
-        c.da > 1.5 && c.has_marker && c.r0 == c.r1, "clockwise: da %f", c.da);
+    /* a visible turn, but under half a turn: the direction is unambiguous */
+    CHECK (c.da > 1.0 && c.da < 2.5 && c.has_marker && c.r0 == c.r1,
+        "clockwise: da %f", c.da);
     ssan_synth_clip_init (&c, 8, (uint64_t)k, SSAN_SYNTH_APPEARING, 8);
     CHECK (c.fade_in_end > c.fade_in_start && c.fade_in_end <= 1.0,
         "appearing fades in");

@@ -32,6 +32,13 @@ Augmentation uses the world's symmetries: a clip played backwards is the
 other class of its reversal pair (exactly, see include/ssan/synth.h), a
 horizontal mirror swaps left/right and clockwise/counter-clockwise, a
 vertical mirror up/down and clockwise/counter-clockwise.
+
+Hard classes get more of the batch: clips are drawn with a weight per
+class of its running training loss plus a floor (--loss-floor), so once
+the easy classes are learned, the batch goes to the pairs that are not yet
+(the rotations need this: from uniform sampling alone they stay at chance
+within the step budget).  Only training loss steers it; held-out and test
+clips play no part.
 """
 
 import argparse
@@ -275,14 +282,20 @@ def train(name, cfg, val, args, n_runs_left, tmp):
                         args.refresh_steps, tmp)
     t0 = time.time()
     loss_sum, loss_n = 0.0, 0
+    class_loss = np.full(N_CLASSES, math.log(N_CLASSES))
     eval_every = max(1, steps // args.evals)
     for step in range(steps):
         stream.step(step)
-        idx = rng.choice(len(stream.clips), args.batch, replace=False)
+        p = class_loss[stream.labels] + args.loss_floor
+        idx = rng.choice(len(stream.clips), args.batch, replace=False,
+                         p=p / p.sum())
         x, y = train_batch(stream.clips, stream.labels, idx, rng, cfg)
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        loss = nnf.cross_entropy(model(x, SEGMENTS), y)
+        losses = nnf.cross_entropy(model(x, SEGMENTS), y, reduction="none")
+        loss = losses.mean()
+        for c, v in zip(y.tolist(), losses.tolist()):
+            class_loss[c] += 0.02 * (v - class_loss[c])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -340,13 +353,16 @@ def main():
                     help="... every this many steps")
     ap.add_argument("--val-clips", type=int, default=330)
     ap.add_argument("--test-clips", type=int, default=1100)
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--evals", type=int, default=15,
                     help="held-out evaluations per run")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--loss-floor", type=float, default=0.1,
+                    help="class sampling weight = running class loss + this "
+                    "(large: uniform classes)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tsn-cost", type=float, default=0.25,
                     help="TSN step time relative to SSAN (ETA only)")
