@@ -1733,6 +1733,49 @@ softmax_strip_fma (float *s, int ls, int nk, __m256 t0, __m256 t1, float *m,
   _mm256_storeu_ps (corr + 8, c1);
 }
 
+/* The 4x16 block of both position-branch products: acc[2r], acc[2r + 1] =
+ * sum_k b[4k + r] * a[k*lda + 0..15] for r < 4, k < n (b packed 4 rows at a
+ * time by pack_keys / pack_values); fma_1x16 the same for one row b[k]. */
+SSAN_FMA static inline __attribute__ ((always_inline)) void
+fma_4x16 (const float *b, const float *a, size_t lda, int n, __m256 *acc)
+{
+  __m256 a00 = _mm256_setzero_ps (), a01 = a00, a10 = a00, a11 = a00;
+  __m256 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+  int k;
+
+  for (k = 0; k < n; k++, b += 4, a += lda) {
+    __m256 x0 = _mm256_loadu_ps (a), x1 = _mm256_loadu_ps (a + 8), y;
+    y = _mm256_broadcast_ss (b);
+    a00 = _mm256_fmadd_ps (y, x0, a00);
+    a01 = _mm256_fmadd_ps (y, x1, a01);
+    y = _mm256_broadcast_ss (b + 1);
+    a10 = _mm256_fmadd_ps (y, x0, a10);
+    a11 = _mm256_fmadd_ps (y, x1, a11);
+    y = _mm256_broadcast_ss (b + 2);
+    a20 = _mm256_fmadd_ps (y, x0, a20);
+    a21 = _mm256_fmadd_ps (y, x1, a21);
+    y = _mm256_broadcast_ss (b + 3);
+    a30 = _mm256_fmadd_ps (y, x0, a30);
+    a31 = _mm256_fmadd_ps (y, x1, a31);
+  }
+  acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+  acc[4] = a20, acc[5] = a21, acc[6] = a30, acc[7] = a31;
+}
+
+SSAN_FMA static inline __attribute__ ((always_inline)) void
+fma_1x16 (const float *b, const float *a, size_t lda, int n, __m256 *acc)
+{
+  __m256 a00 = _mm256_setzero_ps (), a01 = a00;
+  int k;
+
+  for (k = 0; k < n; k++, b++, a += lda) {
+    __m256 y = _mm256_broadcast_ss (b);
+    a00 = _mm256_fmadd_ps (y, _mm256_loadu_ps (a), a00);
+    a01 = _mm256_fmadd_ps (y, _mm256_loadu_ps (a + 8), a01);
+  }
+  acc[0] = a00, acc[1] = a01;
+}
+
 /* s[j][i] = alpha * sum_c k[c][j] qp[c*mp + i] for j < nk, i < mp (a
  * multiple of 16), k packed by pack_keys; then, 16 columns at a time while
  * they are in L1, the online softmax step (online_softmax_tile): s becomes
@@ -1743,48 +1786,27 @@ scores_fma (const float *qp, int mp, const float *kp, int c, int nk, int ls,
     float alpha, float *s, float *m, float *l, float *corr)
 {
   const __m256 va = _mm256_set1_ps (alpha);
-  int i, j, cc;
+  int i, j;
 
   for (i = 0; i < mp; i += 16) {
     __m256 mx0 = _mm256_set1_ps (-INFINITY), mx1 = mx0;
 
     for (j = 0; j + 4 <= nk; j += 4) {
-      __m256 a00 = _mm256_setzero_ps (), a01 = a00, a10 = a00, a11 = a00;
-      __m256 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-      const float *kk = kp + (size_t)j * c, *qq = qp + i;
       float *out = s + (size_t)j * ls + i;
+      __m256 a[8];
 
-      for (cc = 0; cc < c; cc++, kk += 4, qq += mp) {
-        __m256 q0 = _mm256_loadu_ps (qq), q1 = _mm256_loadu_ps (qq + 8), b;
-        b = _mm256_broadcast_ss (kk);
-        a00 = _mm256_fmadd_ps (b, q0, a00);
-        a01 = _mm256_fmadd_ps (b, q1, a01);
-        b = _mm256_broadcast_ss (kk + 1);
-        a10 = _mm256_fmadd_ps (b, q0, a10);
-        a11 = _mm256_fmadd_ps (b, q1, a11);
-        b = _mm256_broadcast_ss (kk + 2);
-        a20 = _mm256_fmadd_ps (b, q0, a20);
-        a21 = _mm256_fmadd_ps (b, q1, a21);
-        b = _mm256_broadcast_ss (kk + 3);
-        a30 = _mm256_fmadd_ps (b, q0, a30);
-        a31 = _mm256_fmadd_ps (b, q1, a31);
-      }
-      SSAN_STORE_ROW (0, a00, a01);
-      SSAN_STORE_ROW (1, a10, a11);
-      SSAN_STORE_ROW (2, a20, a21);
-      SSAN_STORE_ROW (3, a30, a31);
+      fma_4x16 (kp + (size_t)j * c, qp + i, mp, c, a);
+      SSAN_STORE_ROW (0, a[0], a[1]);
+      SSAN_STORE_ROW (1, a[2], a[3]);
+      SSAN_STORE_ROW (2, a[4], a[5]);
+      SSAN_STORE_ROW (3, a[6], a[7]);
     }
     for (; j < nk; j++) {
-      __m256 a00 = _mm256_setzero_ps (), a01 = a00;
-      const float *kk = kp + (size_t)j * c, *qq = qp + i;
       float *out = s + (size_t)j * ls + i;
+      __m256 a[2];
 
-      for (cc = 0; cc < c; cc++, kk++, qq += mp) {
-        __m256 b = _mm256_broadcast_ss (kk);
-        a00 = _mm256_fmadd_ps (b, _mm256_loadu_ps (qq), a00);
-        a01 = _mm256_fmadd_ps (b, _mm256_loadu_ps (qq + 8), a01);
-      }
-      SSAN_STORE_ROW (0, a00, a01);
+      fma_1x16 (kp + (size_t)j * c, qp + i, mp, c, a);
+      SSAN_STORE_ROW (0, a[0], a[1]);
     }
     softmax_strip_fma (s + i, ls, nk, mx0, mx1, m + i, l + i, corr + i);
   }
@@ -1803,46 +1825,25 @@ SSAN_FMA static void
 accumulate_fma (
     const float *vp, int c, int nk, const float *p, int ls, int mp, float *o)
 {
-  int i, j, cc;
+  int i, cc;
 
   for (i = 0; i < mp; i += 16) {
     for (cc = 0; cc + 4 <= c; cc += 4) {
-      __m256 a00 = _mm256_setzero_ps (), a01 = a00, a10 = a00, a11 = a00;
-      __m256 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-      const float *vv = vp + (size_t)cc * nk, *pp = p + i;
       float *out = o + (size_t)cc * mp + i;
+      __m256 a[8];
 
-      for (j = 0; j < nk; j++, pp += ls, vv += 4) {
-        __m256 p0 = _mm256_loadu_ps (pp), p1 = _mm256_loadu_ps (pp + 8), b;
-        b = _mm256_broadcast_ss (vv);
-        a00 = _mm256_fmadd_ps (b, p0, a00);
-        a01 = _mm256_fmadd_ps (b, p1, a01);
-        b = _mm256_broadcast_ss (vv + 1);
-        a10 = _mm256_fmadd_ps (b, p0, a10);
-        a11 = _mm256_fmadd_ps (b, p1, a11);
-        b = _mm256_broadcast_ss (vv + 2);
-        a20 = _mm256_fmadd_ps (b, p0, a20);
-        a21 = _mm256_fmadd_ps (b, p1, a21);
-        b = _mm256_broadcast_ss (vv + 3);
-        a30 = _mm256_fmadd_ps (b, p0, a30);
-        a31 = _mm256_fmadd_ps (b, p1, a31);
-      }
-      SSAN_ADD_ROW (0, a00, a01);
-      SSAN_ADD_ROW (1, a10, a11);
-      SSAN_ADD_ROW (2, a20, a21);
-      SSAN_ADD_ROW (3, a30, a31);
+      fma_4x16 (vp + (size_t)cc * nk, p + i, ls, nk, a);
+      SSAN_ADD_ROW (0, a[0], a[1]);
+      SSAN_ADD_ROW (1, a[2], a[3]);
+      SSAN_ADD_ROW (2, a[4], a[5]);
+      SSAN_ADD_ROW (3, a[6], a[7]);
     }
     for (; cc < c; cc++) {
-      __m256 a00 = _mm256_setzero_ps (), a01 = a00;
-      const float *vv = vp + (size_t)cc * nk, *pp = p + i;
       float *out = o + (size_t)cc * mp + i;
+      __m256 a[2];
 
-      for (j = 0; j < nk; j++, pp += ls) {
-        __m256 b = _mm256_broadcast_ss (vv + j);
-        a00 = _mm256_fmadd_ps (b, _mm256_loadu_ps (pp), a00);
-        a01 = _mm256_fmadd_ps (b, _mm256_loadu_ps (pp + 8), a01);
-      }
-      SSAN_ADD_ROW (0, a00, a01);
+      fma_1x16 (vp + (size_t)cc * nk, p + i, ls, nk, a);
+      SSAN_ADD_ROW (0, a[0], a[1]);
     }
   }
 }
