@@ -477,9 +477,29 @@ gemm_micro (const int mr, const int nv, const int masked, int kc,
   }
 }
 
-#define GEMM_MICRO_CASE(mr, nv, masked)                                        \
-  gemm_micro (mr, nv, masked, kc, ai, lda, bp, ldp, ci, ldc, load_c, last,     \
-      bias ? bias + ir : NULL, relu, mask)
+/* gemm_micro for mr rows at ai, ci with the strip's nv and masked as
+ * compile-time constants */
+#define GEMM_MICRO(mr, ai, ci, bi)                                             \
+  do {                                                                         \
+    if (!masked && nv == 3)                                                    \
+      gemm_micro (mr, 3, 0, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,   \
+          relu, mask);                                                         \
+    else if (!masked && nv == 2)                                               \
+      gemm_micro (mr, 2, 0, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,   \
+          relu, mask);                                                         \
+    else if (!masked)                                                          \
+      gemm_micro (mr, 1, 0, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,   \
+          relu, mask);                                                         \
+    else if (nv == 3)                                                          \
+      gemm_micro (mr, 3, 1, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,   \
+          relu, mask);                                                         \
+    else if (nv == 2)                                                          \
+      gemm_micro (mr, 2, 1, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,   \
+          relu, mask);                                                         \
+    else                                                                       \
+      gemm_micro (mr, 1, 1, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,   \
+          relu, mask);                                                         \
+  } while (0)
 
 /* Rows [ir, M) of one strip: blocks of GEMM_MR rows, then single rows. */
 SSAN_FMA static void
@@ -487,50 +507,14 @@ gemm_strip (int M, int nv, int masked, int kc, const float *a, size_t lda,
     const float *bp, size_t ldp, float *c, size_t ldc, int load_c, int last,
     const float *bias, int relu, __m256i mask)
 {
-  int ir;
+  int ir, r;
 
-  for (ir = 0; ir < M; ir += GEMM_MR) {
-    const float *ai = a + (size_t)ir * lda;
-    float *ci = c + (size_t)ir * ldc;
-
-    if (M - ir >= GEMM_MR) {
-      if (!masked && nv == 3)
-        GEMM_MICRO_CASE (4, 3, 0);
-      else if (!masked && nv == 2)
-        GEMM_MICRO_CASE (4, 2, 0);
-      else if (!masked)
-        GEMM_MICRO_CASE (4, 1, 0);
-      else if (nv == 3)
-        GEMM_MICRO_CASE (4, 3, 1);
-      else if (nv == 2)
-        GEMM_MICRO_CASE (4, 2, 1);
-      else
-        GEMM_MICRO_CASE (4, 1, 1);
-    } else {
-      int r, n = M - ir;
-      for (r = 0; r < n; r++, ai += lda, ci += ldc) {
-        const float *bi = bias ? bias + ir + r : NULL;
-        if (!masked && nv == 3)
-          gemm_micro (1, 3, 0, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,
-              relu, mask);
-        else if (!masked && nv == 2)
-          gemm_micro (1, 2, 0, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,
-              relu, mask);
-        else if (!masked)
-          gemm_micro (1, 1, 0, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,
-              relu, mask);
-        else if (nv == 3)
-          gemm_micro (1, 3, 1, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,
-              relu, mask);
-        else if (nv == 2)
-          gemm_micro (1, 2, 1, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,
-              relu, mask);
-        else
-          gemm_micro (1, 1, 1, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,
-              relu, mask);
-      }
-    }
-  }
+  for (ir = 0; ir + GEMM_MR <= M; ir += GEMM_MR)
+    GEMM_MICRO (GEMM_MR, a + (size_t)ir * lda, c + (size_t)ir * ldc,
+        bias ? bias + ir : NULL);
+  for (r = ir; r < M; r++)
+    GEMM_MICRO (
+        1, a + (size_t)r * lda, c + (size_t)r * ldc, bias ? bias + r : NULL);
 }
 
 /* Floats of each thread's scratch that gemm_fma's panel takes (at the end
@@ -1461,6 +1445,17 @@ typedef struct {
   double *prof;
 } pool_job;
 
+/* v = vertical maxima of rows r0, r1, r2 at the 8 columns from off (t:
+ * scratch) */
+#define MAX3_ROWS(v, off)                                                      \
+  do {                                                                         \
+    V8F_LOAD (v, r0 + (off));                                                  \
+    V8F_LOAD (t, r1 + (off));                                                  \
+    v = V8F_MAX (v, t);                                                        \
+    V8F_LOAD (t, r2 + (off));                                                  \
+    v = V8F_MAX (v, t);                                                        \
+  } while (0)
+
 SSAN_CLONES static void
 maxpool_piece (void *arg, int i, int thread)
 {
@@ -1493,26 +1488,10 @@ maxpool_piece (void *arg, int i, int thread)
 
           for (; ox >= 1 && 2 * ox + 16 < W;
                ox += 8, r0 += 16, r1 += 16, r2 += 16) {
-            V8F_LOAD (a0, r0);
-            V8F_LOAD (t, r1);
-            a0 = V8F_MAX (a0, t);
-            V8F_LOAD (t, r2);
-            a0 = V8F_MAX (a0, t);
-            V8F_LOAD (a1, r0 + 8);
-            V8F_LOAD (t, r1 + 8);
-            a1 = V8F_MAX (a1, t);
-            V8F_LOAD (t, r2 + 8);
-            a1 = V8F_MAX (a1, t);
-            V8F_LOAD (b0, r0 + 2);
-            V8F_LOAD (t, r1 + 2);
-            b0 = V8F_MAX (b0, t);
-            V8F_LOAD (t, r2 + 2);
-            b0 = V8F_MAX (b0, t);
-            V8F_LOAD (b1, r0 + 10);
-            V8F_LOAD (t, r1 + 10);
-            b1 = V8F_MAX (b1, t);
-            V8F_LOAD (t, r2 + 10);
-            b1 = V8F_MAX (b1, t);
+            MAX3_ROWS (a0, 0);
+            MAX3_ROWS (a1, 8);
+            MAX3_ROWS (b0, 2);
+            MAX3_ROWS (b1, 10);
             /* columns 2*ox-1, 2*ox, 2*ox+1 of the 3 rows' maxima */
             l = V8F_EVEN (a0, a1);
             c = V8F_ODD (a0, a1);

@@ -389,11 +389,11 @@ def main():
     runs = [("ssan", args.ssa_blocks), ("tsn", "")]
     if args.only:
         runs = [r for r in runs if r[0] == args.only]
+    arch = dict(ARCH, width=args.width, ssa_reduction=args.ssa_reduction,
+                input_size=INPUT_SIZE, resize=INPUT_SIZE,
+                layers=tuple(int(v) for v in args.layers.split(",")))
     summary = []
     for k, (name, blocks) in enumerate(runs):
-        arch = dict(ARCH, width=args.width, ssa_reduction=args.ssa_reduction,
-                    input_size=INPUT_SIZE, resize=INPUT_SIZE,
-                    layers=tuple(int(v) for v in args.layers.split(",")))
         cfg = SSANConfig(ssa_blocks=blocks, num_classes=N_CLASSES,
                          labels=names, **arch)
         model, secs, used = train(name, cfg, val, args, len(runs) - k, tmp)
