@@ -417,14 +417,20 @@ ssan_bias_act (
 
 /* One mr x (nv*8) block of c over kc values of the depth; the last vector
  * is masked to its valid columns when masked.  first: c starts from 0 (or
- * from c when accumulating), else from c; last: add bias, apply ReLU. */
+ * from c when accumulating), else from c; last: add bias, apply ReLU.
+ * Meanwhile the GEMM_MR rows at an (the next block's rows of a) are
+ * prefetched: rows of a are short streams that the hardware prefetcher
+ * does not catch in time (measured: the 36 Winograd products of a layer
+ * ran at 45-75 % of the rate they reach with a in cache, 75-97 % with
+ * this). */
 SSAN_FMA static inline __attribute__ ((always_inline)) void
 gemm_micro (const int mr, const int nv, const int masked, int kc,
     const float *a, size_t lda, const float *bp, size_t ldp, float *c,
-    size_t ldc, int load_c, int last, const float *bias, int relu, __m256i mask)
+    size_t ldc, int load_c, int last, const float *bias, int relu, __m256i mask,
+    const float *an)
 {
   __m256 acc[GEMM_MR][3];
-  int i, v, p;
+  int i, v, p, p0;
 
   /* c's rows are far apart (one per output channel): fetch them now, use
    * them after the products */
@@ -439,18 +445,25 @@ gemm_micro (const int mr, const int nv, const int masked, int kc,
     for (v = 0; v < nv; v++)
       acc[i][v] = _mm256_setzero_ps ();
   }
-  for (p = 0; p < kc; p++) {
-    __m256 b[3];
+  for (p0 = 0; p0 < kc; p0 += 16) {
+    int pe = kc - p0 < 16 ? kc : p0 + 16;
+
+#pragma GCC unroll 4
+    for (i = 0; i < GEMM_MR; i++)
+      _mm_prefetch ((const char *)(an + (size_t)i * lda + p0), _MM_HINT_T0);
+    for (p = p0; p < pe; p++) {
+      __m256 b[3];
 
 #pragma GCC unroll 3
-    for (v = 0; v < nv; v++)
-      b[v] = _mm256_loadu_ps (bp + (size_t)p * ldp + v * 8);
-#pragma GCC unroll 4
-    for (i = 0; i < mr; i++) {
-      __m256 av = _mm256_broadcast_ss (a + (size_t)i * lda + p);
-#pragma GCC unroll 3
       for (v = 0; v < nv; v++)
-        acc[i][v] = _mm256_fmadd_ps (av, b[v], acc[i][v]);
+        b[v] = _mm256_loadu_ps (bp + (size_t)p * ldp + v * 8);
+#pragma GCC unroll 4
+      for (i = 0; i < mr; i++) {
+        __m256 av = _mm256_broadcast_ss (a + (size_t)i * lda + p);
+#pragma GCC unroll 3
+        for (v = 0; v < nv; v++)
+          acc[i][v] = _mm256_fmadd_ps (av, b[v], acc[i][v]);
+      }
     }
   }
 #pragma GCC unroll 4
@@ -483,22 +496,22 @@ gemm_micro (const int mr, const int nv, const int masked, int kc,
   do {                                                                         \
     if (!masked && nv == 3)                                                    \
       gemm_micro (mr, 3, 0, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,   \
-          relu, mask);                                                         \
+          relu, mask, an);                                                     \
     else if (!masked && nv == 2)                                               \
       gemm_micro (mr, 2, 0, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,   \
-          relu, mask);                                                         \
+          relu, mask, an);                                                     \
     else if (!masked)                                                          \
       gemm_micro (mr, 1, 0, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,   \
-          relu, mask);                                                         \
+          relu, mask, an);                                                     \
     else if (nv == 3)                                                          \
       gemm_micro (mr, 3, 1, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,   \
-          relu, mask);                                                         \
+          relu, mask, an);                                                     \
     else if (nv == 2)                                                          \
       gemm_micro (mr, 2, 1, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,   \
-          relu, mask);                                                         \
+          relu, mask, an);                                                     \
     else                                                                       \
       gemm_micro (mr, 1, 1, kc, ai, lda, bp, ldp, ci, ldc, load_c, last, bi,   \
-          relu, mask);                                                         \
+          relu, mask, an);                                                     \
   } while (0)
 
 /* Rows [ir, M) of one strip: blocks of GEMM_MR rows, then single rows. */
@@ -508,10 +521,16 @@ gemm_strip (int M, int nv, int masked, int kc, const float *a, size_t lda,
     const float *bias, int relu, __m256i mask)
 {
   int ir, r;
+  const float *an;
 
-  for (ir = 0; ir + GEMM_MR <= M; ir += GEMM_MR)
+  /* the next block's rows; after the last block, the first (the next
+   * strip starts there again) */
+  for (ir = 0; ir + GEMM_MR <= M; ir += GEMM_MR) {
+    an = ir + 2 * GEMM_MR <= M ? a + (size_t)(ir + GEMM_MR) * lda : a;
     GEMM_MICRO (GEMM_MR, a + (size_t)ir * lda, c + (size_t)ir * ldc,
         bias ? bias + ir : NULL);
+  }
+  an = a;
   for (r = ir; r < M; r++)
     GEMM_MICRO (
         1, a + (size_t)r * lda, c + (size_t)r * ldc, bias ? bias + r : NULL);
