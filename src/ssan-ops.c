@@ -1186,9 +1186,17 @@ wino_input_4_fma (const wino_job *j, const wino_tile *tl, size_t nt, float *v)
           const float *p
               = plane + (size_t)tg[l].f * j->fs + (ptrdiff_t)y * W + tg[l].x0;
 
-          if (y < 0 || y >= H)
+          if (y < 0 || y >= H) {
             r[l] = _mm256_setzero_ps ();
-          else if (full[l])
+            continue;
+          }
+          /* the same rows of the next channel (the 8 lanes' rows span 3
+           * cache lines): the chunk's rows of one channel are too short a
+           * stream for the hardware prefetcher */
+          if (l == 0 || l == 4 || l == 7)
+            _mm_prefetch (
+                (const char *)(p + j->cs + (l == 7 ? 7 : 0)), _MM_HINT_T0);
+          if (full[l])
             r[l] = _mm256_loadu_ps (p);
           else
             r[l] = _mm256_maskload_ps (p, mask[l]);
@@ -1237,9 +1245,14 @@ wino_output_4_fma (
         nx[l] = j->Wo - ox0 < 4 ? j->Wo - ox0 : 4;
         mask[l] = _mm256_castsi256_si128 (wino_mask (0, nx[l], 4));
       }
-      for (i = 0; i < 36; i++)
-        x[i] = (v8f)_mm256_loadu_ps (
-            mm + ((size_t)i * cv->cout + o) * j->nt + g);
+      for (i = 0; i < 36; i++) {
+        const float *q = mm + ((size_t)i * cv->cout + o) * j->nt + g;
+        /* 36 load streams, more than the hardware prefetcher follows:
+         * two groups ahead */
+        if ((g & 8) == 0)
+          _mm_prefetch ((const char *)(q + 16), _MM_HINT_T0);
+        x[i] = (v8f)_mm256_loadu_ps (q);
+      }
       for (k = 0; k < 6; k++)
         WINO_AT4 (t + k, 6, x + k, 6);
       for (i = 0; i < 4; i++)
