@@ -37,6 +37,32 @@
 
 #define SSAN_BN_EPS 1e-5
 #define SSAN_ALIGN_FLOATS 16
+#define SSAN_HUGE_PAGE ((size_t)2 << 20)
+
+/* The big buffers (weights, Winograd weights, activations, scratch) on
+ * 2 MiB boundaries and in transparent huge pages where the kernel grants
+ * them (only on request on Debian): the convolutions stream over hundreds
+ * of MiB per window, far beyond what the TLB covers in 4 KiB pages
+ * (measured: tsn convolutions 1-3 % less CPU, Winograd 4 %).  Freed with
+ * free (). */
+static void *
+big_alloc (size_t bytes)
+{
+  void *p;
+
+  if (bytes < SSAN_HUGE_PAGE)
+    return aligned_alloc (64, (bytes + 63) & ~(size_t)63);
+  if (bytes > SIZE_MAX - SSAN_HUGE_PAGE)
+    return NULL;
+  bytes = (bytes + SSAN_HUGE_PAGE - 1) & ~(SSAN_HUGE_PAGE - 1);
+  p = aligned_alloc (SSAN_HUGE_PAGE, bytes);
+#ifdef MADV_HUGEPAGE
+  /* advice: where it is refused, 4 KiB pages compute the same */
+  if (p != NULL)
+    (void)madvise (p, bytes, MADV_HUGEPAGE);
+#endif
+  return p;
+}
 
 typedef struct ssan_ssa {
   int c, cr;          /* C and C' = C / ssa_reduction */
@@ -486,7 +512,7 @@ prepare_winograd (ssan_model *m)
   if (n == 0)
     return 0;
   if (n > SIZE_MAX / sizeof (float)
-      || (m->wino = malloc (n * sizeof (float))) == NULL)
+      || (m->wino = big_alloc (n * sizeof (float))) == NULL)
     return -1;
   winograd_walk (m, m->wino);
   return 0;
@@ -527,7 +553,7 @@ ssan_model_load_memory (
       goto nomem;
     cap += add;
   }
-  m->weights = malloc ((cap ? cap : 1) * sizeof (float));
+  m->weights = big_alloc ((cap ? cap : 1) * sizeof (float));
   if (m->weights == NULL)
     goto nomem;
 
@@ -756,7 +782,7 @@ ctx_set_threads (ssan_ctx *ctx, int n_threads)
   double *prof = calloc (t * SSAN_PART_COUNT, sizeof (double));
 
   if (prof == NULL || t > SIZE_MAX / sizeof (float) / ctx->thread_size
-      || (scratch = aligned_alloc (64, t * ctx->thread_size * sizeof (float)))
+      || (scratch = big_alloc (t * ctx->thread_size * sizeof (float)))
              == NULL) {
     free (prof);
     ssan_pool_free (pool);
@@ -832,7 +858,7 @@ ssan_ctx_new (
   if (ctx == NULL)
     goto nomem;
   /* total is a non-zero multiple of SSAN_ALIGN_FLOATS (64 bytes) */
-  ctx->arena = aligned_alloc (64, total * sizeof (float));
+  ctx->arena = big_alloc (total * sizeof (float));
   if (ctx->arena == NULL) {
     free (ctx);
     goto nomem;
