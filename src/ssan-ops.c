@@ -449,7 +449,7 @@ gemm_micro (const int mr, const int nv, const int masked, int kc,
     int pe = kc - p0 < 16 ? kc : p0 + 16;
 
 #pragma GCC unroll 4
-    for (i = 0; i < GEMM_MR; i++)
+    for (i = 0; i < mr; i++)
       _mm_prefetch ((const char *)(an + (size_t)i * lda + p0), _MM_HINT_T0);
     for (p = p0; p < pe; p++) {
       __m256 b[3];
@@ -524,16 +524,17 @@ gemm_strip (int M, int nv, int masked, int kc, const float *a, size_t lda,
   const float *an;
 
   /* the next block's rows; after the last block, the first (the next
-   * strip starts there again) */
+   * strip starts there again); never a row outside a */
   for (ir = 0; ir + GEMM_MR <= M; ir += GEMM_MR) {
     an = ir + 2 * GEMM_MR <= M ? a + (size_t)(ir + GEMM_MR) * lda : a;
     GEMM_MICRO (GEMM_MR, a + (size_t)ir * lda, c + (size_t)ir * ldc,
         bias ? bias + ir : NULL);
   }
-  an = a;
-  for (r = ir; r < M; r++)
+  for (r = ir; r < M; r++) {
+    an = a + (size_t)(r + 1 < M ? r + 1 : 0) * lda;
     GEMM_MICRO (
         1, a + (size_t)r * lda, c + (size_t)r * ldc, bias ? bias + r : NULL);
+  }
 }
 
 /* Floats of each thread's scratch that gemm_fma's panel takes (at the end
