@@ -1413,6 +1413,22 @@ wino_forward (const ssan_conv *cv, const float *src, size_t cs, size_t fs,
     if (nt < j.nt)
       j.nt = nt;
   }
+  if (threads > 1) {
+    /* chunks that the threads share evenly: of the widths down to half,
+     * the one whose busiest thread has the fewest tiles (layer2's 28x28
+     * maps: 392 tiles in 10 chunks of 40, not 7 of 56 of which one thread
+     * takes 4) */
+    size_t nt, best = j.nt, cost = SIZE_MAX;
+    for (nt = j.nt; nt >= SSAN_WINO_MIN_TILES && nt * 2 >= j.nt; nt -= 8) {
+      size_t n = (j.tiles + nt - 1) / nt;
+      size_t c = (n + threads - 1) / threads * nt;
+      if (c < cost) {
+        cost = c;
+        best = nt;
+      }
+    }
+    j.nt = best;
+  }
   items = (j.tiles + j.nt - 1) / j.nt;
   ssan_pool_run (work->pool, (int)items, wino_item, &j);
 }
