@@ -961,6 +961,12 @@ ssan_ctx_get_profile (const ssan_ctx *ctx, ssan_profile *profile)
       sum[i] += ctx->prof[t * SSAN_PART_COUNT + i];
   profile->conv = sum[SSAN_PART_CONV];
   profile->im2col = sum[SSAN_PART_IM2COL];
+  profile->conv_stem = sum[SSAN_PART_KIND + SSAN_KIND_LARGE];
+  profile->conv_1x1 = sum[SSAN_PART_KIND + SSAN_KIND_1X1];
+  profile->conv_winograd = sum[SSAN_PART_KIND + SSAN_KIND_WINOGRAD];
+  profile->conv_strided = sum[SSAN_PART_KIND + SSAN_KIND_STRIDED];
+  profile->conv_down = sum[SSAN_PART_KIND + SSAN_KIND_DOWN];
+  profile->conv_other = sum[SSAN_PART_KIND + SSAN_KIND_OTHER];
   profile->attention = sum[SSAN_PART_ATTN];
   profile->other = sum[SSAN_PART_OTHER];
   profile->wall = ctx->prof_wall;

@@ -193,6 +193,19 @@ ssan_prof_stop (double *prof, int thread, int part, double t0)
         += ssan_prof_start (prof) - t0;
 }
 
+/* ssan_prof_stop for a convolution's part, also added to its kind */
+static void
+conv_prof_stop (double *prof, int thread, int part, int kind, double t0)
+{
+  double t;
+
+  if (prof == NULL)
+    return;
+  t = ssan_prof_start (prof) - t0;
+  prof[(size_t)thread * SSAN_PART_COUNT + part] += t;
+  prof[(size_t)thread * SSAN_PART_COUNT + SSAN_PART_KIND + kind] += t;
+}
+
 size_t
 ssan_conv_chunk_cols (const ssan_conv *cv, size_t cols)
 {
@@ -663,7 +676,7 @@ typedef struct {
   const ssan_work *work;
   const float *src;
   size_t cs, fs, cols, chunk;
-  int H, W, Ho, Wo, relu, direct, slices, pieces, cpieces, fma;
+  int H, W, Ho, Wo, relu, direct, slices, pieces, cpieces, fma, kind;
   float beta;
   float *dst;
   size_t j0, n; /* row-split mode: the current chunk */
@@ -707,7 +720,7 @@ conv_columns (const conv_job *j, size_t c0, size_t c1, int thread)
   if (j->direct) {
     conv_gemm (
         j, 0, cv->cout, c1 - c0, j->src + c0, j->cols, j->dst + c0, thread);
-    ssan_prof_stop (prof, thread, SSAN_PART_CONV, t0);
+    conv_prof_stop (prof, thread, SSAN_PART_CONV, j->kind, t0);
     return;
   }
   for (j0 = c0; j0 < c1; j0 += j->chunk) {
@@ -716,10 +729,10 @@ conv_columns (const conv_job *j, size_t c0, size_t c1, int thread)
     t0 = ssan_prof_start (prof);
     ssan_im2col (j->src, j->cs, j->fs, 0, cv->cin, j->H, j->W, cv->k,
         cv->stride, cv->pad, j->Ho, j->Wo, j0, n, col);
-    ssan_prof_stop (prof, thread, SSAN_PART_IM2COL, t0);
+    conv_prof_stop (prof, thread, SSAN_PART_IM2COL, j->kind, t0);
     t0 = ssan_prof_start (prof);
     conv_gemm (j, 0, cv->cout, n, col, n, j->dst + j0, thread);
-    ssan_prof_stop (prof, thread, SSAN_PART_CONV, t0);
+    conv_prof_stop (prof, thread, SSAN_PART_CONV, j->kind, t0);
   }
 }
 
@@ -750,7 +763,7 @@ conv_im2col_item (void *arg, int i, int thread)
 
   ssan_im2col (j->src, j->cs, j->fs, c0, c1, j->H, j->W, j->cv->k,
       j->cv->stride, j->cv->pad, j->Ho, j->Wo, j->j0, j->n, j->work->scratch);
-  ssan_prof_stop (j->work->prof, thread, SSAN_PART_IM2COL, t0);
+  conv_prof_stop (j->work->prof, thread, SSAN_PART_IM2COL, j->kind, t0);
 }
 
 /* Rows [r0, r1) of the current chunk (from the shared im2col buffer). */
@@ -768,7 +781,7 @@ conv_rows_item (void *arg, int i, int thread)
     return;
   conv_gemm (
       j, r0, r1, j->n, b, j->direct ? j->cols : j->n, j->dst + j->j0, thread);
-  ssan_prof_stop (j->work->prof, thread, SSAN_PART_CONV, t0);
+  conv_prof_stop (j->work->prof, thread, SSAN_PART_CONV, j->kind, t0);
 }
 
 /* Below this many output columns per thread, threads split the rows. */
@@ -867,6 +880,18 @@ is_wino (const ssan_conv *cv)
 {
   return cv->wu != NULL && (cv->wm == 2 || cv->wm == 4) && cv->k == 3
          && cv->stride == 1 && cv->pad == 1;
+}
+
+int
+ssan_conv_kind (const ssan_conv *cv)
+{
+  if (is_wino (cv))
+    return SSAN_KIND_WINOGRAD;
+  if (cv->k == 1)
+    return cv->stride == 1 ? SSAN_KIND_1X1 : SSAN_KIND_DOWN;
+  if (cv->k >= 5)
+    return SSAN_KIND_LARGE;
+  return cv->stride > 1 ? SSAN_KIND_STRIDED : SSAN_KIND_OTHER;
 }
 
 size_t
@@ -1342,7 +1367,7 @@ wino_item (void *arg, int i, int thread)
 #endif
   else
     wino_input_4 (j, t0, (size_t)nc, v);
-  ssan_prof_stop (prof, thread, SSAN_PART_IM2COL, t);
+  conv_prof_stop (prof, thread, SSAN_PART_IM2COL, SSAN_KIND_WINOGRAD, t);
   t = ssan_prof_start (prof);
   for (k = 0; k < a2; k++) {
 #ifdef SSAN_FMA_KERNELS
@@ -1367,7 +1392,7 @@ wino_item (void *arg, int i, int thread)
 #endif
   else
     wino_output_4 (j, t0, (size_t)nc, mm);
-  ssan_prof_stop (prof, thread, SSAN_PART_CONV, t);
+  conv_prof_stop (prof, thread, SSAN_PART_CONV, SSAN_KIND_WINOGRAD, t);
 }
 
 static void
@@ -1460,6 +1485,7 @@ ssan_conv2d_forward (const ssan_conv *cv, const float *src, size_t cs,
   j.beta = accumulate ? 1.0f : 0.0f;
   j.dst = dst;
   j.fma = conv_use_gemm_fma (cv, nf, H, W, work);
+  j.kind = ssan_conv_kind (cv);
   j.direct = cv->k == 1 && cv->stride == 1 && cv->pad == 0
              && fs == (size_t)H * W && cs == j.cols;
   j.chunk = j.direct ? j.cols : ssan_conv_chunk_cols (cv, j.cols);

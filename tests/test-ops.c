@@ -586,16 +586,24 @@ test_network (const char *arch, int T, int ctx_T, int S, const char *ssa)
 
     if (ok) {
       ssan_profile prof;
+      double kinds;
 
       ssan_ctx_set_threads (ctx, 2);
       ssan_ctx_set_profiling (ctx, 1);
       ok = ssan_ctx_forward (ctx, frames, 2, one, &err) == 0;
       ssan_ctx_get_profile (ctx, &prof);
+      kinds = prof.conv_stem + prof.conv_1x1 + prof.conv_winograd
+              + prof.conv_strided + prof.conv_down + prof.conv_other;
       if (prof.windows != 2 || !(prof.conv > 0) || !(prof.wall > 0)
-          || !(ssan_ctx_get_flops (ctx) > 0)) {
+          || !(ssan_ctx_get_flops (ctx) > 0)
+          || !(fabs (kinds - prof.conv - prof.im2col)
+               <= 1e-9 + 1e-6 * (prof.conv + prof.im2col))
+          || !(prof.conv_stem > 0)) {
         n_failed++;
-        printf ("FAIL %s: profile (%lld windows, conv %g s, %g flops)\n", what,
-            (long long)prof.windows, prof.conv, ssan_ctx_get_flops (ctx));
+        printf ("FAIL %s: profile (%lld windows, conv %g s, im2col %g s, "
+                "kinds %g s, stem %g s, %g flops)\n",
+            what, (long long)prof.windows, prof.conv, prof.im2col, kinds,
+            prof.conv_stem, ssan_ctx_get_flops (ctx));
       }
       ssan_ctx_set_threads (ctx, 1);
       ok = ok

@@ -19,7 +19,8 @@
  * measured in the same run with the same thread count (2048^3, median of 5,
  * before and after the windows) with efficiency = achieved / peak, both on
  * wall time and on CPU time (the steadier figure on a shared machine).
- * --profile adds the engine's per-part CPU time.  Peak resident memory
+ * --profile adds the engine's per-part CPU time, and that of the
+ * convolutions (with their im2col) by kind.  Peak resident memory
  * (VmHWM) is printed at the end; it includes the in-memory model file
  * of a named configuration while it loads.
  *
@@ -61,7 +62,7 @@ static const char usage[]
       "cores)\n"
       "  --windows K      timed windows per model, >= 5 (default 7)\n"
       "  --profile        per-part CPU time (convolutions, im2col, attention,\n"
-      "                   everything else)\n"
+      "                   everything else; convolutions by kind)\n"
       "  --input FILE     frames float32 [T][3][S][S] (default: seeded "
       "random)\n"
       "  --logits FILE    write the last window's logits (float32)\n"
@@ -621,6 +622,12 @@ main (int argc, char **argv)
         100 * p->attention / tot);
     printf ("  other        %8.1f  %5.1f%%\n", p->other / w * 1e3,
         100 * p->other / tot);
+    printf ("  convolutions + im2col by kind: stem %.1f, 1x1 %.1f, "
+            "Winograd 3x3 %.1f, 3x3 stride 2 %.1f, 1x1 stride 2 %.1f, "
+            "other %.1f\n",
+        p->conv_stem / w * 1e3, p->conv_1x1 / w * 1e3,
+        p->conv_winograd / w * 1e3, p->conv_strided / w * 1e3,
+        p->conv_down / w * 1e3, p->conv_other / w * 1e3);
   }
   printf ("peak RSS: %.1f MiB (VmHWM of this process's own address space; "
           "ru_maxrss would also count a parent's before exec)\n",

@@ -125,6 +125,13 @@ typedef struct ssan_profile {
   double other;     /* pooling, fc, consensus, CPU seconds */
   double wall;      /* seconds spent in ssan_ctx_forward */
   int64_t windows;  /* windows evaluated while profiling */
+  /* conv + im2col by kind of convolution, CPU seconds */
+  double conv_stem;     /* kernels of 5 and more (the 7x7 stride-2 stem) */
+  double conv_1x1;      /* 1x1 stride 1 (also SSA's) */
+  double conv_winograd; /* 3x3 stride 1 as Winograd */
+  double conv_strided;  /* 3x3 stride 2 (im2col + GEMM) */
+  double conv_down;     /* 1x1 stride 2 (downsample) */
+  double conv_other;    /* the rest (3x3 stride 1 on 1-pixel maps) */
 } ssan_profile;
 
 void ssan_ctx_set_profiling (ssan_ctx *ctx, int enable);
