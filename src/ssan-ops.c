@@ -1219,7 +1219,7 @@ wino_input_4_fma (const wino_job *j, const wino_tile *tl, size_t nt, float *v)
           /* the same rows of the next channel (the 8 lanes' rows span 3
            * cache lines): the chunk's rows of one channel are too short a
            * stream for the hardware prefetcher */
-          if (l == 0 || l == 4 || l == 7)
+          if ((l == 0 || l == 4 || l == 7) && c + 1 < cv->cin)
             _mm_prefetch (
                 (const char *)(p + j->cs + (l == 7 ? 7 : 0)), _MM_HINT_T0);
           if (full[l])
@@ -1275,7 +1275,7 @@ wino_output_4_fma (
         const float *q = mm + ((size_t)i * cv->cout + o) * j->nt + g;
         /* 36 load streams, more than the hardware prefetcher follows:
          * two groups ahead */
-        if ((g & 8) == 0)
+        if ((g & 8) == 0 && (g + 16 < nt || o + 1 < cv->cout))
           _mm_prefetch ((const char *)(q + 16), _MM_HINT_T0);
         x[i] = (v8f)_mm256_loadu_ps (q);
       }
