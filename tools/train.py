@@ -390,7 +390,7 @@ def main():
     ap.add_argument("--max-class-share", type=float, default=1 / 3,
                     help="no class gets more of a batch than this")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--tsn-cost", type=float, default=0.25,
+    ap.add_argument("--tsn-cost", type=float, default=0.65,
                     help="TSN step time relative to SSAN (ETA only)")
     args = ap.parse_args()
 
