@@ -308,9 +308,8 @@ def train(name, cfg, val, args, n_runs_left, tmp):
         stream.step(step)
         share = class_shares(class_loss, args.loss_floor,
                              args.max_class_share)
-        p = share[stream.labels] / np.bincount(stream.labels,
-                                               minlength=N_CLASSES)[
-                                                   stream.labels]
+        counts = np.bincount(stream.labels, minlength=N_CLASSES)
+        p = (share / np.maximum(counts, 1))[stream.labels]
         idx = rng.choice(len(stream.clips), args.batch, replace=False,
                          p=p / p.sum())
         x, y = train_batch(stream.clips, stream.labels, idx, rng, cfg)
@@ -394,6 +393,11 @@ def main():
                     help="TSN step time relative to SSAN (ETA only)")
     args = ap.parse_args()
 
+    if not 1.0 / N_CLASSES <= args.max_class_share <= 1.0:
+        raise SystemExit("--max-class-share must be between 1/%d and 1"
+                         % N_CLASSES)
+    if args.loss_floor <= 0:
+        raise SystemExit("--loss-floor must be positive")
     torch.set_num_threads(args.threads)
     for tool in (args.synth,):
         if not os.access(tool, os.X_OK):
