@@ -458,9 +458,10 @@ build_network (ssan_model *m, builder *b)
   return 0;
 }
 
-/* Picks the Winograd convolutions (ssan_wino_pick, from their map sizes at
- * the model's input size) and, when u is not NULL, transforms their folded
- * weights into u.  Returns the floats the transformed weights need. */
+/* Picks the Winograd convolutions (ssan_wino_pick for stride 1,
+ * ssan_wino_s2_pick for stride 2, from their map sizes at the model's
+ * input size) and, when u is not NULL, transforms their folded weights
+ * into u.  Returns the floats the transformed weights need. */
 static size_t
 winograd_walk (ssan_model *m, float *u)
 {
@@ -482,10 +483,15 @@ winograd_walk (ssan_model *m, float *u)
 
       if (cv[k]->k == 3 && cv[k]->stride == 1 && cv[k]->pad == 1)
         wm = ssan_wino_pick (Ho, Wo);
+      else if (cv[k]->k == 3 && cv[k]->stride == 2 && cv[k]->pad == 1)
+        wm = ssan_wino_s2_pick (Ho, Wo);
       if (wm != 0) {
         size_t need = ssan_wino_weights_size (cv[k]->cin, cv[k]->cout, wm);
         if (u != NULL) {
-          ssan_wino_transform (cv[k]->w, cv[k]->cin, cv[k]->cout, wm, u);
+          if (cv[k]->stride == 1)
+            ssan_wino_transform (cv[k]->w, cv[k]->cin, cv[k]->cout, wm, u);
+          else
+            ssan_wino_s2_transform (cv[k]->w, cv[k]->cin, cv[k]->cout, wm, u);
           cv[k]->wu = u;
           cv[k]->wm = wm;
           u += need;

@@ -801,6 +801,10 @@ conv_rows_item (void *arg, int i, int thread)
 #define SSAN_WINO_MIN_TILES 32
 #endif
 #define SSAN_WINO_MAX_TILES 1024
+/* stride 2: most of the products are GEMMs of one chunk's width */
+#ifndef SSAN_WINO2_MIN_TILES
+#define SSAN_WINO2_MIN_TILES 32
+#endif
 
 int
 ssan_wino_pick (int Ho, int Wo)
@@ -821,6 +825,37 @@ ssan_wino_weights_size (int cin, int cout, int m)
   return (size_t)(m + 2) * (m + 2) * cout * cin;
 }
 
+/* u[a][a][cout][cin] = G w G^T for the a x 3 matrix G, in double. */
+static void
+wino_transform_g (
+    const float *w, int cin, int cout, int a, const double (*g)[3], float *u)
+{
+  int o, c, i, j, k;
+  size_t plane = (size_t)cout * cin;
+
+  for (o = 0; o < cout; o++) {
+    for (c = 0; c < cin; c++) {
+      const float *f = w + ((size_t)o * cin + c) * 9;
+      double t[6][3];
+
+      for (i = 0; i < a; i++)
+        for (j = 0; j < 3; j++) {
+          double s = 0.0;
+          for (k = 0; k < 3; k++)
+            s += g[i][k] * f[k * 3 + j];
+          t[i][j] = s;
+        }
+      for (i = 0; i < a; i++)
+        for (j = 0; j < a; j++) {
+          double s = 0.0;
+          for (k = 0; k < 3; k++)
+            s += t[i][k] * g[j][k];
+          u[(size_t)(i * a + j) * plane + (size_t)o * cin + c] = (float)s;
+        }
+    }
+  }
+}
+
 void
 ssan_wino_transform (const float *w, int cin, int cout, int m, float *u)
 {
@@ -832,30 +867,55 @@ ssan_wino_transform (const float *w, int cin, int cout, int m, float *u)
       = { { 1.0 / 4, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
           { -1.0 / 6, 1.0 / 6, -1.0 / 6 }, { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
           { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 } };
-  int a = m + 2, o, c, i, j, k;
-  size_t plane = (size_t)cout * cin;
 
-  for (o = 0; o < cout; o++) {
-    for (c = 0; c < cin; c++) {
-      const float *g = w + ((size_t)o * cin + c) * 9;
-      double t[6][3];
+  wino_transform_g (w, cin, cout, m + 2, m == 2 ? g2 : g4, u);
+}
 
-      for (i = 0; i < a; i++)
-        for (j = 0; j < 3; j++) {
-          double s = 0.0;
-          for (k = 0; k < 3; k++)
-            s += (m == 2 ? g2[i][k] : g4[i][k]) * g[k * 3 + j];
-          t[i][j] = s;
-        }
-      for (i = 0; i < a; i++)
-        for (j = 0; j < a; j++) {
-          double s = 0.0;
-          for (k = 0; k < 3; k++)
-            s += t[i][k] * (m == 2 ? g2[j][k] : g4[j][k]);
-          u[(size_t)(i * a + j) * plane + (size_t)o * cin + c] = (float)s;
-        }
-    }
-  }
+/* Products of stride-2 Winograd with tiles of m x m outputs on Ho x Wo */
+static size_t
+wino2_products (int Ho, int Wo, int m)
+{
+  return (size_t)((Ho + m - 1) / m) * ((Wo + m - 1) / m) * (2 * m + 1)
+         * (2 * m + 1);
+}
+
+int
+ssan_wino_s2_pick (int Ho, int Wo)
+{
+  /* Measured per convolution (CPU time, 8 frames, 2 threads): m = 4 on
+   * 28x28 outputs (128 channels, 56 % of the direct products) took 0.72x
+   * the time of im2col + GEMM, m = 2 on 14x14 (256, 69 %) 0.8x; m = 4 on
+   * 7x7 (512, 73 %) 0.78x but its transformed weights (4x the 3x3's,
+   * 38 MB) would take the paper model over its memory budget.  So: the m
+   * with fewer products, where they are under 70 % of the direct ones. */
+  size_t p2 = wino2_products (Ho, Wo, 2), p4 = wino2_products (Ho, Wo, 4);
+  size_t p = p4 < p2 ? p4 : p2;
+
+  if (p * 10 >= (size_t)9 * Ho * Wo * 7)
+    return 0;
+  return p4 < p2 ? 4 : 2;
+}
+
+void
+ssan_wino_s2_transform (const float *w, int cin, int cout, int m, float *u)
+{
+  /* row 0: the even samples' tap w1; then F(m,2) (points 0, 1 for m = 2;
+   * 0, 1, -1, 2 for m = 4; and infinity) on the taps w0, w2 */
+  static const double g2[4][3]
+      = { { 0, 1, 0 }, { 1, 0, 0 }, { 1, 0, 1 }, { 0, 0, 1 } };
+  static const double g4[6][3]
+      = { { 0, 1, 0 }, { 1.0 / 2, 0, 0 }, { -1.0 / 2, 0, -1.0 / 2 },
+          { -1.0 / 6, 0, 1.0 / 6 }, { 1.0 / 6, 0, 1.0 / 3 }, { 0, 0, 1 } };
+
+  wino_transform_g (w, cin, cout, m + 2, m == 2 ? g2 : g4, u);
+}
+
+/* Transform-domain points per side: m + 2 for stride 1, 2m + 1 for
+ * stride 2 (the polyphase form below). */
+static int
+wino_alpha (const ssan_conv *cv)
+{
+  return cv->stride == 1 ? cv->wm + 2 : 2 * cv->wm + 1;
 }
 
 /* Tiles per chunk for `tiles` tiles in all: a multiple of 8 (the
@@ -863,11 +923,12 @@ ssan_wino_transform (const float *w, int cin, int cout, int m, float *u)
 static size_t
 wino_chunk_tiles (const ssan_conv *cv, size_t tiles)
 {
-  size_t a2 = (size_t)(cv->wm + 2) * (cv->wm + 2);
+  size_t a2 = (size_t)wino_alpha (cv) * wino_alpha (cv);
   size_t nt = SSAN_WINO_BUDGET / (a2 * (size_t)(cv->cin + cv->cout));
+  size_t lo = cv->stride == 1 ? SSAN_WINO_MIN_TILES : SSAN_WINO2_MIN_TILES;
 
-  if (nt < SSAN_WINO_MIN_TILES)
-    nt = SSAN_WINO_MIN_TILES;
+  if (nt < lo)
+    nt = lo;
   if (nt > SSAN_WINO_MAX_TILES)
     nt = SSAN_WINO_MAX_TILES;
   if (nt > tiles)
@@ -879,13 +940,13 @@ static int
 is_wino (const ssan_conv *cv)
 {
   return cv->wu != NULL && (cv->wm == 2 || cv->wm == 4) && cv->k == 3
-         && cv->stride == 1 && cv->pad == 1;
+         && (cv->stride == 1 || cv->stride == 2) && cv->pad == 1;
 }
 
 int
 ssan_conv_kind (const ssan_conv *cv)
 {
-  if (is_wino (cv))
+  if (is_wino (cv) && cv->stride == 1)
     return SSAN_KIND_WINOGRAD;
   if (cv->k == 1)
     return cv->stride == 1 ? SSAN_KIND_1X1 : SSAN_KIND_DOWN;
@@ -903,7 +964,7 @@ ssan_conv_scratch_size (const ssan_conv *cv, int nf, int H, int W)
   if (is_wino (cv)) {
     size_t tiles = (size_t)nf * ((Ho + cv->wm - 1) / cv->wm)
                    * ((Wo + cv->wm - 1) / cv->wm);
-    size_t a2 = (size_t)(cv->wm + 2) * (cv->wm + 2);
+    size_t a2 = (size_t)wino_alpha (cv) * wino_alpha (cv);
     return a2 * (size_t)(cv->cin + cv->cout) * wino_chunk_tiles (cv, tiles)
            + SSAN_GEMM_SCRATCH;
   }
@@ -973,7 +1034,7 @@ typedef struct {
   const ssan_work *work;
   const float *src;
   size_t cs, fs, cols, tiles, nt;
-  int H, W, Ho, Wo, tH, tW, relu, accumulate, fma, gemm;
+  int H, W, Ho, Wo, tH, tW, step, relu, accumulate, fma, gemm;
   float *dst;
 } wino_job;
 
@@ -983,7 +1044,7 @@ static void
 wino_lanes (const wino_job *j, size_t t0, size_t *foff, int *y0, int *x0)
 {
   size_t per = (size_t)j->tH * j->tW;
-  int l, m = j->cv->wm;
+  int l, m = j->step;
 
   for (l = 0; l < 8; l++) {
     size_t t = t0 + l, r = t % per;
@@ -1129,6 +1190,246 @@ SSAN_CLONES static void
 wino_output_4 (const wino_job *j, size_t t0, size_t nt, const float *mm)
 {
   wino_output (j, t0, nt, mm, 4);
+}
+
+/* ---- Winograd for 3x3 stride 2, pad 1 (polyphase) ----
+ * Along one axis, output i of a tile whose 2m+1 input samples d start at
+ * 2m*t - 1 is w0 d[2i] + w1 d[2i+1] + w2 d[2i+2]: the samples d[2i+1]
+ * against w1 alone (m products) plus the samples d[0], d[2], ..., d[2m]
+ * against (w0, w2) as F(m,2) (m+1 products).  Transform-domain position
+ * r < m is sample d[2r+1], position m+k the F(m,2) point k.  All the
+ * even positions have the weight row w1, so of the (2m+1)^2 positions in
+ * 2-D only (m+2)^2 have distinct weights (ssan_wino_s2_transform): class
+ * (cr, cs), cr = 0 for the m even rows, 1+k for point k; a class's
+ * positions are the columns of one GEMM [cout][cin] x [cin][mult*nc]. */
+
+/* B^T: d[0..2m] -> even samples, then F(m,2)'s input transform */
+#define WINO2_BT2(y, ys, x, xs)                                                \
+  do {                                                                         \
+    v8f d0_ = (x)[0], d1_ = (x)[(xs)], d2_ = (x)[2 * (xs)];                    \
+    v8f d3_ = (x)[3 * (xs)], d4_ = (x)[4 * (xs)];                              \
+    (y)[0] = d1_;                                                              \
+    (y)[(ys)] = d3_;                                                           \
+    (y)[2 * (ys)] = d0_ - d2_;                                                 \
+    (y)[3 * (ys)] = d2_;                                                       \
+    (y)[4 * (ys)] = d4_ - d2_;                                                 \
+  } while (0)
+#define WINO2_AT2(y, ys, x, xs)                                                \
+  do {                                                                         \
+    v8f m1_ = (x)[3 * (xs)];                                                   \
+    (y)[0] = (x)[0] + (x)[2 * (xs)] + m1_;                                     \
+    (y)[(ys)] = (x)[(xs)] + m1_ + (x)[4 * (xs)];                               \
+  } while (0)
+#define WINO2_BT4(y, ys, x, xs)                                                \
+  do {                                                                         \
+    v8f o0_ = (x)[0], o1_ = (x)[2 * (xs)], o2_ = (x)[4 * (xs)];                \
+    v8f o3_ = (x)[6 * (xs)], o4_ = (x)[8 * (xs)], r_ = o3_ - o1_;              \
+    (y)[0] = (x)[(xs)];                                                        \
+    (y)[(ys)] = (x)[3 * (xs)];                                                 \
+    (y)[2 * (ys)] = (x)[5 * (xs)];                                             \
+    (y)[3 * (ys)] = (x)[7 * (xs)];                                             \
+    (y)[4 * (ys)] = V8F (2.0f) * (o0_ - o2_) + r_;                             \
+    (y)[5 * (ys)] = r_ - o1_ - o2_;                                            \
+    (y)[6 * (ys)] = r_ + V8F (3.0f) * (o1_ - o2_);                             \
+    (y)[7 * (ys)] = r_;                                                        \
+    (y)[8 * (ys)] = o4_ - o2_ - V8F (2.0f) * r_;                               \
+  } while (0)
+#define WINO2_AT4(y, ys, x, xs)                                                \
+  do {                                                                         \
+    v8f m1_ = (x)[5 * (xs)], m2_ = (x)[6 * (xs)], m3_ = (x)[7 * (xs)];         \
+    v8f s_ = m1_ + m2_, d_ = m1_ - m2_;                                        \
+    (y)[0] = (x)[0] + (x)[4 * (xs)] + s_ + m3_;                                \
+    (y)[(ys)] = (x)[(xs)] + d_ + V8F (2.0f) * m3_;                             \
+    (y)[2 * (ys)] = (x)[2 * (xs)] + s_ + V8F (4.0f) * m3_;                     \
+    (y)[3 * (ys)] = (x)[3 * (xs)] + d_ + V8F (8.0f) * m3_ + (x)[8 * (xs)];     \
+  } while (0)
+#define WINO2_BT(m, y, ys, x, xs)                                              \
+  do {                                                                         \
+    if ((m) == 2)                                                              \
+      WINO2_BT2 (y, ys, x, xs);                                                \
+    else                                                                       \
+      WINO2_BT4 (y, ys, x, xs);                                                \
+  } while (0)
+#define WINO2_AT(m, y, ys, x, xs)                                              \
+  do {                                                                         \
+    if ((m) == 2)                                                              \
+      WINO2_AT2 (y, ys, x, xs);                                                \
+    else                                                                       \
+      WINO2_AT4 (y, ys, x, xs);                                                \
+  } while (0)
+
+/* Positions before class c along one axis, and in class c */
+#define WINO2_BEFORE(m, c) ((c) == 0 ? 0 : (m) + (c)-1)
+#define WINO2_MULT(m, c) ((c) == 0 ? (m) : 1)
+
+/* Class q's first position (in the order of the classes) and its count */
+static inline int
+wino2_base (int m, int q)
+{
+  int cr = q / (m + 2), cs = q % (m + 2);
+
+  return WINO2_BEFORE (m, cr) * (2 * m + 1)
+         + WINO2_MULT (m, cr) * WINO2_BEFORE (m, cs);
+}
+
+static inline int
+wino2_mult (int m, int q)
+{
+  return WINO2_MULT (m, q / (m + 2)) * WINO2_MULT (m, q % (m + 2));
+}
+
+/* Where 2-D position i = r * (2m+1) + s of row (channel) 0 goes in the
+ * class layout for `rows` rows and chunk width nc: off[i], and the
+ * distance from one row to the next: step[i]. */
+static void
+wino2_layout (int m, int rows, size_t nc, size_t *off, size_t *step)
+{
+  int a = 2 * m + 1, r, s;
+
+  for (r = 0; r < a; r++)
+    for (s = 0; s < a; s++) {
+      int cr = r < m ? 0 : r - m + 1, cs = s < m ? 0 : s - m + 1;
+      int q = cr * (m + 2) + cs;
+      int p = (cr == 0 ? r : 0) * WINO2_MULT (m, cs) + (cs == 0 ? s : 0);
+
+      off[r * a + s] = ((size_t)wino2_base (m, q) * rows + p) * nc;
+      step[r * a + s] = (size_t)wino2_mult (m, q) * nc;
+    }
+}
+
+/* Transformed input of tiles [t0, t0+nc) into v (class layout). */
+static inline __attribute__ ((always_inline)) void
+wino2_input (const wino_job *j, size_t t0, size_t nc, float *v, const int m)
+{
+  const int a = 2 * m + 1;
+  const ssan_conv *cv = j->cv;
+  int H = j->H, W = j->W, c, l, i, k;
+  size_t off[81], step[81], g;
+
+  wino2_layout (m, cv->cin, nc, off, step);
+  for (g = 0; g < nc; g += 8) {
+    size_t foff[8];
+    int y0[8], x0[8], inside = 1;
+
+    wino_lanes (j, t0 + g, foff, y0, x0);
+    for (l = 0; l < 8; l++)
+      inside &= y0[l] >= 0 && y0[l] + a <= H && x0[l] >= 0 && x0[l] + a <= W;
+    for (c = 0; c < cv->cin; c++) {
+      const float *plane = j->src + (size_t)c * j->cs;
+      float d[81][8];
+      v8f x[81], t[81];
+
+      if (inside) {
+        for (l = 0; l < 8; l++) {
+          const float *p = plane + foff[l] * j->fs + (size_t)y0[l] * W + x0[l];
+          for (i = 0; i < a; i++)
+            for (k = 0; k < a; k++)
+              d[i * a + k][l] = p[(size_t)i * W + k];
+        }
+      } else {
+        for (l = 0; l < 8; l++) {
+          const float *p = plane + foff[l] * j->fs;
+          for (i = 0; i < a; i++) {
+            int y = y0[l] + i;
+            for (k = 0; k < a; k++) {
+              int xx = x0[l] + k;
+              d[i * a + k][l] = y >= 0 && y < H && xx >= 0 && xx < W
+                                    ? p[(size_t)y * W + xx]
+                                    : 0.0f;
+            }
+          }
+        }
+      }
+      for (i = 0; i < a * a; i++)
+        V8F_LOAD (x[i], d[i]);
+      for (k = 0; k < a; k++)
+        WINO2_BT (m, t + k, a, x + k, a);
+      for (i = 0; i < a; i++)
+        WINO2_BT (m, x + i * a, 1, t + i * a, 1);
+      for (i = 0; i < a * a; i++)
+        V8F_STORE (v + off[i] + (size_t)c * step[i] + g, x[i]);
+    }
+  }
+}
+
+/* Output transform of the products mm (class layout) for tiles
+ * [t0, t0+nc) into dst with the epilogue. */
+static inline __attribute__ ((always_inline)) void
+wino2_output (
+    const wino_job *j, size_t t0, size_t nc, const float *mm, const int m)
+{
+  const int a = 2 * m + 1;
+  const ssan_conv *cv = j->cv;
+  size_t hw = (size_t)j->Ho * j->Wo, off[81], step[81], g;
+  int o, l, i, k;
+
+  wino2_layout (m, cv->cout, nc, off, step);
+  for (g = 0; g < nc; g += 8) {
+    size_t foff[8];
+    int y0[8], x0[8];
+
+    wino_lanes (j, t0 + g, foff, y0, x0);
+    for (o = 0; o < cv->cout; o++) {
+      float *plane = j->dst + (size_t)o * j->cols;
+      v8f x[81], t[36], y[16], vb = V8F (cv->b ? cv->b[o] : 0.0f);
+      float out[16][8];
+
+      for (i = 0; i < a * a; i++)
+        V8F_LOAD (x[i], mm + off[i] + (size_t)o * step[i] + g);
+      for (k = 0; k < a; k++)
+        WINO2_AT (m, t + k, a, x + k, a);
+      for (i = 0; i < m; i++)
+        WINO2_AT (m, y + i * m, 1, t + i * a, 1);
+      for (i = 0; i < m * m; i++) {
+        y[i] = y[i] + vb;
+        V8F_STORE (out[i], y[i]);
+      }
+      for (l = 0; l < 8; l++) {
+        float *p;
+        int oy0 = (y0[l] + 1) / 2, ox0 = (x0[l] + 1) / 2;
+        int ny = j->Ho - oy0 < m ? j->Ho - oy0 : m;
+        int nx = j->Wo - ox0 < m ? j->Wo - ox0 : m;
+
+        if (y0[l] < -1)
+          continue; /* past the last tile */
+        p = plane + foff[l] * hw + (size_t)oy0 * j->Wo + ox0;
+        for (i = 0; i < ny; i++) {
+          for (k = 0; k < nx; k++) {
+            float s = out[i * m + k][l];
+            if (j->accumulate)
+              s += p[(size_t)i * j->Wo + k];
+            if (j->relu)
+              s = s > 0.0f ? s : 0.0f;
+            p[(size_t)i * j->Wo + k] = s;
+          }
+        }
+      }
+    }
+  }
+}
+
+SSAN_CLONES static void
+wino2_input_2 (const wino_job *j, size_t t0, size_t nc, float *v)
+{
+  wino2_input (j, t0, nc, v, 2);
+}
+
+SSAN_CLONES static void
+wino2_input_4 (const wino_job *j, size_t t0, size_t nc, float *v)
+{
+  wino2_input (j, t0, nc, v, 4);
+}
+
+SSAN_CLONES static void
+wino2_output_2 (const wino_job *j, size_t t0, size_t nc, const float *mm)
+{
+  wino2_output (j, t0, nc, mm, 2);
+}
+
+SSAN_CLONES static void
+wino2_output_4 (const wino_job *j, size_t t0, size_t nc, const float *mm)
+{
+  wino2_output (j, t0, nc, mm, 4);
 }
 
 #ifdef SSAN_FMA_KERNELS
@@ -1331,6 +1632,323 @@ wino_output_4_fma (
 }
 #endif
 
+#ifdef SSAN_FMA_KERNELS
+/* wino2_input with AVX2+FMA, channel by channel (the 81 output streams
+ * written in order): each lane's patch row is one 8-float load (masked at
+ * the map's edges, so nothing outside the map is read) and, for m = 4, a
+ * gather of its ninth sample; 8 lanes' rows transposed in registers.
+ * base[t]: offset of tile t's patch corner from its channel's plane. */
+SSAN_FMA static inline __attribute__ ((always_inline)) void
+wino2_input_fma (const wino_job *j, const wino_tile *tl, const int *base,
+    size_t nc, float *v, const int m)
+{
+  const int a = 2 * m + 1;
+  const ssan_conv *cv = j->cv;
+  const __m256i iota = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i lim = _mm256_set1_epi32 (j->W);
+  int H = j->H, W = j->W, c, l, i, k;
+  size_t off[81], step[81], g;
+
+  wino2_layout (m, cv->cin, nc, off, step);
+  for (c = 0; c < cv->cin; c++) {
+    const float *plane = j->src + (size_t)c * j->cs;
+    int more = c + 1 < cv->cin;
+
+    for (g = 0; g < nc; g += 8) {
+      const wino_tile *tg = tl + g;
+      v8f x[81], t[81];
+      __m256i gidx = _mm256_loadu_si256 ((const __m256i *)(base + g));
+      __m256i gx = _mm256_setr_epi32 (tg[0].x0, tg[1].x0, tg[2].x0, tg[3].x0,
+          tg[4].x0, tg[5].x0, tg[6].x0, tg[7].x0);
+      __m256i gy = _mm256_setr_epi32 (tg[0].y0, tg[1].y0, tg[2].y0, tg[3].y0,
+          tg[4].y0, tg[5].y0, tg[6].y0, tg[7].y0);
+      /* lanes whose ninth sample is inside the map's width */
+      __m256i last = _mm256_cmpgt_epi32 (
+          lim, _mm256_add_epi32 (gx, _mm256_set1_epi32 (8)));
+
+      gidx = _mm256_add_epi32 (gidx, _mm256_set1_epi32 (8));
+      for (i = 0; i < a; i++) {
+        __m256 r[8];
+
+        for (l = 0; l < 8; l++) {
+          int y = tg[l].y0 + i, x0 = tg[l].x0;
+          const float *p;
+
+          if (y < 0 || y >= H) {
+            r[l] = _mm256_setzero_ps ();
+            continue;
+          }
+          p = plane + base[g + l] + (ptrdiff_t)i * W;
+          /* the same rows of the next channel: the chunk's rows of one
+           * channel are too short a stream for the hardware prefetcher */
+          if (more) {
+            _mm_prefetch ((const char *)(p + j->cs), _MM_HINT_T0);
+            if (l == 7)
+              _mm_prefetch ((const char *)(p + j->cs + 8), _MM_HINT_T0);
+          }
+          if (x0 >= 0 && x0 + 8 <= W) {
+            r[l] = _mm256_loadu_ps (p);
+          } else {
+            __m256i xs = _mm256_add_epi32 (_mm256_set1_epi32 (x0), iota);
+            __m256i in = _mm256_andnot_si256 (
+                _mm256_cmpgt_epi32 (_mm256_setzero_si256 (), xs),
+                _mm256_cmpgt_epi32 (lim, xs));
+            r[l] = _mm256_maskload_ps (p, in);
+          }
+        }
+        SSAN_TRANSPOSE8 (r);
+        for (k = 0; k < a && k < 8; k++)
+          x[i * a + k] = (v8f)r[k];
+        if (a > 8) {
+          __m256i ys = _mm256_add_epi32 (gy, _mm256_set1_epi32 (i));
+          __m256i rv = _mm256_andnot_si256 (
+              _mm256_cmpgt_epi32 (_mm256_setzero_si256 (), ys),
+              _mm256_cmpgt_epi32 (_mm256_set1_epi32 (H), ys));
+          __m256i gm = _mm256_and_si256 (last, rv);
+
+          x[i * a + 8] = (v8f)_mm256_mask_i32gather_ps (
+              _mm256_setzero_ps (), plane, gidx, _mm256_castsi256_ps (gm), 4);
+          gidx = _mm256_add_epi32 (gidx, _mm256_set1_epi32 (W));
+        }
+      }
+      for (k = 0; k < a; k++)
+        WINO2_BT (m, t + k, a, x + k, a);
+      for (i = 0; i < a; i++)
+        WINO2_BT (m, x + i * a, 1, t + i * a, 1);
+      for (i = 0; i < a * a; i++)
+        _mm256_storeu_ps (v + off[i] + (size_t)c * step[i] + g, (__m256)x[i]);
+    }
+  }
+}
+
+SSAN_FMA static void
+wino2_input_2_fma (const wino_job *j, const wino_tile *tl, const int *base,
+    size_t nc, float *v)
+{
+  wino2_input_fma (j, tl, base, nc, v, 2);
+}
+
+SSAN_FMA static void
+wino2_input_4_fma (const wino_job *j, const wino_tile *tl, const int *base,
+    size_t nc, float *v)
+{
+  wino2_input_fma (j, tl, base, nc, v, 4);
+}
+
+/* Stores the 4x4 outputs y (+ vb) of the 8 tiles tg in their channel's
+ * plane with the epilogue: each output row of the 8 tiles transposed into
+ * 8 rows of 4 floats, masked at the map's right edge. */
+SSAN_FMA static inline __attribute__ ((always_inline)) void
+wino2_store_4 (
+    const wino_job *j, const wino_tile *tg, float *plane, const v8f *y, v8f vb)
+{
+  size_t hw = (size_t)j->Ho * j->Wo;
+  const __m128 zero = _mm_setzero_ps ();
+  int ny[8], nx[8], oy[8], ox[8], l, i;
+  __m128i mask[8];
+
+  for (l = 0; l < 8; l++) {
+    oy[l] = (tg[l].y0 + 1) / 2;
+    ox[l] = (tg[l].x0 + 1) / 2;
+    ny[l] = tg[l].y0 < -1 ? 0 : (j->Ho - oy[l] < 4 ? j->Ho - oy[l] : 4);
+    nx[l] = j->Wo - ox[l] < 4 ? j->Wo - ox[l] : 4;
+    mask[l] = _mm256_castsi256_si128 (wino_mask (0, nx[l], 4));
+  }
+  for (i = 0; i < 4; i++) {
+    __m256 a = (__m256)(y[i * 4] + vb), b = (__m256)(y[i * 4 + 1] + vb);
+    __m256 c = (__m256)(y[i * 4 + 2] + vb), d = (__m256)(y[i * 4 + 3] + vb);
+    __m256 p0 = _mm256_unpacklo_ps (a, b), p1 = _mm256_unpackhi_ps (a, b);
+    __m256 p2 = _mm256_unpacklo_ps (c, d), p3 = _mm256_unpackhi_ps (c, d);
+    __m256 u0 = _mm256_shuffle_ps (p0, p2, 0x44);
+    __m256 u1 = _mm256_shuffle_ps (p0, p2, 0xee);
+    __m256 u2 = _mm256_shuffle_ps (p1, p3, 0x44);
+    __m256 u3 = _mm256_shuffle_ps (p1, p3, 0xee);
+    __m128 w[8];
+
+    w[0] = _mm256_castps256_ps128 (u0);
+    w[1] = _mm256_castps256_ps128 (u1);
+    w[2] = _mm256_castps256_ps128 (u2);
+    w[3] = _mm256_castps256_ps128 (u3);
+    w[4] = _mm256_extractf128_ps (u0, 1);
+    w[5] = _mm256_extractf128_ps (u1, 1);
+    w[6] = _mm256_extractf128_ps (u2, 1);
+    w[7] = _mm256_extractf128_ps (u3, 1);
+    for (l = 0; l < 8; l++) {
+      float *p;
+      __m128 s = w[l];
+
+      if (i >= ny[l])
+        continue;
+      p = plane + (size_t)tg[l].f * hw + (size_t)(oy[l] + i) * j->Wo + ox[l];
+      if (nx[l] == 4) {
+        if (j->accumulate)
+          s = _mm_add_ps (s, _mm_loadu_ps (p));
+        if (j->relu)
+          s = _mm_max_ps (s, zero);
+        _mm_storeu_ps (p, s);
+      } else {
+        if (j->accumulate)
+          s = _mm_add_ps (s, _mm_maskload_ps (p, mask[l]));
+        if (j->relu)
+          s = _mm_max_ps (s, zero);
+        _mm_maskstore_ps (p, mask[l], s);
+      }
+    }
+  }
+}
+
+/* wino2_output with AVX2+FMA, output channel by output channel so that
+ * the 81 load streams advance in order (prefetched: more streams than the
+ * hardware prefetcher follows). */
+SSAN_FMA static inline __attribute__ ((always_inline)) void
+wino2_output_fma (const wino_job *j, const wino_tile *tl, size_t nc,
+    const float *mm, const int m)
+{
+  const int a = 2 * m + 1;
+  const ssan_conv *cv = j->cv;
+  size_t hw = (size_t)j->Ho * j->Wo, off[81], step[81], g;
+  int o, l, i, k;
+
+  wino2_layout (m, cv->cout, nc, off, step);
+  for (o = 0; o < cv->cout; o++) {
+    float *plane = j->dst + (size_t)o * j->cols;
+    v8f vb = V8F (cv->b ? cv->b[o] : 0.0f);
+
+    for (g = 0; g < nc; g += 8) {
+      const wino_tile *tg = tl + g;
+      v8f x[81], t[36], y[16];
+      float out[16][8];
+
+      for (i = 0; i < a * a; i++) {
+        const float *q = mm + off[i] + (size_t)o * step[i] + g;
+        if ((g & 8) == 0)
+          _mm_prefetch ((const char *)(q + 16), _MM_HINT_T0);
+        x[i] = (v8f)_mm256_loadu_ps (q);
+      }
+      for (k = 0; k < a; k++)
+        WINO2_AT (m, t + k, a, x + k, a);
+      for (i = 0; i < m; i++)
+        WINO2_AT (m, y + i * m, 1, t + i * a, 1);
+      if (m == 4) {
+        wino2_store_4 (j, tg, plane, y, vb);
+        continue;
+      }
+      for (i = 0; i < m * m; i++)
+        _mm256_storeu_ps (out[i], (__m256)(y[i] + vb));
+      for (l = 0; l < 8; l++) {
+        float *p;
+        int oy0 = (tg[l].y0 + 1) / 2, ox0 = (tg[l].x0 + 1) / 2;
+        int ny = j->Ho - oy0 < m ? j->Ho - oy0 : m;
+        int nx = j->Wo - ox0 < m ? j->Wo - ox0 : m;
+
+        if (tg[l].y0 < -1)
+          continue; /* past the last tile */
+        p = plane + (size_t)tg[l].f * hw + (size_t)oy0 * j->Wo + ox0;
+        for (i = 0; i < ny; i++) {
+          for (k = 0; k < nx; k++) {
+            float s = out[i * m + k][l];
+            if (j->accumulate)
+              s += p[(size_t)i * j->Wo + k];
+            if (j->relu)
+              s = s > 0.0f ? s : 0.0f;
+            p[(size_t)i * j->Wo + k] = s;
+          }
+        }
+      }
+    }
+  }
+}
+
+SSAN_FMA static void
+wino2_output_2_fma (
+    const wino_job *j, const wino_tile *tl, size_t nc, const float *mm)
+{
+  wino2_output_fma (j, tl, nc, mm, 2);
+}
+
+SSAN_FMA static void
+wino2_output_4_fma (
+    const wino_job *j, const wino_tile *tl, size_t nc, const float *mm)
+{
+  wino2_output_fma (j, tl, nc, mm, 4);
+}
+#endif
+
+/* Chunk i of the tiles of a stride-2 convolution: transform in, one GEMM
+ * per weight class, transform out. */
+static void
+wino2_item (void *arg, int i, int thread)
+{
+  const wino_job *j = arg;
+  const ssan_conv *cv = j->cv;
+  const int m = cv->wm;
+  size_t t0 = (size_t)i * j->nt;
+  size_t n = j->tiles - t0 < j->nt ? j->tiles - t0 : j->nt;
+  size_t a2 = (size_t)(2 * m + 1) * (2 * m + 1);
+  float *v = j->work->scratch + (size_t)thread * j->work->stride;
+  float *mm = v + a2 * cv->cin * j->nt;
+  double *prof = j->work->prof, t = ssan_prof_start (prof);
+  /* the chunk's tiles rounded up to the vector width, also the layout's
+   * row length, so that a class's columns are contiguous */
+  size_t nc = (n + 7) & ~(size_t)7;
+  int q;
+#ifdef SSAN_FMA_KERNELS
+  wino_tile tl[SSAN_WINO_MAX_TILES];
+  int base[SSAN_WINO_MAX_TILES];
+
+  if (j->fma) {
+    size_t per = (size_t)j->tH * j->tW, r;
+    for (r = 0; r < nc; r++) {
+      size_t tt = t0 + r, rr = tt % per;
+      tl[r].f = tt < j->tiles ? (int)(tt / per) : 0;
+      tl[r].y0 = tt < j->tiles ? (int)(rr / j->tW) * j->step - 1 : -(1 << 29);
+      tl[r].x0 = (int)(rr % j->tW) * j->step - 1;
+      base[r] = (int)((size_t)tl[r].f * j->fs)
+                + (tt < j->tiles ? tl[r].y0 * j->W : 0) + tl[r].x0;
+    }
+    if (m == 2)
+      wino2_input_2_fma (j, tl, base, nc, v);
+    else
+      wino2_input_4_fma (j, tl, base, nc, v);
+  } else
+#endif
+      if (m == 2)
+    wino2_input_2 (j, t0, nc, v);
+  else
+    wino2_input_4 (j, t0, nc, v);
+  conv_prof_stop (prof, thread, SSAN_PART_IM2COL, SSAN_KIND_STRIDED, t);
+  t = ssan_prof_start (prof);
+  for (q = 0; q < (m + 2) * (m + 2); q++) {
+    size_t base = (size_t)wino2_base (m, q);
+    int w = wino2_mult (m, q) * (int)nc;
+    const float *u = cv->wu + (size_t)q * cv->cout * cv->cin;
+    const float *b = v + base * cv->cin * nc;
+    float *c = mm + base * cv->cout * nc;
+
+#ifdef SSAN_FMA_KERNELS
+    if (j->gemm) {
+      gemm_fma (cv->cout, w, cv->cin, u, (size_t)cv->cin, b, (size_t)w, c,
+          (size_t)w, NULL, 0, 0, gemm_panel (j->work, thread));
+      continue;
+    }
+#endif
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->cout, w,
+        cv->cin, 1.0f, u, cv->cin, b, w, 0.0f, c, w);
+  }
+#ifdef SSAN_FMA_KERNELS
+  if (j->fma && m == 2)
+    wino2_output_2_fma (j, tl, nc, mm);
+  else if (j->fma)
+    wino2_output_4_fma (j, tl, nc, mm);
+  else
+#endif
+      if (m == 2)
+    wino2_output_2 (j, t0, nc, mm);
+  else
+    wino2_output_4 (j, t0, nc, mm);
+  conv_prof_stop (prof, thread, SSAN_PART_CONV, SSAN_KIND_STRIDED, t);
+}
+
 /* Chunk i of the tiles: transform in, (m+2)^2 GEMMs, transform out. */
 static void
 wino_item (void *arg, int i, int thread)
@@ -1412,12 +2030,13 @@ wino_forward (const ssan_conv *cv, const float *src, size_t cs, size_t fs,
   j.fs = fs;
   j.H = H;
   j.W = W;
-  j.Ho = H;
-  j.Wo = W;
-  j.tH = (H + cv->wm - 1) / cv->wm;
-  j.tW = (W + cv->wm - 1) / cv->wm;
+  j.Ho = ssan_conv_out_size (H, 3, cv->stride, 1);
+  j.Wo = ssan_conv_out_size (W, 3, cv->stride, 1);
+  j.tH = (j.Ho + cv->wm - 1) / cv->wm;
+  j.tW = (j.Wo + cv->wm - 1) / cv->wm;
+  j.step = cv->wm * cv->stride;
   j.tiles = (size_t)nf * j.tH * j.tW;
-  j.cols = (size_t)nf * H * W;
+  j.cols = (size_t)nf * j.Ho * j.Wo;
   j.relu = relu;
   j.accumulate = accumulate;
   j.dst = dst;
@@ -1455,7 +2074,8 @@ wino_forward (const ssan_conv *cv, const float *src, size_t cs, size_t fs,
     j.nt = best;
   }
   items = (j.tiles + j.nt - 1) / j.nt;
-  ssan_pool_run (work->pool, (int)items, wino_item, &j);
+  ssan_pool_run (
+      work->pool, (int)items, cv->stride == 1 ? wino_item : wino2_item, &j);
 }
 
 void

@@ -69,7 +69,9 @@ void ssan_prof_stop (double *prof, int thread, int part, double t0);
 /* A convolution with BatchNorm folded in: w is [cout][cin][k][k], b [cout]
  * (b may be NULL for no bias).  A 3x3 stride-1 pad-1 convolution with wu
  * set runs as Winograd F(wm x wm, 3 x 3) (wm 2 or 4) with the transformed
- * weights wu (ssan_wino_transform) instead of im2col + GEMM. */
+ * weights wu (ssan_wino_transform) instead of im2col + GEMM; a 3x3
+ * stride-2 pad-1 one as its polyphase form with tiles of wm x wm outputs
+ * (ssan_wino_s2_transform). */
 typedef struct ssan_conv {
   int cin, cout, k, stride, pad;
   const float *w;
@@ -112,6 +114,18 @@ int ssan_wino_pick (int Ho, int Wo);
 size_t ssan_wino_weights_size (int cin, int cout, int m);
 /* u[(m+2)^2][cout][cin] = G w G^T of w [cout][cin][3][3] (in double). */
 void ssan_wino_transform (const float *w, int cin, int cout, int m, float *u);
+
+/* Winograd for 3x3 stride 2 pad 1, tiles of m x m outputs from
+ * (2m+1) x (2m+1) input patches: per axis, the even samples against the
+ * middle tap and the odd ones against the outer two as F(m,2), so
+ * (2m+1)^2 products per tile, (2m+1)^2/(9 m^2) of the direct convolution's
+ * multiplies (0.69 for m = 2, 0.56 for m = 4).  Its weights have (m+2)^2
+ * distinct transforms, ssan_wino_weights_size (cin, cout, m) floats.
+ * ssan_wino_s2_pick, from measurements, gives m for Ho x Wo outputs (0:
+ * im2col + GEMM). */
+int ssan_wino_s2_pick (int Ho, int Wo);
+void ssan_wino_s2_transform (
+    const float *w, int cin, int cout, int m, float *u);
 
 /* Floats of per-thread scratch that ssan_conv2d_forward needs for cv on nf
  * frames of H x W: im2col buffer or Winograd chunk (none for a 1x1

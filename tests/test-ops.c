@@ -81,7 +81,8 @@ check (const char *what, const float *got, const double *want, size_t n,
 
 /* ---- convolution ---- */
 
-/* wm: 0 for im2col + GEMM, else Winograd F(wm x wm, 3 x 3) */
+/* wm: 0 for im2col + GEMM, else Winograd F(wm x wm, 3 x 3) (stride 1) or
+ * its polyphase stride-2 form */
 static void
 test_conv_wm (int cin, int cout, int k, int stride, int pad, int nf, int H,
     int W, int nchw_src, int relu, int accumulate, int bias, int wm)
@@ -109,7 +110,10 @@ test_conv_wm (int cin, int cout, int k, int stride, int pad, int nf, int H,
       fprintf (stderr, "out of memory\n");
       exit (2);
     }
-    ssan_wino_transform (w, cin, cout, wm, u);
+    if (stride == 1)
+      ssan_wino_transform (w, cin, cout, wm, u);
+    else
+      ssan_wino_s2_transform (w, cin, cout, wm, u);
     cv.wu = u;
     cv.wm = wm;
   }
@@ -179,6 +183,17 @@ test_wino (int cin, int cout, int nf, int H, int W, int nchw_src, int relu,
       cin, cout, 3, 1, 1, nf, H, W, nchw_src, relu, accumulate, bias, 2);
   test_conv_wm (
       cin, cout, 3, 1, 1, nf, H, W, nchw_src, relu, accumulate, bias, 4);
+}
+
+/* Winograd for 3x3 stride 2 pad 1, tiles of 2x2 and 4x4 outputs */
+static void
+test_wino_s2 (int cin, int cout, int nf, int H, int W, int nchw_src, int relu,
+    int accumulate, int bias)
+{
+  test_conv_wm (
+      cin, cout, 3, 2, 1, nf, H, W, nchw_src, relu, accumulate, bias, 2);
+  test_conv_wm (
+      cin, cout, 3, 2, 1, nf, H, W, nchw_src, relu, accumulate, bias, 4);
 }
 
 static void
@@ -708,6 +723,21 @@ run_all (void)
     /* with the pool: few tiles split by channels and rows (above), many
      * tiles in chunks per thread (here) */
     test_wino (400, 4, 15, 16, 16, 0, 1, 1, 1);
+    /* stride 2: even and odd inputs (outputs 28, 14, 7, 1-3, partial
+     * tiles), non-square maps, channel counts not multiples of 8, all
+     * epilogues, several chunks of tiles */
+    test_wino_s2 (5, 6, 2, 14, 14, 0, 1, 1, 1);
+    test_wino_s2 (13, 11, 3, 13, 13, 0, 0, 1, 1);
+    test_wino_s2 (9, 7, 2, 7, 7, 0, 1, 0, 1);
+    test_wino_s2 (3, 9, 2, 1, 1, 0, 1, 0, 1);
+    test_wino_s2 (4, 5, 3, 2, 2, 0, 0, 1, 0);
+    test_wino_s2 (6, 3, 1, 3, 3, 1, 1, 1, 1);
+    test_wino_s2 (7, 5, 1, 2, 5, 1, 0, 0, 0);
+    test_wino_s2 (20, 17, 2, 28, 28, 0, 1, 1, 1);
+    test_wino_s2 (33, 40, 3, 56, 56, 0, 1, 1, 1);
+    test_wino_s2 (64, 70, 2, 14, 15, 0, 0, 1, 1);
+    test_wino_s2 (130, 8, 1, 9, 11, 1, 1, 1, 0);
+    test_wino_s2 (400, 4, 15, 16, 16, 0, 1, 1, 1);
   }
   ssan_attn_force_generic (0);
 
