@@ -803,7 +803,7 @@ conv_rows_item (void *arg, int i, int thread)
 #define SSAN_WINO_MAX_TILES 1024
 /* stride 2: most of the products are GEMMs of one chunk's width */
 #ifndef SSAN_WINO2_MIN_TILES
-#define SSAN_WINO2_MIN_TILES 32
+#define SSAN_WINO2_MIN_TILES 64
 #endif
 
 int
