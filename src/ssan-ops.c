@@ -2040,7 +2040,9 @@ wino_forward (const ssan_conv *cv, const float *src, size_t cs, size_t fs,
   j.relu = relu;
   j.accumulate = accumulate;
   j.dst = dst;
-  j.fma = use_fma_kernels ();
+  /* (stride 2: its gathers index a channel's plane with 32-bit offsets) */
+  j.fma = use_fma_kernels ()
+          && (cv->stride == 1 || (size_t)nf * fs + cs < (size_t)INT32_MAX);
   j.gemm = conv_use_gemm_fma (cv, nf, H, W, work);
   j.nt = wino_chunk_tiles (cv, j.tiles);
   /* a few chunks per thread, taken in turn (as the column slices of

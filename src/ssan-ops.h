@@ -43,7 +43,8 @@ enum {
   SSAN_KIND_LARGE,    /* kernels of 5 and more (the stem's 7x7 / 2) */
   SSAN_KIND_1X1,      /* 1x1 stride 1: GEMMs on the feature map */
   SSAN_KIND_WINOGRAD, /* 3x3 stride 1 as Winograd */
-  SSAN_KIND_STRIDED,  /* 3x3 stride 2 and more, im2col + GEMM */
+  SSAN_KIND_STRIDED,  /* 3x3 stride 2 and more (im2col + GEMM or, stride
+                         2, Winograd) */
   SSAN_KIND_DOWN,     /* 1x1 stride 2 and more (downsample) */
   SSAN_KIND_OTHER,    /* the rest (3x3 stride 1 on 1-pixel maps) */
   SSAN_KIND_COUNT
