@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,8 @@ typedef struct ssan_block {
 
 struct ssan_model {
   ssan_info info;
-  float *weights; /* every folded weight, one allocation */
+  float *weights; /* every folded weight, one allocation (a Winograd
+                   * convolution's 3x3 ones released once transformed) */
   float *wino;    /* Winograd-transformed weights, one allocation */
   ssan_conv stem;
   ssan_block *blocks;
@@ -458,6 +460,25 @@ build_network (ssan_model *m, builder *b)
   return 0;
 }
 
+/* Gives the whole pages inside [p, p + n) back to the kernel (they read as
+ * zeros afterwards). */
+static void
+release_floats (const float *p, size_t n)
+{
+#ifdef MADV_DONTNEED
+  long ps = sysconf (_SC_PAGESIZE);
+  uintptr_t page = ps > 0 ? (uintptr_t)ps : 4096;
+  uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
+  uintptr_t e = (uintptr_t)(p + n) & ~(page - 1);
+
+  if (e > a)
+    (void)madvise ((void *)a, e - a, MADV_DONTNEED);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 /* Picks the Winograd convolutions (ssan_wino_pick for stride 1,
  * ssan_wino_s2_pick for stride 2, from their map sizes at the model's
  * input size) and, when u is not NULL, transforms their folded weights
@@ -495,6 +516,9 @@ winograd_walk (ssan_model *m, float *u)
           cv[k]->wu = u;
           cv[k]->wm = wm;
           u += need;
+          /* never read again (the paper model's: 35 MB) */
+          release_floats (cv[k]->w, (size_t)cv[k]->cout * cv[k]->cin * 9);
+          cv[k]->w = NULL;
         }
         total += need;
       }
