@@ -1111,11 +1111,11 @@ wino_input (const wino_job *j, size_t t0, size_t nt, float *v, const int m)
   }
 }
 
-/* Output transform of mm[a][no][j->nt] for tiles [t0, t0+nt) into output
- * channels [o0, o0+no) of dst with the epilogue. */
+/* Output transform of mm[a][cout][nt] for tiles [t0, t0+nt) into dst with
+ * the epilogue. */
 static inline __attribute__ ((always_inline)) void
-wino_output (const wino_job *j, size_t t0, size_t nt, const float *mm, int o0,
-    int no, const int m)
+wino_output (
+    const wino_job *j, size_t t0, size_t nt, const float *mm, const int m)
 {
   const int a = m + 2;
   const ssan_conv *cv = j->cv;
@@ -1128,14 +1128,14 @@ wino_output (const wino_job *j, size_t t0, size_t nt, const float *mm, int o0,
     int y0[8], x0[8];
 
     wino_lanes (j, t0 + g, foff, y0, x0);
-    for (o = 0; o < no; o++) {
-      float *plane = j->dst + (size_t)(o0 + o) * j->cols;
-      float bb = cv->b ? cv->b[o0 + o] : 0.0f;
+    for (o = 0; o < cv->cout; o++) {
+      float *plane = j->dst + (size_t)o * j->cols;
+      float bb = cv->b ? cv->b[o] : 0.0f;
       v8f x[36], t[24], y[16], vb = V8F (bb);
       float out[16][8];
 
       for (i = 0; i < a * a; i++)
-        V8F_LOAD (x[i], mm + ((size_t)i * no + o) * j->nt + g);
+        V8F_LOAD (x[i], mm + ((size_t)i * cv->cout + o) * j->nt + g);
       /* A^T M A: columns, then rows */
       for (k = 0; k < a; k++)
         WINO_AT (m, t + k, a, x + k, a);
@@ -1182,17 +1182,15 @@ wino_input_4 (const wino_job *j, size_t t0, size_t nt, float *v)
 }
 
 SSAN_CLONES static void
-wino_output_2 (
-    const wino_job *j, size_t t0, size_t nt, const float *mm, int o0, int no)
+wino_output_2 (const wino_job *j, size_t t0, size_t nt, const float *mm)
 {
-  wino_output (j, t0, nt, mm, o0, no, 2);
+  wino_output (j, t0, nt, mm, 2);
 }
 
 SSAN_CLONES static void
-wino_output_4 (
-    const wino_job *j, size_t t0, size_t nt, const float *mm, int o0, int no)
+wino_output_4 (const wino_job *j, size_t t0, size_t nt, const float *mm)
 {
-  wino_output (j, t0, nt, mm, o0, no, 4);
+  wino_output (j, t0, nt, mm, 4);
 }
 
 /* ---- Winograd for 3x3 stride 2, pad 1 (polyphase) ----
@@ -1550,8 +1548,8 @@ wino_input_4_fma (const wino_job *j, const wino_tile *tl, size_t nt, float *v)
  * 4-float rows, stored (with residual and ReLU) 4 floats at a time, masked
  * at the map's right edge. */
 SSAN_FMA static void
-wino_output_4_fma (const wino_job *j, const wino_tile *tl, size_t nt,
-    const float *mm, int o0, int no)
+wino_output_4_fma (
+    const wino_job *j, const wino_tile *tl, size_t nt, const float *mm)
 {
   const ssan_conv *cv = j->cv;
   size_t hw = (size_t)j->Ho * j->Wo;
@@ -1559,9 +1557,9 @@ wino_output_4_fma (const wino_job *j, const wino_tile *tl, size_t nt,
   int o, l, i, k;
   size_t g;
 
-  for (o = 0; o < no; o++) {
-    float *plane = j->dst + (size_t)(o0 + o) * j->cols;
-    v8f vb = V8F (cv->b ? cv->b[o0 + o] : 0.0f);
+  for (o = 0; o < cv->cout; o++) {
+    float *plane = j->dst + (size_t)o * j->cols;
+    v8f vb = V8F (cv->b ? cv->b[o] : 0.0f);
 
     for (g = 0; g < nt; g += 8) {
       const wino_tile *tg = tl + g;
@@ -1576,10 +1574,10 @@ wino_output_4_fma (const wino_job *j, const wino_tile *tl, size_t nt,
         mask[l] = _mm256_castsi256_si128 (wino_mask (0, nx[l], 4));
       }
       for (i = 0; i < 36; i++) {
-        const float *q = mm + ((size_t)i * no + o) * j->nt + g;
+        const float *q = mm + ((size_t)i * cv->cout + o) * j->nt + g;
         /* 36 load streams, more than the hardware prefetcher follows:
          * two groups ahead */
-        if ((g & 8) == 0 && (g + 16 < nt || o + 1 < no))
+        if ((g & 8) == 0 && (g + 16 < nt || o + 1 < cv->cout))
           _mm_prefetch ((const char *)(q + 16), _MM_HINT_T0);
         x[i] = (v8f)_mm256_loadu_ps (q);
       }
@@ -2007,173 +2005,14 @@ wino_item (void *arg, int i, int thread)
         (int)j->nt);
   }
   if (cv->wm == 2)
-    wino_output_2 (j, t0, (size_t)nc, mm, 0, cv->cout);
+    wino_output_2 (j, t0, (size_t)nc, mm);
 #ifdef SSAN_FMA_KERNELS
   else if (j->fma && cv->wm == 4)
-    wino_output_4_fma (j, tl, (size_t)nc, mm, 0, cv->cout);
+    wino_output_4_fma (j, tl, (size_t)nc, mm);
 #endif
   else
-    wino_output_4 (j, t0, (size_t)nc, mm, 0, cv->cout);
+    wino_output_4 (j, t0, (size_t)nc, mm);
   conv_prof_stop (prof, thread, SSAN_PART_CONV, SSAN_KIND_WINOGRAD, t);
-}
-
-/* ---- Winograd with the channels split between threads ----
- * Few tiles against big weights (layer4's 7x7 maps: 32 tiles against
- * 38 MB of transformed weights; layer3's 14x14: 128 against 9.4 MB):
- * chunks of tiles, one thread each, would each stream all the weights.
- * Instead the threads share one wide chunk: its input transform split by
- * tiles, then the GEMMs and the output transform by output channels, so
- * that each weight is read once per chunk.  The chunk's transformed input,
- * each thread's products and GEMM panel take the whole arena (every
- * thread's scratch, one block). */
-typedef struct {
-  wino_job j;    /* j.nt: the chunks' width */
-  size_t t0, nc; /* the chunk's first tile, its tiles rounded up to 8 */
-  size_t gin;    /* tiles per input item, a multiple of 8 */
-  int no;        /* output channels per item */
-  float *v, *mm; /* v[a2][cin][nt], then mm[thread][a2][no][nt] */
-  float *panel;  /* thread's GEMM panel at panel + thread * GEMM_PANEL */
-} wino_split_job;
-
-#ifdef SSAN_FMA_KERNELS
-static void
-wino_tiles (const wino_job *j, size_t t0, size_t n, wino_tile *tl)
-{
-  size_t per = (size_t)j->tH * j->tW, q;
-
-  for (q = 0; q < n; q++) {
-    size_t tt = t0 + q, r = tt % per;
-    tl[q].f = tt < j->tiles ? (int)(tt / per) : 0;
-    tl[q].y0 = tt < j->tiles ? (int)(r / j->tW) * j->step - 1 : -(1 << 29);
-    tl[q].x0 = (int)(r % j->tW) * j->step - 1;
-  }
-}
-#endif
-
-static void
-wino_split_in (void *arg, int i, int thread)
-{
-  const wino_split_job *s = arg;
-  const wino_job *j = &s->j;
-  size_t g0 = (size_t)i * s->gin;
-  size_t n = s->nc - g0 < s->gin ? s->nc - g0 : s->gin;
-  double *prof = j->work->prof, t = ssan_prof_start (prof);
-
-  if (j->cv->wm == 2)
-    wino_input_2 (j, s->t0 + g0, n, s->v + g0);
-#ifdef SSAN_FMA_KERNELS
-  else if (j->fma) {
-    wino_tile tl[SSAN_WINO_MAX_TILES];
-    wino_tiles (j, s->t0 + g0, n, tl);
-    wino_input_4_fma (j, tl, n, s->v + g0);
-  }
-#endif
-  else
-    wino_input_4 (j, s->t0 + g0, n, s->v + g0);
-  conv_prof_stop (prof, thread, SSAN_PART_IM2COL, SSAN_KIND_WINOGRAD, t);
-}
-
-static void
-wino_split_out (void *arg, int i, int thread)
-{
-  const wino_split_job *s = arg;
-  const wino_job *j = &s->j;
-  const ssan_conv *cv = j->cv;
-  size_t a2 = (size_t)(cv->wm + 2) * (cv->wm + 2), k;
-  int o0 = i * s->no;
-  int no = cv->cout - o0 < s->no ? cv->cout - o0 : s->no;
-  float *mm = s->mm + (size_t)thread * a2 * s->no * j->nt;
-  double *prof = j->work->prof, t = ssan_prof_start (prof);
-
-  for (k = 0; k < a2; k++) {
-    const float *u = cv->wu + (k * cv->cout + o0) * cv->cin;
-    const float *b = s->v + k * cv->cin * j->nt;
-    float *c = mm + k * no * j->nt;
-#ifdef SSAN_FMA_KERNELS
-    if (j->gemm) {
-      gemm_fma (no, (int)s->nc, cv->cin, u, (size_t)cv->cin, b, j->nt, c, j->nt,
-          NULL, 0, 0, s->panel + (size_t)thread * GEMM_PANEL);
-      continue;
-    }
-#endif
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, no, (int)s->nc,
-        cv->cin, 1.0f, u, cv->cin, b, (int)j->nt, 0.0f, c, (int)j->nt);
-  }
-  if (cv->wm == 2)
-    wino_output_2 (j, s->t0, s->nc, mm, o0, no);
-#ifdef SSAN_FMA_KERNELS
-  else if (j->fma) {
-    wino_tile tl[SSAN_WINO_MAX_TILES];
-    wino_tiles (j, s->t0, s->nc, tl);
-    wino_output_4_fma (j, tl, s->nc, mm, o0, no);
-  }
-#endif
-  else
-    wino_output_4 (j, s->t0, s->nc, mm, o0, no);
-  conv_prof_stop (prof, thread, SSAN_PART_CONV, SSAN_KIND_WINOGRAD, t);
-}
-
-/* -1: the rule below; 0, 1: never, always where the arena allows */
-#ifndef SSAN_WINO_SPLIT
-#define SSAN_WINO_SPLIT -1
-#endif
-static int wino_split_mode = SSAN_WINO_SPLIT;
-
-void
-ssan_wino_force_split (int mode)
-{
-  wino_split_mode = mode;
-}
-
-/* Runs j split by output channels when that reads the weights fewer times
- * and the arena holds chunks of at least 8 tiles; returns 0 otherwise. */
-static int
-wino_split (const wino_job *j, int threads)
-{
-  const ssan_conv *cv = j->cv;
-  const ssan_work *work = j->work;
-  size_t a2 = (size_t)(cv->wm + 2) * (cv->wm + 2);
-  size_t space = (size_t)threads * work->stride, per, nt, chunks, t0;
-  wino_split_job s;
-  int no;
-
-  if (cv->stride != 1 || threads < 2 || work->scratch == NULL)
-    return 0;
-  /* the rule: weights at least as big as the transformed tiles */
-  if (wino_split_mode == 0
-      || (wino_split_mode < 0
-          && (size_t)cv->cin * cv->cout
-                 < (size_t)(cv->cin + cv->cout) * j->tiles))
-    return 0;
-  no = (cv->cout + threads - 1) / threads;
-  no = (no + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
-  per = a2 * ((size_t)cv->cin + (size_t)threads * no);
-  if (space < (size_t)threads * GEMM_PANEL + 8 + 8 * per)
-    return 0;
-  nt = (space - (size_t)threads * GEMM_PANEL - 8) / per & ~(size_t)7;
-  if (nt > SSAN_WINO_MAX_TILES)
-    nt = SSAN_WINO_MAX_TILES;
-  /* chunks of equal width */
-  chunks = (j->tiles + nt - 1) / nt;
-  nt = ((j->tiles + chunks - 1) / chunks + 7) & ~(size_t)7;
-
-  memset (&s, 0, sizeof s);
-  s.j = *j;
-  s.j.nt = nt;
-  s.no = no;
-  s.panel = (float *)(((uintptr_t)work->scratch + 31) & ~(uintptr_t)31);
-  s.v = s.panel + (size_t)threads * GEMM_PANEL;
-  s.mm = s.v + a2 * cv->cin * nt;
-  for (t0 = 0; t0 < j->tiles; t0 += nt) {
-    size_t n = j->tiles - t0 < nt ? j->tiles - t0 : nt;
-    s.t0 = t0;
-    s.nc = (n + 7) & ~(size_t)7;
-    s.gin = (s.nc / 8 + threads - 1) / threads * 8;
-    ssan_pool_run (
-        work->pool, (int)((s.nc + s.gin - 1) / s.gin), wino_split_in, &s);
-    ssan_pool_run (work->pool, (cv->cout + no - 1) / no, wino_split_out, &s);
-  }
-  return 1;
 }
 
 static void
@@ -2207,8 +2046,6 @@ wino_forward (const ssan_conv *cv, const float *src, size_t cs, size_t fs,
   j.fma = use_fma_kernels ()
           && (cv->stride == 1 || (size_t)nf * fs + cs < (size_t)INT32_MAX);
   j.gemm = conv_use_gemm_fma (cv, nf, H, W, work);
-  if (wino_split (&j, threads))
-    return;
   j.nt = wino_chunk_tiles (cv, j.tiles);
   /* a few chunks per thread, taken in turn (as the column slices of
    * im2col convolutions), as long as chunks stay wide enough */

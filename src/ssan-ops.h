@@ -172,12 +172,6 @@ size_t ssan_attn_spatial_scratch (int c);
  * OpenBLAS, and the Winograd transforms their portable code, even where the
  * AVX2+FMA kernels could run. */
 void ssan_attn_force_generic (int on);
-/* Tests only: whether stride-1 Winograd with several threads splits its
- * GEMMs by output channels (one chunk of tiles shared by the threads)
- * rather than by tiles: 1 always (where the scratch holds 8 tiles), 0
- * never, -1 (the default) where the weights outweigh the transformed
- * tiles. */
-void ssan_wino_force_split (int mode);
 void ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
     size_t ld, int c, int n, int nf, float *a, float *pack,
     const ssan_work *work);

@@ -723,16 +723,6 @@ run_all (void)
     /* with the pool: few tiles split by channels and rows (above), many
      * tiles in chunks per thread (here) */
     test_wino (400, 4, 15, 16, 16, 0, 1, 1, 1);
-    /* with the pool: GEMMs split by output channels, where the weights
-     * outweigh the tiles (the first two) and forced: several chunks, few
-     * output channels, odd counts */
-    test_wino (70, 131, 1, 9, 9, 0, 1, 1, 1);
-    test_wino (96, 45, 3, 5, 7, 1, 0, 1, 1);
-    ssan_wino_force_split (1);
-    test_wino (400, 4, 15, 16, 16, 0, 1, 1, 1);
-    test_wino (13, 11, 3, 13, 13, 0, 0, 1, 1);
-    test_wino (33, 17, 2, 28, 29, 1, 1, 0, 0);
-    ssan_wino_force_split (-1);
     /* stride 2: even and odd inputs (outputs 28, 14, 7, 1-3, partial
      * tiles), non-square maps, channel counts not multiples of 8, all
      * epilogues, several chunks of tiles */
