@@ -885,14 +885,15 @@ ssan_wino_s2_pick (int Ho, int Wo)
   /* Measured per convolution (CPU time, 8 frames, 2 threads): m = 4 on
    * 28x28 outputs (128 channels, 56 % of the direct products) took 0.72x
    * the time of im2col + GEMM, m = 2 on 14x14 (256, 69 %) 0.8x; m = 4 on
-   * 7x7 (512, 73 %) 0.78x but its transformed weights (4x the 3x3's,
-   * 38 MB) would take the paper model over its memory budget; the demo's
-   * 6x6 (32 channels) and 2x2 (128) with m = 2: 0.6x wall.  So: the m
-   * with fewer products, where they are under 70 % of the direct ones. */
+   * 7x7 (512, 73 %) 0.78x (its transformed weights, 38 MB, fit the
+   * paper model's memory budget since the 3x3 weights of Winograd
+   * convolutions are released); the demo's 6x6 (32 channels) and 2x2
+   * (128) with m = 2: 0.6x wall.  So: the m with fewer products, where
+   * they are under 75 % of the direct ones. */
   size_t p2 = wino2_products (Ho, Wo, 2), p4 = wino2_products (Ho, Wo, 4);
   size_t p = p4 < p2 ? p4 : p2;
 
-  if (p * 10 >= (size_t)9 * Ho * Wo * 7)
+  if (p * 4 >= (size_t)9 * Ho * Wo * 3)
     return 0;
   return p4 < p2 ? 4 : 2;
 }
