@@ -2016,6 +2016,24 @@ wino_item (void *arg, int i, int thread)
   conv_prof_stop (prof, thread, SSAN_PART_CONV, SSAN_KIND_WINOGRAD, t);
 }
 
+/* Relative cost of a stride-1 chunk's GEMMs on nt columns (a multiple of
+ * 8): gemm_fma's strips of 24 (12 accumulators) 20 per column, narrower
+ * ones (8 accumulators; a last 8 is shared with the strip before: two of
+ * 16) 23.  Measured (8 frames, 2 threads): layer3's 14x14 maps in chunks
+ * of 24 tiles took 10 % less CPU than in chunks of 32, layer1's 56x56 in
+ * 120 or 72 10-15 % less than in 112. */
+static size_t
+wino_width_cost (size_t nt)
+{
+  size_t full = nt / 24, rest = nt % 24;
+
+  if (rest == 8 && full > 0) {
+    full--;
+    rest += 24;
+  }
+  return full * 24 * 20 + rest * 23;
+}
+
 static void
 wino_forward (const ssan_conv *cv, const float *src, size_t cs, size_t fs,
     int nf, int H, int W, float *dst, int relu, int accumulate,
@@ -2066,11 +2084,13 @@ wino_forward (const ssan_conv *cv, const float *src, size_t cs, size_t fs,
     /* chunks that the threads share evenly: of the widths down to half,
      * the one whose busiest thread has the fewest tiles (layer2's 28x28
      * maps: 392 tiles in 10 chunks of 40, not 7 of 56 of which one thread
-     * takes 4) */
+     * takes 4), stride 1 counting its GEMMs' narrow strips as wider */
+    size_t lo = cv->stride == 1 ? 24 : SSAN_WINO_MIN_TILES;
     size_t nt, best = j.nt, cost = SIZE_MAX;
-    for (nt = j.nt; nt >= SSAN_WINO_MIN_TILES && nt * 2 >= j.nt; nt -= 8) {
+    for (nt = j.nt; nt >= lo && nt * 2 >= j.nt; nt -= 8) {
       size_t n = (j.tiles + nt - 1) / nt;
-      size_t c = (n + threads - 1) / threads * nt;
+      size_t c = (n + threads - 1) / threads
+                 * (cv->stride == 1 ? wino_width_cost (nt) : nt);
       if (c < cost) {
         cost = c;
         best = nt;
