@@ -1057,6 +1057,38 @@ wino_lanes (const wino_job *j, size_t t0, size_t *foff, int *y0, int *x0)
   }
 }
 
+/* d[i*a + k][l] = the a x a input patch of lane l (zero outside the map),
+ * for the 8 tiles whose corners wino_lanes gave; inside: all patches lie
+ * within the map. */
+static inline __attribute__ ((always_inline)) void
+wino_gather (const wino_job *j, const float *plane, const size_t *foff,
+    const int *y0, const int *x0, int inside, const int a, float (*d)[8])
+{
+  int H = j->H, W = j->W, l, i, k;
+
+  if (inside) {
+    for (l = 0; l < 8; l++) {
+      const float *p = plane + foff[l] * j->fs + (size_t)y0[l] * W + x0[l];
+      for (i = 0; i < a; i++)
+        for (k = 0; k < a; k++)
+          d[i * a + k][l] = p[(size_t)i * W + k];
+    }
+    return;
+  }
+  for (l = 0; l < 8; l++) {
+    const float *p = plane + foff[l] * j->fs;
+    for (i = 0; i < a; i++) {
+      int y = y0[l] + i;
+      for (k = 0; k < a; k++) {
+        int xx = x0[l] + k;
+        d[i * a + k][l] = y >= 0 && y < H && xx >= 0 && xx < W
+                              ? p[(size_t)y * W + xx]
+                              : 0.0f;
+      }
+    }
+  }
+}
+
 /* Transformed input of tiles [t0, t0+nt) into v[a][cin][nt]. */
 static inline __attribute__ ((always_inline)) void
 wino_input (const wino_job *j, size_t t0, size_t nt, float *v, const int m)
@@ -1078,27 +1110,7 @@ wino_input (const wino_job *j, size_t t0, size_t nt, float *v, const int m)
       float d[36][8];
       v8f x[36], t[36];
 
-      if (inside) {
-        for (l = 0; l < 8; l++) {
-          const float *p = plane + foff[l] * j->fs + (size_t)y0[l] * W + x0[l];
-          for (i = 0; i < a; i++)
-            for (k = 0; k < a; k++)
-              d[i * a + k][l] = p[(size_t)i * W + k];
-        }
-      } else {
-        for (l = 0; l < 8; l++) {
-          const float *p = plane + foff[l] * j->fs;
-          for (i = 0; i < a; i++) {
-            int y = y0[l] + i;
-            for (k = 0; k < a; k++) {
-              int xx = x0[l] + k;
-              d[i * a + k][l] = y >= 0 && y < H && xx >= 0 && xx < W
-                                    ? p[(size_t)y * W + xx]
-                                    : 0.0f;
-            }
-          }
-        }
-      }
+      wino_gather (j, plane, foff, y0, x0, inside, a, d);
       for (i = 0; i < a * a; i++)
         V8F_LOAD (x[i], d[i]);
       /* B^T d B: columns, then rows */
@@ -1112,6 +1124,38 @@ wino_input (const wino_job *j, size_t t0, size_t nt, float *v, const int m)
   }
 }
 
+/* Writes the m x m outputs out[i*m + k][l] of the 8 lanes' tiles, whose
+ * top-left outputs are (oy[l], ox[l]) of frame foff[l] (oy < 0: no tile),
+ * into the output channel at plane, clipped to the map, with the residual
+ * and ReLU of the epilogue. */
+static inline __attribute__ ((always_inline)) void
+wino_scatter (const wino_job *j, float *plane, const size_t *foff,
+    const int *oy, const int *ox, const int m, float (*out)[8])
+{
+  size_t hw = (size_t)j->Ho * j->Wo;
+  int l, i, k;
+
+  for (l = 0; l < 8; l++) {
+    int ny = j->Ho - oy[l] < m ? j->Ho - oy[l] : m;
+    int nx = j->Wo - ox[l] < m ? j->Wo - ox[l] : m;
+    float *p;
+
+    if (oy[l] < 0)
+      continue;
+    p = plane + foff[l] * hw + (size_t)oy[l] * j->Wo + ox[l];
+    for (i = 0; i < ny; i++) {
+      for (k = 0; k < nx; k++) {
+        float s = out[i * m + k][l];
+        if (j->accumulate)
+          s += p[(size_t)i * j->Wo + k];
+        if (j->relu)
+          s = s > 0.0f ? s : 0.0f;
+        p[(size_t)i * j->Wo + k] = s;
+      }
+    }
+  }
+}
+
 /* Output transform of mm[a][cout][nt] for tiles [t0, t0+nt) into dst with
  * the epilogue. */
 static inline __attribute__ ((always_inline)) void
@@ -1120,15 +1164,19 @@ wino_output (
 {
   const int a = m + 2;
   const ssan_conv *cv = j->cv;
-  size_t hw = (size_t)j->Ho * j->Wo;
   int o, l, i, k;
   size_t g;
 
   for (g = 0; g < nt; g += 8) {
     size_t foff[8];
-    int y0[8], x0[8];
+    int y0[8], x0[8], oy[8], ox[8];
 
     wino_lanes (j, t0 + g, foff, y0, x0);
+    for (l = 0; l < 8; l++) {
+      /* past the last tile: y0 is far out of bounds */
+      oy[l] = y0[l] < -1 ? -1 : y0[l] + 1;
+      ox[l] = x0[l] + 1;
+    }
     for (o = 0; o < cv->cout; o++) {
       float *plane = j->dst + (size_t)o * j->cols;
       float bb = cv->b ? cv->b[o] : 0.0f;
@@ -1146,26 +1194,7 @@ wino_output (
         y[i] = y[i] + vb;
         V8F_STORE (out[i], y[i]);
       }
-      for (l = 0; l < 8; l++) {
-        float *p;
-        int oy0 = y0[l] + 1, ox0 = x0[l] + 1;
-        int ny = j->Ho - oy0 < m ? j->Ho - oy0 : m;
-        int nx = j->Wo - ox0 < m ? j->Wo - ox0 : m;
-
-        if (oy0 < 0)
-          continue; /* past the last tile */
-        p = plane + foff[l] * hw + (size_t)oy0 * j->Wo + ox0;
-        for (i = 0; i < ny; i++) {
-          for (k = 0; k < nx; k++) {
-            float s = out[i * m + k][l];
-            if (j->accumulate)
-              s += p[(size_t)i * j->Wo + k];
-            if (j->relu)
-              s = s > 0.0f ? s : 0.0f;
-            p[(size_t)i * j->Wo + k] = s;
-          }
-        }
-      }
+      wino_scatter (j, plane, foff, oy, ox, m, out);
     }
   }
 }
@@ -1321,27 +1350,7 @@ wino2_input (const wino_job *j, size_t t0, size_t nc, float *v, const int m)
       float d[81][8];
       v8f x[81], t[81];
 
-      if (inside) {
-        for (l = 0; l < 8; l++) {
-          const float *p = plane + foff[l] * j->fs + (size_t)y0[l] * W + x0[l];
-          for (i = 0; i < a; i++)
-            for (k = 0; k < a; k++)
-              d[i * a + k][l] = p[(size_t)i * W + k];
-        }
-      } else {
-        for (l = 0; l < 8; l++) {
-          const float *p = plane + foff[l] * j->fs;
-          for (i = 0; i < a; i++) {
-            int y = y0[l] + i;
-            for (k = 0; k < a; k++) {
-              int xx = x0[l] + k;
-              d[i * a + k][l] = y >= 0 && y < H && xx >= 0 && xx < W
-                                    ? p[(size_t)y * W + xx]
-                                    : 0.0f;
-            }
-          }
-        }
-      }
+      wino_gather (j, plane, foff, y0, x0, inside, a, d);
       for (i = 0; i < a * a; i++)
         V8F_LOAD (x[i], d[i]);
       for (k = 0; k < a; k++)
@@ -1362,15 +1371,19 @@ wino2_output (
 {
   const int a = 2 * m + 1;
   const ssan_conv *cv = j->cv;
-  size_t hw = (size_t)j->Ho * j->Wo, off[81], step[81], g;
+  size_t off[81], step[81], g;
   int o, l, i, k;
 
   wino2_layout (m, cv->cout, nc, off, step);
   for (g = 0; g < nc; g += 8) {
     size_t foff[8];
-    int y0[8], x0[8];
+    int y0[8], x0[8], oy[8], ox[8];
 
     wino_lanes (j, t0 + g, foff, y0, x0);
+    for (l = 0; l < 8; l++) {
+      oy[l] = y0[l] < -1 ? -1 : (y0[l] + 1) / 2;
+      ox[l] = (x0[l] + 1) / 2;
+    }
     for (o = 0; o < cv->cout; o++) {
       float *plane = j->dst + (size_t)o * j->cols;
       v8f x[81], t[36], y[16], vb = V8F (cv->b ? cv->b[o] : 0.0f);
@@ -1386,26 +1399,7 @@ wino2_output (
         y[i] = y[i] + vb;
         V8F_STORE (out[i], y[i]);
       }
-      for (l = 0; l < 8; l++) {
-        float *p;
-        int oy0 = (y0[l] + 1) / 2, ox0 = (x0[l] + 1) / 2;
-        int ny = j->Ho - oy0 < m ? j->Ho - oy0 : m;
-        int nx = j->Wo - ox0 < m ? j->Wo - ox0 : m;
-
-        if (y0[l] < -1)
-          continue; /* past the last tile */
-        p = plane + foff[l] * hw + (size_t)oy0 * j->Wo + ox0;
-        for (i = 0; i < ny; i++) {
-          for (k = 0; k < nx; k++) {
-            float s = out[i * m + k][l];
-            if (j->accumulate)
-              s += p[(size_t)i * j->Wo + k];
-            if (j->relu)
-              s = s > 0.0f ? s : 0.0f;
-            p[(size_t)i * j->Wo + k] = s;
-          }
-        }
-      }
+      wino_scatter (j, plane, foff, oy, ox, m, out);
     }
   }
 }
