@@ -1465,6 +1465,21 @@ typedef struct {
   int f, y0, x0;
 } wino_tile;
 
+/* tl[q] for the tiles t0 + q, q < nc, of a job whose tiles' input corners
+ * are j->step apart */
+static void
+wino_tiles (const wino_job *j, size_t t0, size_t nc, wino_tile *tl)
+{
+  size_t per = (size_t)j->tH * j->tW, q;
+
+  for (q = 0; q < nc; q++) {
+    size_t tt = t0 + q, r = tt % per;
+    tl[q].f = tt < j->tiles ? (int)(tt / per) : 0;
+    tl[q].y0 = tt < j->tiles ? (int)(r / j->tW) * j->step - 1 : -(1 << 29);
+    tl[q].x0 = (int)(r % j->tW) * j->step - 1;
+  }
+}
+
 /* Columns k < 6 of the patch row starting at x0 that lie inside [0, W):
  * a maskload/maskstore mask, all set when the whole 8-float load fits. */
 SSAN_FMA static inline __m256i
@@ -1803,8 +1818,8 @@ wino2_output_fma (const wino_job *j, const wino_tile *tl, size_t nc,
 {
   const int a = 2 * m + 1;
   const ssan_conv *cv = j->cv;
-  size_t hw = (size_t)j->Ho * j->Wo, off[81], step[81], g;
-  int o, l, i, k;
+  size_t off[81], step[81], foff[8], g;
+  int oy[8], ox[8], o, l, i, k;
 
   wino2_layout (m, cv->cout, nc, off, step);
   for (o = 0; o < cv->cout; o++) {
@@ -1833,25 +1848,11 @@ wino2_output_fma (const wino_job *j, const wino_tile *tl, size_t nc,
       for (i = 0; i < m * m; i++)
         _mm256_storeu_ps (out[i], (__m256)(y[i] + vb));
       for (l = 0; l < 8; l++) {
-        float *p;
-        int oy0 = (tg[l].y0 + 1) / 2, ox0 = (tg[l].x0 + 1) / 2;
-        int ny = j->Ho - oy0 < m ? j->Ho - oy0 : m;
-        int nx = j->Wo - ox0 < m ? j->Wo - ox0 : m;
-
-        if (tg[l].y0 < -1)
-          continue; /* past the last tile */
-        p = plane + (size_t)tg[l].f * hw + (size_t)oy0 * j->Wo + ox0;
-        for (i = 0; i < ny; i++) {
-          for (k = 0; k < nx; k++) {
-            float s = out[i * m + k][l];
-            if (j->accumulate)
-              s += p[(size_t)i * j->Wo + k];
-            if (j->relu)
-              s = s > 0.0f ? s : 0.0f;
-            p[(size_t)i * j->Wo + k] = s;
-          }
-        }
+        foff[l] = (size_t)tg[l].f;
+        oy[l] = tg[l].y0 < -1 ? -1 : (tg[l].y0 + 1) / 2;
+        ox[l] = (tg[l].x0 + 1) / 2;
       }
+      wino_scatter (j, plane, foff, oy, ox, m, out);
     }
   }
 }
@@ -1894,15 +1895,12 @@ wino2_item (void *arg, int i, int thread)
   int base[SSAN_WINO_MAX_TILES];
 
   if (j->fma) {
-    size_t per = (size_t)j->tH * j->tW, r;
-    for (r = 0; r < nc; r++) {
-      size_t tt = t0 + r, rr = tt % per;
-      tl[r].f = tt < j->tiles ? (int)(tt / per) : 0;
-      tl[r].y0 = tt < j->tiles ? (int)(rr / j->tW) * j->step - 1 : -(1 << 29);
-      tl[r].x0 = (int)(rr % j->tW) * j->step - 1;
+    size_t r;
+
+    wino_tiles (j, t0, nc, tl);
+    for (r = 0; r < nc; r++)
       base[r] = (int)((size_t)tl[r].f * j->fs)
-                + (tt < j->tiles ? tl[r].y0 * j->W : 0) + tl[r].x0;
-    }
+                + (t0 + r < j->tiles ? tl[r].y0 * j->W : 0) + tl[r].x0;
     if (m == 2)
       wino2_input_2_fma (j, tl, base, nc, v);
     else
@@ -1963,15 +1961,8 @@ wino_item (void *arg, int i, int thread)
 #ifdef SSAN_FMA_KERNELS
   wino_tile tl[SSAN_WINO_MAX_TILES];
 
-  if (j->fma && cv->wm == 4) {
-    size_t per = (size_t)j->tH * j->tW, q;
-    for (q = 0; q < (size_t)nc; q++) {
-      size_t tt = t0 + q, r = tt % per;
-      tl[q].f = tt < j->tiles ? (int)(tt / per) : 0;
-      tl[q].y0 = tt < j->tiles ? (int)(r / j->tW) * 4 - 1 : -(1 << 29);
-      tl[q].x0 = (int)(r % j->tW) * 4 - 1;
-    }
-  }
+  if (j->fma && cv->wm == 4)
+    wino_tiles (j, t0, (size_t)nc, tl);
 #endif
 
   if (cv->wm == 2)

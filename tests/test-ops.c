@@ -174,26 +174,16 @@ test_conv (int cin, int cout, int k, int stride, int pad, int nf, int H, int W,
       cin, cout, k, stride, pad, nf, H, W, nchw_src, relu, accumulate, bias, 0);
 }
 
-/* Winograd F(2x2) and F(4x4) for a 3x3 stride-1 pad-1 convolution */
+/* Winograd for a 3x3 pad-1 convolution of the given stride (1: F(2x2) and
+ * F(4x4); 2: the polyphase form with tiles of 2x2 and 4x4 outputs) */
 static void
-test_wino (int cin, int cout, int nf, int H, int W, int nchw_src, int relu,
-    int accumulate, int bias)
+test_wino (int stride, int cin, int cout, int nf, int H, int W, int nchw_src,
+    int relu, int accumulate, int bias)
 {
   test_conv_wm (
-      cin, cout, 3, 1, 1, nf, H, W, nchw_src, relu, accumulate, bias, 2);
+      cin, cout, 3, stride, 1, nf, H, W, nchw_src, relu, accumulate, bias, 2);
   test_conv_wm (
-      cin, cout, 3, 1, 1, nf, H, W, nchw_src, relu, accumulate, bias, 4);
-}
-
-/* Winograd for 3x3 stride 2 pad 1, tiles of 2x2 and 4x4 outputs */
-static void
-test_wino_s2 (int cin, int cout, int nf, int H, int W, int nchw_src, int relu,
-    int accumulate, int bias)
-{
-  test_conv_wm (
-      cin, cout, 3, 2, 1, nf, H, W, nchw_src, relu, accumulate, bias, 2);
-  test_conv_wm (
-      cin, cout, 3, 2, 1, nf, H, W, nchw_src, relu, accumulate, bias, 4);
+      cin, cout, 3, stride, 1, nf, H, W, nchw_src, relu, accumulate, bias, 4);
 }
 
 static void
@@ -711,33 +701,33 @@ run_all (void)
      * tiles), 1x1 and 2x3 maps, channel counts not multiples of 8, tile
      * counts not multiples of 8, all epilogues, several chunks of tiles
      * (serial) */
-    test_wino (5, 6, 2, 7, 7, 0, 1, 1, 1);
-    test_wino (13, 11, 3, 13, 13, 0, 0, 1, 1);
-    test_wino (3, 9, 2, 1, 1, 0, 1, 0, 1);
-    test_wino (7, 5, 1, 2, 3, 1, 0, 0, 0);
-    test_wino (64, 70, 2, 14, 14, 0, 1, 1, 1);
-    test_wino (32, 40, 3, 28, 29, 0, 1, 0, 1);
-    test_wino (17, 24, 4, 56, 56, 0, 0, 1, 1);
-    test_wino (130, 8, 1, 9, 11, 1, 1, 1, 0);
-    test_wino (4, 4, 40, 16, 16, 0, 1, 1, 1);
+    test_wino (1, 5, 6, 2, 7, 7, 0, 1, 1, 1);
+    test_wino (1, 13, 11, 3, 13, 13, 0, 0, 1, 1);
+    test_wino (1, 3, 9, 2, 1, 1, 0, 1, 0, 1);
+    test_wino (1, 7, 5, 1, 2, 3, 1, 0, 0, 0);
+    test_wino (1, 64, 70, 2, 14, 14, 0, 1, 1, 1);
+    test_wino (1, 32, 40, 3, 28, 29, 0, 1, 0, 1);
+    test_wino (1, 17, 24, 4, 56, 56, 0, 0, 1, 1);
+    test_wino (1, 130, 8, 1, 9, 11, 1, 1, 1, 0);
+    test_wino (1, 4, 4, 40, 16, 16, 0, 1, 1, 1);
     /* with the pool: few tiles split by channels and rows (above), many
      * tiles in chunks per thread (here) */
-    test_wino (400, 4, 15, 16, 16, 0, 1, 1, 1);
+    test_wino (1, 400, 4, 15, 16, 16, 0, 1, 1, 1);
     /* stride 2: even and odd inputs (outputs 28, 14, 7, 1-3, partial
      * tiles), non-square maps, channel counts not multiples of 8, all
      * epilogues, several chunks of tiles */
-    test_wino_s2 (5, 6, 2, 14, 14, 0, 1, 1, 1);
-    test_wino_s2 (13, 11, 3, 13, 13, 0, 0, 1, 1);
-    test_wino_s2 (9, 7, 2, 7, 7, 0, 1, 0, 1);
-    test_wino_s2 (3, 9, 2, 1, 1, 0, 1, 0, 1);
-    test_wino_s2 (4, 5, 3, 2, 2, 0, 0, 1, 0);
-    test_wino_s2 (6, 3, 1, 3, 3, 1, 1, 1, 1);
-    test_wino_s2 (7, 5, 1, 2, 5, 1, 0, 0, 0);
-    test_wino_s2 (20, 17, 2, 28, 28, 0, 1, 1, 1);
-    test_wino_s2 (33, 40, 3, 56, 56, 0, 1, 1, 1);
-    test_wino_s2 (64, 70, 2, 14, 15, 0, 0, 1, 1);
-    test_wino_s2 (130, 8, 1, 9, 11, 1, 1, 1, 0);
-    test_wino_s2 (400, 4, 15, 16, 16, 0, 1, 1, 1);
+    test_wino (2, 5, 6, 2, 14, 14, 0, 1, 1, 1);
+    test_wino (2, 13, 11, 3, 13, 13, 0, 0, 1, 1);
+    test_wino (2, 9, 7, 2, 7, 7, 0, 1, 0, 1);
+    test_wino (2, 3, 9, 2, 1, 1, 0, 1, 0, 1);
+    test_wino (2, 4, 5, 3, 2, 2, 0, 0, 1, 0);
+    test_wino (2, 6, 3, 1, 3, 3, 1, 1, 1, 1);
+    test_wino (2, 7, 5, 1, 2, 5, 1, 0, 0, 0);
+    test_wino (2, 20, 17, 2, 28, 28, 0, 1, 1, 1);
+    test_wino (2, 33, 40, 3, 56, 56, 0, 1, 1, 1);
+    test_wino (2, 64, 70, 2, 14, 15, 0, 0, 1, 1);
+    test_wino (2, 130, 8, 1, 9, 11, 1, 1, 1, 0);
+    test_wino (2, 400, 4, 15, 16, 16, 0, 1, 1, 1);
   }
   ssan_attn_force_generic (0);
 
