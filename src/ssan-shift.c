@@ -59,7 +59,7 @@ shift_run (float *x, int fold, int nb, int T, size_t hw, float *keep,
 {
   shift_args a = { x, keep, work->prof, fold, nb, T, restore, hw };
 
-  ssan_pool_run (work->pool, 2 * fold, shift_channel, &a);
+  ssan_pool_run (NULL, 2 * fold, shift_channel, &a); /* see the header */
 }
 
 void
