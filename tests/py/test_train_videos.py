@@ -111,6 +111,37 @@ class TrainVideos(unittest.TestCase):
         self.assertIn("epoch 2: held-out top-1", r.stdout)
         self.assertNotIn("epoch 1: held-out", r.stdout)
         self.assertIn("(6 steps,", r.stdout)
+        self.check_demo_eval(out)
+
+    def check_demo_eval(self, model):
+        """ssan-demo --eval --list through ssanaction, the twin beside."""
+        with open(self.p("eval.txt"), "w") as fh:
+            fh.write("v0.webm 0\nv1.webm moving\nmissing.webm 2\n"
+                     "v2.webm 2\n")
+        env = dict(os.environ)
+        env.setdefault("GST_PLUGIN_PATH", os.path.join(BUILD, "plugin"))
+        demo = [os.path.join(BUILD, "tools", "ssan-demo"), "--eval",
+                "--model", model, "--threads", "1", "--data-root",
+                self.p("clips")]
+        r = subprocess.run(demo + ["--list", self.p("eval.txt")], env=env,
+                           capture_output=True, text=True, timeout=600)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("line 2: label 'moving' is not one of the model's 3 "
+                      "classes", r.stderr)
+        with open(self.p("eval.txt"), "w") as fh:
+            fh.write("v0.webm 0\nv1.webm 1\nmissing.webm 2\nv2.webm 2\n")
+        r = subprocess.run(demo + ["--list", self.p("eval.txt")], env=env,
+                           capture_output=True, text=True, timeout=600)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("warning: skipped", r.stderr)
+        self.assertIn("missing.webm", r.stderr)
+        self.assertIn("protocol: one window per clip", r.stdout)
+        self.assertIn("confusion (element;", r.stdout)
+        self.assertRegex(r.stdout, r"twin \(.*\): top-1 [0-9.]+ %, top-5 "
+                         r"100.0 % over 3 clips; agrees with the element on "
+                         r"[0-3]/3")
+        self.assertRegex(r.stdout.strip().split("\n")[-1],
+                         r"^top-1 [0-9]+\.[0-9] % over 3 clips$")
 
     def expect_refusal(self, needle, *args):
         out = self.p("refused.safetensors")
