@@ -404,7 +404,8 @@ ssan_demo_eval_list (const gchar *list, const gchar *root,
   g_print ("protocol: one window per clip spanning the whole clip "
            "(window-frames = stride = its frame count, at most %d), the "
            "centre frames of T = %d equal segments (TSN test protocol, spec "
-           "§4), through ssanaction with its own preprocessing (§5)\n\n",
+           "section 4), through ssanaction with its own preprocessing (section "
+           "5)\n\n",
       MAX_WINDOW, T);
   for (i = 0; i < (gint)clips->len; i++) {
     Clip *c = g_ptr_array_index (clips, i);

@@ -260,6 +260,7 @@ def main(args):
     if not tr_clips:
         raise SystemExit("no training video could be decoded (%d skipped)"
                          % len(tr_skip))
+    torch.manual_seed(args.seed)  # the new fc and SSA modules
     known = [r for r in rates if r]
     rate = (collections.Counter(known).most_common(1)[0][0]
             if known else None)
@@ -291,7 +292,6 @@ def main(args):
     best_loss, bad_epochs = float("inf"), 0
     step, epoch, best = 0, 0, (-1.0, None)
     rng = np.random.default_rng(args.seed)
-    torch.manual_seed(args.seed)
     if args.resume:
         st = torch.load(ckpt, map_location="cpu")
         if st["metadata"] != cfg.metadata():
