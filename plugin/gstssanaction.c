@@ -22,17 +22,23 @@
  * the model's resize are thus only cropped, not scaled.
  *
  * Each result (label, class id, smoothed confidence, top-k labels and
- * scores, window start/end PTS, window index, inference time) is
+ * scores, window start/end PTS, window index, inference time, result id,
+ * element name, model) is
  * - attached as a #GstSsanActionMeta to every buffer from the first result
  *   on (the latest result, shared by reference; see gstssanactionmeta.h),
- *   together with a full-frame #GstVideoRegionOfInterestMeta of type
- *   "action" whose params hold an "ssan-action" structure with the
- *   message's fields;
+ *   one meta per ssanaction element (an element replaces only its own;
+ *   gst_buffer_get_ssan_action_meta_for() finds one element's), together
+ *   with a full-frame #GstVideoRegionOfInterestMeta of type "action" whose
+ *   id is the element's #GstSsanAction:roi-id (distinct per element) and
+ *   whose params hold an "ssan-action" structure with the message's fields;
  * - posted as an element message named "ssan-action" with the fields
  *   `label` (string), `class-id` (int), `confidence` (double),
  *   `window-start`, `window-end` (uint64 PTS, GST_CLOCK_TIME_NONE when the
  *   frames had none), `window-index` (uint64), `inference-time` (uint64, ns),
- *   `labels` and `scores` (GstValueArray, top-k, most probable first);
+ *   `labels` and `scores` (GstValueArray, top-k, most probable first),
+ *   `element` (string, the element's name), `result-id` (uint64: results
+ *   this element produced before, never reset over its life) and `model`
+ *   (string, the #GstSsanAction:model property);
  * - written as one JSON object per line to #GstSsanAction:results-location
  *   (same fields, times in ns or null, plus `stream-time` and
  *   `stream-time-end`, the stream time of the window's first and last frame).
@@ -118,6 +124,7 @@ enum {
   PROP_RESULTS_LOCATION,
   PROP_WINDOWS_EVALUATED,
   PROP_WINDOWS_SKIPPED,
+  PROP_ROI_ID,
 };
 
 #define VIDEO_CAPS                                                             \
@@ -136,6 +143,9 @@ static GstStaticPadTemplate gst_ssan_action_sink_template
 static GstStaticPadTemplate gst_ssan_action_src_template
     = GST_STATIC_PAD_TEMPLATE (
         "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (VIDEO_CAPS));
+
+/* ssanaction elements made so far: each one's ROI id */
+static gint gst_ssan_action_n_instances;
 
 #define gst_ssan_action_parent_class parent_class
 G_DEFINE_TYPE (GstSsanAction, gst_ssan_action, GST_TYPE_BASE_TRANSFORM);
@@ -717,7 +727,8 @@ gst_ssan_action_result_to_structure (
       "window-start", G_TYPE_UINT64, r->window_start, "window-end",
       G_TYPE_UINT64, r->window_end, "window-index", G_TYPE_UINT64,
       r->window_index, "inference-time", G_TYPE_UINT64, r->inference_time,
-      NULL);
+      "element", G_TYPE_STRING, r->element, "result-id", G_TYPE_UINT64,
+      r->result_id, "model", G_TYPE_STRING, r->model, NULL);
   gst_structure_take_value (s, "labels", &labels);
   gst_structure_take_value (s, "scores", &scores);
 
@@ -757,6 +768,12 @@ gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
   json_builder_add_int_value (b, (gint64)r->window_index);
   json_builder_set_member_name (b, "inference-time");
   json_builder_add_int_value (b, (gint64)r->inference_time);
+  json_builder_set_member_name (b, "element");
+  json_builder_add_string_value (b, r->element);
+  json_builder_set_member_name (b, "result-id");
+  json_builder_add_int_value (b, (gint64)r->result_id);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, r->model);
   json_builder_set_member_name (b, "labels");
   json_builder_begin_array (b);
   for (i = 0; i < r->n_top; i++)
@@ -841,6 +858,7 @@ gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
   };
   gdouble max, sum, *probs;
   gint C = self->n_classes, i, j, class_id;
+  gchar *name;
   guint h;
 
   t0 = g_get_monotonic_time ();
@@ -894,31 +912,31 @@ gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
     top_scores[i] = self->avg[self->order[i]];
   }
   class_id = top_scores[0] >= threshold ? top_ids[0] : -1;
+  name = gst_object_get_name (GST_OBJECT (self));
 
-  result = gst_ssan_action_result_new (class_id, top_scores[0], top_k, top_ids,
-      top_labels, top_scores, start, end, index,
-      (GstClockTime)(t1 - t0) * GST_USECOND);
-
-  params = gst_ssan_action_result_to_structure (result, "ssan-action");
-  message = gst_message_new_element (
-      GST_OBJECT (self), gst_structure_copy (params));
-
+  /* the result id counts published results only: built under the lock */
   g_mutex_lock (&self->lock);
   if (generation != self->generation) {
     g_mutex_unlock (&self->lock);
     GST_DEBUG_OBJECT (self,
         "dropping result of window %" G_GUINT64_FORMAT " from before a flush",
         index);
-    gst_message_unref (message);
-    gst_structure_free (params);
-    gst_ssan_action_result_unref (result);
+    g_free (name);
     return TRUE;
   }
+  result = gst_ssan_action_result_new_full (class_id, top_scores[0], top_k,
+      top_ids, top_labels, top_scores, start, end, index,
+      (GstClockTime)(t1 - t0) * GST_USECOND, self->results_produced++, name,
+      self->active.model);
+  params = gst_ssan_action_result_to_structure (result, "ssan-action");
   gst_ssan_action_clear_latest (self);
   self->latest = gst_ssan_action_result_ref (result);
   self->latest_params = params;
   self->windows_evaluated++;
+  message = gst_message_new_element (
+      GST_OBJECT (self), gst_structure_copy (params));
   g_mutex_unlock (&self->lock);
+  g_free (name);
 
   GST_LOG_OBJECT (self,
       "window %" G_GUINT64_FORMAT " [%" GST_TIME_FORMAT " - %" GST_TIME_FORMAT
@@ -1115,18 +1133,22 @@ gst_ssan_action_attach (GstSsanAction *self, GstBuffer *buf)
   if (result == NULL)
     return;
 
-  meta = gst_buffer_get_ssan_action_meta (buf);
+  /* other ssanaction elements' metas stay; ours replaces our own */
+  meta = gst_buffer_get_ssan_action_meta_for (buf, result->element);
   if (meta) {
-    if (meta->result)
-      gst_ssan_action_result_unref (meta->result);
+    gst_ssan_action_result_unref (meta->result);
     meta->result = gst_ssan_action_result_ref (result);
   } else {
     gst_buffer_add_ssan_action_meta (buf, result);
   }
 
+  roi = gst_buffer_get_video_region_of_interest_meta_id (buf, self->roi_id);
+  if (roi && roi->roi_type == g_quark_from_static_string ("action"))
+    gst_buffer_remove_meta (buf, (GstMeta *)roi);
   roi = gst_buffer_add_video_region_of_interest_meta (buf, "action", 0, 0,
       GST_VIDEO_INFO_WIDTH (&self->in_info),
       GST_VIDEO_INFO_HEIGHT (&self->in_info));
+  roi->id = self->roi_id;
   gst_video_region_of_interest_meta_add_param (roi, params);
 
   gst_ssan_action_result_unref (result);
@@ -1380,6 +1402,9 @@ gst_ssan_action_get_property (
       g_value_set_uint64 (value, self->windows_skipped);
       g_mutex_unlock (&self->lock);
       return;
+    case PROP_ROI_ID:
+      g_value_set_int (value, self->roi_id);
+      return;
     default:
       break;
   }
@@ -1518,6 +1543,12 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
       g_param_spec_uint64 ("windows-skipped", "Windows skipped",
           "Windows skipped in async mode because the worker was busy", 0,
           G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ROI_ID,
+      g_param_spec_int ("roi-id", "ROI id",
+          "id of this element's full-frame \"action\" "
+          "GstVideoRegionOfInterestMeta: the n-th ssanaction element made "
+          "in the process has n - 1, so ids of one process never collide",
+          0, G_MAXINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_set_static_metadata (element_class,
       "SSAN action recognition", "Filter/Analyzer/Video",
@@ -1560,6 +1591,7 @@ gst_ssan_action_init (GstSsanAction *self)
 
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
+  self->roi_id = g_atomic_int_add (&gst_ssan_action_n_instances, 1);
 
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);

@@ -111,6 +111,9 @@ struct _GstSsanAction {
   GstStructure *latest_params; /* latest as ROI params / message fields */
   guint64 windows_evaluated;
   guint64 windows_skipped;
+  guint64 results_produced; /* never reset: the next result's result_id */
+
+  gint roi_id; /* set once, at init */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (ssanaction);

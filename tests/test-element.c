@@ -244,7 +244,7 @@ check_windows (const gchar *model_path, gint L, gint T, gint stride, guint N)
   GstBus *bus;
   gchar *props;
   guint n, expected_windows, k = 0;
-  gint C;
+  gint C, roi_id;
   gdouble *ref;
 
   test_model_load (&tm, model_path);
@@ -262,6 +262,7 @@ check_windows (const gchar *model_path, gint L, gint T, gint stride, guint N)
   h = new_harness (model_path, props, tm.R, tm.R, "RGB", &info);
   g_free (props);
   bus = harness_bus (h);
+  g_object_get (h->element, "roi-id", &roi_id, NULL);
 
   expected_windows = N >= (guint)L ? (N - L) / stride + 1 : 0;
   for (n = 0; n < N; n++) {
@@ -278,7 +279,7 @@ check_windows (const gchar *model_path, gint L, gint T, gint stride, guint N)
     out = gst_harness_pull (h);
     meta = gst_buffer_get_ssan_action_meta (out);
     fail_unless_equals_int (meta != NULL, n + 1 >= (guint)L);
-    roi = gst_buffer_get_video_region_of_interest_meta_id (out, 0);
+    roi = gst_buffer_get_video_region_of_interest_meta_id (out, roi_id);
     fail_unless_equals_int (roi != NULL, n + 1 >= (guint)L);
     if (roi) {
       const GstStructure *p
@@ -583,6 +584,157 @@ push_n (GstHarness *h, const GstVideoInfo *info, guint first, guint count)
   }
 }
 
+static GstVideoRegionOfInterestMeta *
+action_roi (GstBuffer *buf, GstElement *e)
+{
+  GstVideoRegionOfInterestMeta *roi;
+  gint id;
+
+  g_object_get (e, "roi-id", &id, NULL);
+  roi = gst_buffer_get_video_region_of_interest_meta_id (buf, id);
+  fail_unless (roi != NULL, "no ROI %d", id);
+  fail_unless_equals_string (g_quark_to_string (roi->roi_type), "action");
+  return roi;
+}
+
+/* Two ssanaction elements in a row: each result survives on its own (its
+ * meta, its ROI, its message), through a copy too; result ids count each
+ * element's results over its whole life, window indices restart. */
+GST_START_TEST (test_two_elements)
+{
+  GstVideoInfo info;
+  GstHarness *h;
+  GstElement *a, *b;
+  GstBus *bus;
+  GList *results, *l;
+  guint n, count_a = 0, count_b = 0;
+  gint id_a, id_b;
+  GstSegment segment;
+
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 32, 32);
+  GST_VIDEO_INFO_FPS_N (&info) = 25;
+  h = gst_harness_new_parse (
+      "ssanaction name=a model=\"" MODEL_T3 "\" window-frames=3 ! "
+      "ssanaction name=b model=\"" MODEL_T8 "\"");
+  gst_harness_set_src_caps (h, gst_video_info_to_caps (&info));
+  bus = harness_bus (h);
+  a = gst_bin_get_by_name (GST_BIN (h->element), "a");
+  b = gst_bin_get_by_name (GST_BIN (h->element), "b");
+  g_object_get (a, "roi-id", &id_a, NULL);
+  g_object_get (b, "roi-id", &id_b, NULL);
+  fail_unless (id_a != id_b);
+
+  for (n = 0; n < 12; n++) {
+    GstBuffer *out, *copy;
+    GstSsanActionMeta *ma, *mb;
+    GstVideoRegionOfInterestMeta *roi;
+    const GstStructure *p;
+    gpointer state = NULL;
+    guint n_metas = 0;
+
+    fail_unless_equals_int (
+        gst_harness_push (h, make_frame_at (&info, n)), GST_FLOW_OK);
+    out = gst_harness_pull (h);
+    ma = gst_buffer_get_ssan_action_meta_for (out, "a");
+    mb = gst_buffer_get_ssan_action_meta_for (out, "b");
+    fail_unless_equals_int (ma != NULL, n >= 2);
+    fail_unless_equals_int (mb != NULL, n >= 7);
+    fail_unless (gst_buffer_get_ssan_action_meta_for (out, "c") == NULL);
+    while (gst_buffer_iterate_meta_filtered (
+        out, &state, GST_SSAN_ACTION_META_API_TYPE))
+      n_metas++;
+    fail_unless_equals_int (n_metas, (ma != NULL) + (mb != NULL));
+    if (ma) {
+      fail_unless_equals_string (ma->result->element, "a");
+      fail_unless_equals_string (ma->result->model, MODEL_T3);
+      fail_unless_equals_uint64 (ma->result->result_id, n - 2);
+      roi = action_roi (out, a);
+      p = gst_video_region_of_interest_meta_get_param (roi, "ssan-action");
+      fail_unless_equals_string (gst_structure_get_string (p, "element"), "a");
+      fail_unless_equals_uint64 (field_u64 (p, "result-id"), n - 2);
+    }
+    if (mb) {
+      fail_unless_equals_string (mb->result->element, "b");
+      fail_unless_equals_string (mb->result->model, MODEL_T8);
+      fail_unless_equals_uint64 (mb->result->result_id, n - 7);
+      roi = action_roi (out, b);
+      p = gst_video_region_of_interest_meta_get_param (roi, "ssan-action");
+      fail_unless_equals_string (gst_structure_get_string (p, "element"), "b");
+      fail_unless_equals_uint64 (field_u64 (p, "result-id"), n - 7);
+    }
+
+    /* a copy (what videoconvert does) keeps both, once each */
+    copy = gst_buffer_copy (out);
+    fail_unless ((gst_buffer_get_ssan_action_meta_for (copy, "a") == NULL)
+                 == (ma == NULL));
+    if (ma)
+      fail_unless (gst_buffer_get_ssan_action_meta_for (copy, "a")->result
+                   == ma->result);
+    if (mb)
+      fail_unless (gst_buffer_get_ssan_action_meta_for (copy, "b")->result
+                   == mb->result);
+    state = NULL;
+    n_metas = 0;
+    while (gst_buffer_iterate_meta_filtered (
+        copy, &state, GST_SSAN_ACTION_META_API_TYPE))
+      n_metas++;
+    fail_unless_equals_int (n_metas, (ma != NULL) + (mb != NULL));
+    gst_buffer_unref (copy);
+    gst_buffer_unref (out);
+  }
+
+  results = pop_results (bus);
+  for (l = results; l; l = l->next) {
+    const gchar *e = gst_structure_get_string (l->data, "element");
+
+    fail_unless (e != NULL);
+    fail_unless (!strcmp (e, "a") || !strcmp (e, "b"), "message from %s", e);
+    if (!strcmp (e, "a")) {
+      fail_unless_equals_uint64 (field_u64 (l->data, "result-id"), count_a);
+      count_a++;
+    } else {
+      fail_unless_equals_uint64 (field_u64 (l->data, "result-id"), count_b);
+      count_b++;
+    }
+  }
+  fail_unless_equals_int (count_a, 10);
+  fail_unless_equals_int (count_b, 5);
+  free_results (results);
+
+  /* a flush restarts window indices, not result ids */
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
+  push_n (h, &info, 0, 3);
+  results = pop_results (bus);
+  fail_unless_equals_int (g_list_length (results), 1);
+  fail_unless_equals_uint64 (field_u64 (results->data, "window-index"), 0);
+  fail_unless_equals_uint64 (field_u64 (results->data, "result-id"), 10);
+  free_results (results);
+
+  /* and so does a restart */
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_harness_set_src_caps (h, gst_video_info_to_caps (&info));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
+  push_n (h, &info, 0, 3);
+  results = pop_results (bus);
+  fail_unless_equals_int (g_list_length (results), 1);
+  fail_unless_equals_uint64 (field_u64 (results->data, "result-id"), 11);
+  free_results (results);
+
+  gst_object_unref (a);
+  gst_object_unref (b);
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static guint64
 last_index (GstBus *bus, guint expected_count)
 {
@@ -723,6 +875,11 @@ GST_START_TEST (test_no_timestamps_json)
     fail_unless (json_object_has_member (o, "class-id"));
     fail_unless (json_object_has_member (o, "confidence"));
     fail_unless (json_object_has_member (o, "inference-time"));
+    fail_unless_equals_int (json_object_get_int_member (o, "result-id"), n);
+    fail_unless_equals_string (json_object_get_string_member (o, "element"),
+        GST_OBJECT_NAME (h->element));
+    fail_unless_equals_string (
+        json_object_get_string_member (o, "model"), MODEL_T3);
     fail_unless_equals_int (
         json_object_get_null_member (o, "window-start"), n < 2);
     fail_unless_equals_int (
@@ -1637,6 +1794,7 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_defaults_from_model);
   tcase_add_test (tc, test_no_pixel_copy);
   tcase_add_test (tc, test_meta_every_buffer);
+  tcase_add_test (tc, test_two_elements);
   tcase_add_test (tc, test_flush_discont_caps);
   tcase_add_test (tc, test_no_timestamps_json);
   tcase_add_test (tc, test_results_write_failure);
