@@ -80,11 +80,16 @@
 #include "gstssanaction.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-glib/json-glib.h>
 
@@ -376,6 +381,81 @@ gst_ssan_action_free_buffers (GstSsanAction *self)
   self->n_slots = 0;
 }
 
+/* Makes location (NULL: none) the results file, truncated; posts an error
+ * and keeps the old file when it cannot be opened.  Opening a FIFO waits
+ * for its reader, as filesink does. */
+static gboolean
+gst_ssan_action_open_results (GstSsanAction *self, const gchar *location)
+{
+  gint fd = -1, old;
+
+  if (location && location[0] != '\0') {
+    fd = open (location, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+      goto open_failed;
+  }
+
+  g_mutex_lock (&self->results_lock);
+  old = self->results_fd;
+  self->results_fd = fd;
+  g_free (self->results_path);
+  self->results_path = g_strdup (location);
+  self->warned_write = FALSE;
+  g_mutex_unlock (&self->results_lock);
+  if (old >= 0)
+    close (old);
+  return TRUE;
+
+  /* ERRORS */
+open_failed : {
+  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+      ("Could not open results file \"%s\" for writing.", location),
+      ("%s", g_strerror (errno)));
+  return FALSE;
+}
+}
+
+/* Writes all of data to fd, or sets *error to errno.  A FIFO or pipe whose
+ * reader went away answers EPIPE and raises SIGPIPE, whose default action
+ * would kill the host process: SIGPIPE is blocked in this thread while
+ * writing, and one it raised is taken off again before it is unblocked
+ * (one pending before is left alone). */
+static gboolean
+gst_ssan_action_write_all (gint fd, const gchar *data, gsize len, gint *error)
+{
+  sigset_t pipe_set, old, pending;
+  gboolean was_pending;
+
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  sigpending (&pending);
+  was_pending = sigismember (&pending, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_set, &old);
+
+  *error = 0;
+  while (len > 0) {
+    ssize_t n = write (fd, data, len);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      *error = n < 0 ? errno : EIO;
+      break;
+    }
+    data += n;
+    len -= n;
+  }
+
+  if (*error == EPIPE && !was_pending) {
+    const struct timespec zero = { 0, 0 };
+
+    while (sigtimedwait (&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+      ;
+  }
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  return *error == 0;
+}
+
 /* What stop() lets go: the model, its context and labels stay for the
  * next start() (state cycles do not reload; start() checks the file). */
 static void
@@ -384,9 +464,7 @@ gst_ssan_action_stop_stream (GstSsanAction *self)
   gst_ssan_action_free_buffers (self);
   g_clear_pointer (&self->convert, gst_video_converter_free);
   self->negotiated = FALSE;
-  if (self->results)
-    fclose (self->results);
-  self->results = NULL;
+  gst_ssan_action_open_results (self, NULL);
 }
 
 static void
@@ -401,9 +479,7 @@ gst_ssan_action_free_stream (GstSsanAction *self)
     gst_ssan_model_ref_release (self->model);
   self->model = NULL;
   self->info = NULL;
-  if (self->results)
-    fclose (self->results);
-  self->results = NULL;
+  gst_ssan_action_open_results (self, NULL);
   gst_ssan_action_settings_clear (&self->active);
   self->T = self->L = self->stride = self->S = self->n_classes = 0;
 }
@@ -589,16 +665,10 @@ gst_ssan_action_configure (GstSsanAction *self)
     self->labels = labels;
   }
 
-  if (self->results == NULL
+  if (self->results_fd < 0
       || g_strcmp0 (s.results_location, self->active.results_location) != 0) {
-    if (self->results)
-      fclose (self->results);
-    self->results = NULL;
-    if (s.results_location && s.results_location[0] != '\0') {
-      self->results = fopen (s.results_location, "w");
-      if (self->results == NULL)
-        goto open_results_failed;
-    }
+    if (!gst_ssan_action_open_results (self, s.results_location))
+      goto failed;
   }
 
   gst_ssan_action_free_buffers (self);
@@ -683,12 +753,6 @@ ctx_failed : {
       ("%s", err.msg));
   goto failed;
 }
-open_results_failed : {
-  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-      ("Could not open results file \"%s\" for writing.", s.results_location),
-      GST_ERROR_SYSTEM);
-  goto failed;
-}
 no_memory : {
   GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
       ("Not enough memory for %u frames of %dx%d.", self->n_slots, self->S,
@@ -753,6 +817,8 @@ gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
   JsonGenerator *gen;
   JsonNode *root;
   gchar *line;
+  gsize len;
+  gint error;
   guint i;
 
   json_builder_begin_object (b);
@@ -791,18 +857,22 @@ gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
   root = json_builder_get_root (b);
   gen = json_generator_new ();
   json_generator_set_root (gen, root);
-  line = json_generator_to_data (gen, NULL);
+  line = json_generator_to_data (gen, &len);
+  /* one write per line: lines of several writers never interleave */
+  line = g_realloc (line, len + 1);
+  line[len++] = '\n';
 
-  if ((fputs (line, self->results) < 0 || fputc ('\n', self->results) < 0
-          || fflush (self->results) != 0)
+  g_mutex_lock (&self->results_lock);
+  if (self->results_fd >= 0
+      && !gst_ssan_action_write_all (self->results_fd, line, len, &error)
       && !self->warned_write) {
-    /* once per stream: a full disk would otherwise warn per window */
+    /* once per file: a full disk would otherwise warn per window */
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        ("Could not write to results file \"%s\".",
-            self->active.results_location),
-        GST_ERROR_SYSTEM);
+        ("Could not write to results file \"%s\".", self->results_path),
+        ("%s", g_strerror (error)));
     self->warned_write = TRUE;
   }
+  g_mutex_unlock (&self->results_lock);
 
   g_free (line);
   json_node_unref (root);
@@ -945,8 +1015,7 @@ gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
       class_id, result->confidence, GST_TIME_ARGS (result->inference_time));
 
   gst_element_post_message (GST_ELEMENT (self), message);
-  if (self->results)
-    gst_ssan_action_write_json (self, result, st_start, st_end);
+  gst_ssan_action_write_json (self, result, st_start, st_end);
 
   gst_ssan_action_result_unref (result);
   return TRUE;
@@ -1019,7 +1088,6 @@ gst_ssan_action_start (GstBaseTransform *trans)
   self->busy = FALSE;
   self->failed = FALSE;
   self->warned_not_finite = FALSE;
-  self->warned_write = FALSE;
   self->generation++;
   gst_ssan_action_clear_latest (self);
   self->windows_evaluated = 0;
@@ -1461,6 +1529,7 @@ gst_ssan_action_finalize (GObject *object)
   gst_ssan_action_clear_latest (self);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
+  g_mutex_clear (&self->results_lock);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -1591,6 +1660,8 @@ gst_ssan_action_init (GstSsanAction *self)
 
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
+  g_mutex_init (&self->results_lock);
+  self->results_fd = -1;
   self->roi_id = g_atomic_int_add (&gst_ssan_action_n_instances, 1);
 
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);

@@ -2,8 +2,6 @@
 #ifndef __GST_SSAN_ACTION_H__
 #define __GST_SSAN_ACTION_H__
 
-#include <stdio.h>
-
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #include <gst/base/gstbasetransform.h>
@@ -88,8 +86,6 @@ struct _GstSsanAction {
   guint history_pos;
   gboolean history_reset;     /* empty the ring before the next result */
   gboolean warned_not_finite; /* streaming thread or busy worker */
-  gboolean warned_write;
-  FILE *results;
 
   /* lock: worker hand-over, latest result and counters */
   GMutex lock;
@@ -114,6 +110,13 @@ struct _GstSsanAction {
   guint64 results_produced; /* never reset: the next result's result_id */
 
   gint roi_id; /* set once, at init */
+
+  /* results_lock: the results file, written by the streaming thread (sync)
+   * or the worker (async) */
+  GMutex results_lock;
+  gint results_fd; /* -1: none */
+  gchar *results_path;
+  gboolean warned_write; /* since the file was opened */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (ssanaction);

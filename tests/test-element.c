@@ -11,8 +11,11 @@
 #include <gst/video/video.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ssan/ssan.h"
 #include "gstssanactionmeta.h"
@@ -939,6 +942,68 @@ GST_START_TEST (test_results_write_failure)
 
 GST_END_TEST;
 
+/* Counts the warnings and ssan-action messages on the bus. */
+static void
+count_messages (GstBus *bus, guint *warnings, guint *results)
+{
+  GstMessage *msg;
+
+  *warnings = *results = 0;
+  while ((msg = gst_bus_pop (bus))) {
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING)
+      (*warnings)++;
+    else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
+             && gst_message_has_name (msg, "ssan-action"))
+      (*results)++;
+    gst_message_unref (msg);
+  }
+}
+
+/* The reader of a FIFO goes away (a log shipper that exits): no SIGPIPE
+ * kills the process, one warning, results go on, in both modes. */
+GST_START_TEST (test_results_fifo_reader_gone)
+{
+  static const gchar *modes[] = { "sync", "async" };
+  guint m;
+
+  for (m = 0; m < G_N_ELEMENTS (modes); m++) {
+    GstVideoInfo info;
+    GstHarness *h;
+    GstBus *bus;
+    gchar *dir = g_dir_make_tmp ("ssan-fifo-XXXXXX", NULL);
+    gchar *fifo = g_build_filename (dir, "results", NULL), *props;
+    guint warnings, results;
+    gint rd;
+
+    fail_unless (mkfifo (fifo, 0600) == 0);
+    /* a reader, so that opening for writing does not wait */
+    rd = open (fifo, O_RDONLY | O_NONBLOCK);
+    fail_unless (rd >= 0);
+    props = g_strdup_printf (
+        "window-frames=3 mode=%s results-location=%s", modes[m], fifo);
+    h = new_harness (MODEL_T3, props, 16, 16, "I420", &info);
+    g_free (props);
+    bus = harness_bus (h);
+    close (rd);
+    push_n (h, &info, 0, 11);
+    /* EOS waits for the async worker */
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    count_messages (bus, &warnings, &results);
+    fail_unless_equals_int (warnings, 1);
+    fail_unless (m == 1 || results == 9, "%u results", results);
+    fail_unless (results >= 1);
+
+    drop_bus (bus);
+    gst_harness_teardown (h);
+    g_unlink (fifo);
+    g_rmdir (dir);
+    g_free (fifo);
+    g_free (dir);
+  }
+}
+
+GST_END_TEST;
+
 /* threshold, top-k, smoothing and the labels file. */
 GST_START_TEST (test_threshold_topk_smoothing_labels)
 {
@@ -1798,6 +1863,7 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_flush_discont_caps);
   tcase_add_test (tc, test_no_timestamps_json);
   tcase_add_test (tc, test_results_write_failure);
+  tcase_add_test (tc, test_results_fifo_reader_gone);
   tcase_add_test (tc, test_threshold_topk_smoothing_labels);
   tcase_add_test (tc, test_formats_and_sizes);
   tcase_add_test (tc, test_bad_model);
