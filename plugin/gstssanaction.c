@@ -49,6 +49,15 @@
  * (#GstSsanAction:windows-skipped), and results are attached from the next
  * buffer after they arrive.
  *
+ * Latency: in sync mode the last frame of a window leaves late by its
+ * evaluation, so LATENCY queries get the larger of #GstSsanAction:latency
+ * and the worst evaluation time measured added to upstream's, and a
+ * LATENCY message is posted when that grows.  Async mode adds none.
+ *
+ * QoS: with #GstSsanAction:qos, a window whose last frame is already late
+ * downstream (QoS events) is skipped and counted in windows-skipped; frames
+ * are never dropped.
+ *
  * A flush, a DISCONT buffer or a caps change empties the window: the next
  * window ends on the L-th frame after it, window indices restart at 0 and
  * the smoothing history is cleared.  A flush also drops the latest result
@@ -107,6 +116,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
 #define DEFAULT_THRESHOLD 0.0
 #define DEFAULT_TOP_K 5
 #define DEFAULT_RESULTS_LOCATION NULL
+#define DEFAULT_LATENCY 0
+#define DEFAULT_QOS FALSE
 
 #define MAX_SEGMENTS 256
 #define MAX_WINDOW_FRAMES 4096
@@ -130,6 +141,8 @@ enum {
   PROP_WINDOWS_EVALUATED,
   PROP_WINDOWS_SKIPPED,
   PROP_ROI_ID,
+  PROP_LATENCY,
+  PROP_QOS,
 };
 
 #define VIDEO_CAPS                                                             \
@@ -1092,7 +1105,12 @@ gst_ssan_action_start (GstBaseTransform *trans)
   gst_ssan_action_clear_latest (self);
   self->windows_evaluated = 0;
   self->windows_skipped = 0;
+  self->worst_delay = 0;
+  self->latency_answered = 0;
   g_mutex_unlock (&self->lock);
+  GST_OBJECT_LOCK (self);
+  self->qos_earliest = GST_CLOCK_TIME_NONE;
+  GST_OBJECT_UNLOCK (self);
 
   self->worker
       = g_thread_try_new ("ssanaction", gst_ssan_action_worker, self, &error);
@@ -1222,6 +1240,122 @@ gst_ssan_action_attach (GstSsanAction *self, GstBuffer *buf)
   gst_ssan_action_result_unref (result);
 }
 
+/* What this element adds to the latency: in sync mode the last frame of a
+ * window leaves late by the evaluation, so the larger of the latency
+ * property and the worst evaluation measured; nothing in async mode.
+ * Remembers the answer: a LATENCY message follows when it grows. */
+static GstClockTime
+gst_ssan_action_own_latency (GstSsanAction *self)
+{
+  GstClockTime stated, own;
+  gboolean sync;
+
+  GST_OBJECT_LOCK (self);
+  stated = self->settings.latency;
+  sync = self->settings.mode == GST_SSAN_ACTION_MODE_SYNC;
+  GST_OBJECT_UNLOCK (self);
+
+  g_mutex_lock (&self->lock);
+  own = sync ? MAX (stated, self->worst_delay) : 0;
+  self->latency_answered = own;
+  g_mutex_unlock (&self->lock);
+  return own;
+}
+
+/* A sync evaluation held a frame for delay: when that is more than the
+ * latency last answered, ask the pipeline to query it again. */
+static void
+gst_ssan_action_note_delay (GstSsanAction *self, GstClockTime delay)
+{
+  gboolean grew;
+
+  g_mutex_lock (&self->lock);
+  self->worst_delay = MAX (self->worst_delay, delay);
+  grew = self->worst_delay > self->latency_answered;
+  if (grew)
+    self->latency_answered = self->worst_delay;
+  g_mutex_unlock (&self->lock);
+
+  if (grew) {
+    GST_DEBUG_OBJECT (
+        self, "latency grew to %" GST_TIME_FORMAT, GST_TIME_ARGS (delay));
+    gst_element_post_message (
+        GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
+  }
+}
+
+static gboolean
+gst_ssan_action_query (
+    GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
+{
+  GstSsanAction *self = GST_SSAN_ACTION (trans);
+  GstClockTime min, max, own;
+  gboolean live;
+
+  if (direction != GST_PAD_SRC || GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return GST_BASE_TRANSFORM_CLASS (parent_class)
+        ->query (trans, direction, query);
+
+  if (!GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction, query))
+    return FALSE;
+  gst_query_parse_latency (query, &live, &min, &max);
+  own = gst_ssan_action_own_latency (self);
+  min += own;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += own;
+  gst_query_set_latency (query, live, min, max);
+  GST_DEBUG_OBJECT (self,
+      "latency: ours %" GST_TIME_FORMAT ", live %d, min %" GST_TIME_FORMAT
+      ", max %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (own), live, GST_TIME_ARGS (min), GST_TIME_ARGS (max));
+  return TRUE;
+}
+
+/* With qos, a window whose last frame is already late downstream is
+ * skipped (counted) so that frames catch up; frames are never dropped. */
+static gboolean
+gst_ssan_action_qos_late (GstSsanAction *self, GstClockTime pts)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstClockTime rt = GST_CLOCK_TIME_NONE, earliest;
+  gboolean qos;
+
+  GST_OBJECT_LOCK (self);
+  qos = self->settings.qos;
+  earliest = self->qos_earliest;
+  if (qos && GST_CLOCK_TIME_IS_VALID (earliest)
+      && trans->segment.format == GST_FORMAT_TIME)
+    rt = gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, pts);
+  GST_OBJECT_UNLOCK (self);
+
+  return GST_CLOCK_TIME_IS_VALID (rt) && rt <= earliest;
+}
+
+static gboolean
+gst_ssan_action_src_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstSsanAction *self = GST_SSAN_ACTION (trans);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_QOS) {
+    GstClockTimeDiff diff;
+    GstClockTime timestamp;
+
+    gst_event_parse_qos (event, NULL, NULL, &diff, &timestamp);
+    GST_OBJECT_LOCK (self);
+    if (!GST_CLOCK_TIME_IS_VALID (timestamp))
+      self->qos_earliest = GST_CLOCK_TIME_NONE;
+    else if (diff > 0) /* late: the next frame will be at least as late */
+      self->qos_earliest = timestamp + 2 * diff;
+    else
+      self->qos_earliest = (GstClockTimeDiff)timestamp + diff > 0 ? (
+                               GstClockTime)((GstClockTimeDiff)timestamp + diff)
+                                                                  : 0;
+    GST_OBJECT_UNLOCK (self);
+  }
+
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->src_event (trans, event);
+}
+
 static GstFlowReturn
 gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
@@ -1291,6 +1425,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     GstClockTime end = self->pts[pos];
     GstClockTime st_start = GST_CLOCK_TIME_NONE, st_end = GST_CLOCK_TIME_NONE;
     guint64 index = self->window_index++;
+    gboolean late;
 
     /* GstBaseTransform resets the segment under the object lock when the
      * sink pad is activated, which does not wait for the streaming thread */
@@ -1303,20 +1438,30 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     }
     GST_OBJECT_UNLOCK (self);
 
+    late = gst_ssan_action_qos_late (self, end);
     g_mutex_lock (&self->lock);
-    if (mode == GST_SSAN_ACTION_MODE_SYNC) {
+    if (late) {
+      self->windows_skipped++;
+      g_mutex_unlock (&self->lock);
+      GST_DEBUG_OBJECT (self,
+          "late downstream (QoS): skipping window %" G_GUINT64_FORMAT, index);
+    } else if (mode == GST_SSAN_ACTION_MODE_SYNC) {
       guint generation;
+      gint64 t0;
 
       while (self->busy)
         g_cond_wait (&self->cond, &self->lock);
       generation = self->generation;
       g_mutex_unlock (&self->lock);
 
+      t0 = g_get_monotonic_time ();
       gst_ssan_action_fill_tensor (self, n);
       if (!gst_ssan_action_evaluate (self, start, end, st_start, st_end, index,
               generation, top_k, threshold, self->history_reset))
         return GST_FLOW_ERROR;
       self->history_reset = FALSE;
+      gst_ssan_action_note_delay (
+          self, (g_get_monotonic_time () - t0) * GST_USECOND);
     } else if (self->busy) {
       self->windows_skipped++;
       g_mutex_unlock (&self->lock);
@@ -1374,6 +1519,9 @@ gst_ssan_action_sink_event (GstBaseTransform *trans, GstEvent *event)
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_FLUSH_STOP:
+      GST_OBJECT_LOCK (self);
+      self->qos_earliest = GST_CLOCK_TIME_NONE;
+      GST_OBJECT_UNLOCK (self);
       g_mutex_lock (&self->lock);
       self->generation++;
       gst_ssan_action_clear_latest (self);
@@ -1399,7 +1547,7 @@ gst_ssan_action_set_property (
 {
   GstSsanAction *self = GST_SSAN_ACTION (object);
   GstSsanActionSettings *s = &self->settings;
-  gboolean reconfigure = TRUE;
+  gboolean reconfigure = TRUE, latency_changed = FALSE;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -1426,6 +1574,16 @@ gst_ssan_action_set_property (
     case PROP_MODE:
       s->mode = g_value_get_enum (value);
       reconfigure = FALSE;
+      latency_changed = TRUE;
+      break;
+    case PROP_LATENCY:
+      s->latency = g_value_get_uint64 (value);
+      reconfigure = FALSE;
+      latency_changed = TRUE;
+      break;
+    case PROP_QOS:
+      s->qos = g_value_get_boolean (value);
+      reconfigure = FALSE;
       break;
     case PROP_SMOOTHING:
       s->smoothing = g_value_get_int (value);
@@ -1450,6 +1608,10 @@ gst_ssan_action_set_property (
   if (reconfigure)
     self->reconfigure = TRUE;
   GST_OBJECT_UNLOCK (self);
+
+  if (latency_changed)
+    gst_element_post_message (
+        GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
 }
 
 static void
@@ -1511,6 +1673,12 @@ gst_ssan_action_get_property (
       break;
     case PROP_RESULTS_LOCATION:
       g_value_set_string (value, s->results_location);
+      break;
+    case PROP_LATENCY:
+      g_value_set_uint64 (value, s->latency);
+      break;
+    case PROP_QOS:
+      g_value_set_boolean (value, s->qos);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1619,6 +1787,16 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           "in the process has n - 1, so ids of one process never collide",
           0, G_MAXINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
+  g_object_class_install_property (gobject_class, PROP_LATENCY,
+      g_param_spec_uint64 ("latency", "Latency",
+          "Latency in ns that sync mode adds, stated up front: LATENCY "
+          "queries get the larger of this and the worst evaluation time "
+          "measured (a LATENCY message is posted when that grows); "
+          "async mode adds none",
+          0, G_MAXUINT64, DEFAULT_LATENCY, rw));
+  /* GstBaseTransform's own QoS would drop frames: ours skips windows */
+  g_object_class_override_property (gobject_class, PROP_QOS, "qos");
+
   gst_element_class_set_static_metadata (element_class,
       "SSAN action recognition", "Filter/Analyzer/Video",
       "Recognises actions in sliding windows of video frames with a "
@@ -1637,6 +1815,8 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_ssan_action_transform_ip);
   trans_class->transform_ip_on_passthrough = TRUE;
   trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_ssan_action_set_caps);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_ssan_action_query);
+  trans_class->src_event = GST_DEBUG_FUNCPTR (gst_ssan_action_src_event);
 
   gst_type_mark_as_plugin_api (GST_TYPE_SSAN_ACTION_MODE, 0);
 }
@@ -1657,6 +1837,9 @@ gst_ssan_action_init (GstSsanAction *self)
   s->threshold = DEFAULT_THRESHOLD;
   s->top_k = DEFAULT_TOP_K;
   s->results_location = g_strdup (DEFAULT_RESULTS_LOCATION);
+  s->latency = DEFAULT_LATENCY;
+  s->qos = DEFAULT_QOS;
+  self->qos_earliest = GST_CLOCK_TIME_NONE;
 
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);

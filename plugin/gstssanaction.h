@@ -45,6 +45,8 @@ typedef struct {
   gdouble threshold;
   gint top_k;
   gchar *results_location;
+  GstClockTime latency;
+  gboolean qos;
 } GstSsanActionSettings;
 
 struct _GstSsanAction {
@@ -52,7 +54,8 @@ struct _GstSsanAction {
 
   /* GST_OBJECT_LOCK */
   GstSsanActionSettings settings;
-  gboolean reconfigure; /* a setting the stream depends on changed */
+  gboolean reconfigure;      /* a setting the stream depends on changed */
+  GstClockTime qos_earliest; /* from QoS events: running time */
 
   /* Streaming thread (and start/stop); the worker only touches the model,
    * ctx, tensor, logits and result scratch while busy is set. */
@@ -107,7 +110,9 @@ struct _GstSsanAction {
   GstStructure *latest_params; /* latest as ROI params / message fields */
   guint64 windows_evaluated;
   guint64 windows_skipped;
-  guint64 results_produced; /* never reset: the next result's result_id */
+  guint64 results_produced;      /* never reset: the next result's result_id */
+  GstClockTime worst_delay;      /* longest a sync evaluation held a frame */
+  GstClockTime latency_answered; /* own latency last reported */
 
   gint roi_id; /* set once, at init */
 

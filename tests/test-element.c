@@ -1004,6 +1004,134 @@ GST_START_TEST (test_results_fifo_reader_gone)
 
 GST_END_TEST;
 
+static GstClockTime
+query_min_latency (GstHarness *h)
+{
+  GstQuery *q = gst_query_new_latency ();
+  GstClockTime min, max;
+  gboolean live;
+
+  fail_unless (gst_pad_peer_query (h->sinkpad, q));
+  gst_query_parse_latency (q, &live, &min, &max);
+  gst_query_unref (q);
+  return min;
+}
+
+/* Pops every message: the ssan-action ones, and counts LATENCY ones. */
+static GList *
+pop_results_and_latency (GstBus *bus, guint *n_latency)
+{
+  GList *list = NULL;
+  GstMessage *msg;
+
+  *n_latency = 0;
+  while ((msg = gst_bus_pop (bus))) {
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_LATENCY)
+      (*n_latency)++;
+    else if (gst_message_has_name (msg, "ssan-action"))
+      list = g_list_append (
+          list, gst_structure_copy (gst_message_get_structure (msg)));
+    gst_message_unref (msg);
+  }
+  return list;
+}
+
+static guint
+count_latency_messages (GstBus *bus)
+{
+  guint n;
+
+  free_results (pop_results_and_latency (bus, &n));
+  return n;
+}
+
+/* Sync mode adds its worst evaluation time (or the latency property, if
+ * larger) to LATENCY answers and posts a LATENCY message when that grows;
+ * async mode adds nothing. */
+GST_START_TEST (test_latency)
+{
+  const GstClockTime up = 10 * GST_MSECOND, hour = 3600 * GST_SECOND;
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GList *results, *l;
+  GstClockTime min, worst_inference = 0;
+  guint n_latency;
+
+  h = new_harness (MODEL_T3, "window-frames=3", 16, 16, "I420", &info);
+  gst_harness_set_upstream_latency (h, up);
+  bus = harness_bus (h);
+  fail_unless_equals_uint64 (query_min_latency (h), up);
+
+  push_n (h, &info, 0, 5);
+  results = pop_results_and_latency (bus, &n_latency);
+  fail_unless (n_latency >= 1);
+  fail_unless_equals_int (g_list_length (results), 3);
+  for (l = results; l; l = l->next)
+    worst_inference
+        = MAX (worst_inference, field_u64 (l->data, "inference-time"));
+  free_results (results);
+  min = query_min_latency (h);
+  fail_unless (min >= up + worst_inference && min > up,
+      "min latency %" GST_TIME_FORMAT " vs upstream %" GST_TIME_FORMAT
+      " + inference %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (min), GST_TIME_ARGS (up), GST_TIME_ARGS (worst_inference));
+
+  /* stated up front: no message while the evaluations stay below it */
+  g_object_set (h->element, "latency", hour, NULL);
+  fail_unless_equals_int (count_latency_messages (bus), 1);
+  fail_unless_equals_uint64 (query_min_latency (h), up + hour);
+  push_n (h, &info, 5, 5);
+  fail_unless_equals_int (count_latency_messages (bus), 0);
+
+  g_object_set (h->element, "mode", 1, NULL);
+  fail_unless_equals_int (count_latency_messages (bus), 1);
+  fail_unless_equals_uint64 (query_min_latency (h), up);
+
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* qos=true: frames late downstream all pass, their windows are skipped
+ * (counted); after a flush, windows are evaluated again. */
+GST_START_TEST (test_qos_skips_windows_not_frames)
+{
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GList *results;
+  GstSegment segment;
+  guint64 skipped, evaluated;
+
+  h = new_harness (MODEL_T3, "window-frames=3 qos=true", 16, 16, "I420", &info);
+  bus = harness_bus (h);
+  fail_unless (gst_harness_push_upstream_event (
+      h, gst_event_new_qos (GST_QOS_TYPE_UNDERFLOW, 0.5, 10 * GST_SECOND, 0)));
+  push_n (h, &info, 0, 10);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 10);
+  g_object_get (h->element, "windows-skipped", &skipped, "windows-evaluated",
+      &evaluated, NULL);
+  fail_unless_equals_uint64 (skipped, 8);
+  fail_unless_equals_uint64 (evaluated, 0);
+  fail_unless (pop_results (bus) == NULL);
+
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
+  push_n (h, &info, 0, 4);
+  results = pop_results (bus);
+  fail_unless_equals_int (g_list_length (results), 2);
+  free_results (results);
+
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* threshold, top-k, smoothing and the labels file. */
 GST_START_TEST (test_threshold_topk_smoothing_labels)
 {
@@ -1864,6 +1992,8 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_no_timestamps_json);
   tcase_add_test (tc, test_results_write_failure);
   tcase_add_test (tc, test_results_fifo_reader_gone);
+  tcase_add_test (tc, test_latency);
+  tcase_add_test (tc, test_qos_skips_windows_not_frames);
   tcase_add_test (tc, test_threshold_topk_smoothing_labels);
   tcase_add_test (tc, test_formats_and_sizes);
   tcase_add_test (tc, test_bad_model);
