@@ -64,10 +64,12 @@
  * (buffers after a seek carry no stale meta); DISCONT and caps changes keep
  * it until the next result.  EOS never evaluates a partial window (in async
  * mode it waits for the window being evaluated).  Changes of model, labels,
- * segments, window-frames, stride, threads, smoothing and results-location
- * while streaming take effect at the next buffer, once the worker is idle,
- * and empty the window; a failure then (say a bad model file) is a stream
- * error.  mode, threshold and top-k apply at once.  Elements of one process
+ * segments, window-frames, stride, threads and smoothing while streaming
+ * take effect at the next buffer, once the worker is idle, and empty the
+ * window; a failure then (say a bad model file) is a stream error.
+ * results-location set while streaming (log rotation) is opened at the next
+ * buffer and keeps the window and the smoothing history.  mode, threshold,
+ * top-k, latency and qos apply at once.  Elements of one process
  * that name the same model file (same canonical path) share one loaded copy
  * of it, read when the first of them starts.  An element keeps its model
  * (and the engine's scratch memory) from one start to the next unless the
@@ -116,6 +118,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
 #define DEFAULT_THRESHOLD 0.0
 #define DEFAULT_TOP_K 5
 #define DEFAULT_RESULTS_LOCATION NULL
+#define DEFAULT_RESULTS_APPEND FALSE
 #define DEFAULT_LATENCY 0
 #define DEFAULT_QOS FALSE
 
@@ -143,6 +146,7 @@ enum {
   PROP_ROI_ID,
   PROP_LATENCY,
   PROP_QOS,
+  PROP_RESULTS_APPEND,
 };
 
 #define VIDEO_CAPS                                                             \
@@ -394,16 +398,18 @@ gst_ssan_action_free_buffers (GstSsanAction *self)
   self->n_slots = 0;
 }
 
-/* Makes location (NULL: none) the results file, truncated; posts an error
- * and keeps the old file when it cannot be opened.  Opening a FIFO waits
- * for its reader, as filesink does. */
+/* Makes location (NULL: none) the results file, truncated or appended to;
+ * posts an error and keeps the old file when it cannot be opened.  Opening
+ * a FIFO waits for its reader, as filesink does. */
 static gboolean
-gst_ssan_action_open_results (GstSsanAction *self, const gchar *location)
+gst_ssan_action_open_results (
+    GstSsanAction *self, const gchar *location, gboolean append)
 {
   gint fd = -1, old;
 
   if (location && location[0] != '\0') {
-    fd = open (location, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    fd = open (location,
+        O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
     if (fd < 0)
       goto open_failed;
   }
@@ -477,7 +483,7 @@ gst_ssan_action_stop_stream (GstSsanAction *self)
   gst_ssan_action_free_buffers (self);
   g_clear_pointer (&self->convert, gst_video_converter_free);
   self->negotiated = FALSE;
-  gst_ssan_action_open_results (self, NULL);
+  gst_ssan_action_open_results (self, NULL, FALSE);
 }
 
 static void
@@ -492,7 +498,7 @@ gst_ssan_action_free_stream (GstSsanAction *self)
     gst_ssan_model_ref_release (self->model);
   self->model = NULL;
   self->info = NULL;
-  gst_ssan_action_open_results (self, NULL);
+  gst_ssan_action_open_results (self, NULL, FALSE);
   gst_ssan_action_settings_clear (&self->active);
   self->T = self->L = self->stride = self->S = self->n_classes = 0;
 }
@@ -609,7 +615,7 @@ gst_ssan_action_configure (GstSsanAction *self)
   GstSsanActionSettings s = {
     0,
   };
-  gboolean model_changed;
+  gboolean model_changed, reopen;
   ssan_error err = {
     0,
   };
@@ -620,6 +626,8 @@ gst_ssan_action_configure (GstSsanAction *self)
   GST_OBJECT_LOCK (self);
   gst_ssan_action_settings_copy (&s, &self->settings);
   self->reconfigure = FALSE;
+  reopen = self->reopen_results;
+  self->reopen_results = FALSE;
   GST_OBJECT_UNLOCK (self);
 
   gst_ssan_action_wait_idle (self);
@@ -678,9 +686,10 @@ gst_ssan_action_configure (GstSsanAction *self)
     self->labels = labels;
   }
 
-  if (self->results_fd < 0
+  if (self->results_fd < 0 || reopen
       || g_strcmp0 (s.results_location, self->active.results_location) != 0) {
-    if (!gst_ssan_action_open_results (self, s.results_location))
+    if (!gst_ssan_action_open_results (
+            self, s.results_location, s.results_append))
       goto failed;
   }
 
@@ -891,6 +900,31 @@ gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
   json_node_unref (root);
   g_object_unref (gen);
   g_object_unref (b);
+}
+
+/* results-location set while streaming (log rotation): the next line goes
+ * to the file it names now, opened again even when the name is the same;
+ * the window and the smoothing history stay. */
+static gboolean
+gst_ssan_action_reopen_results (GstSsanAction *self)
+{
+  gchar *location;
+  gboolean append;
+
+  GST_OBJECT_LOCK (self);
+  location = g_strdup (self->settings.results_location);
+  append = self->settings.results_append;
+  self->reopen_results = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  if (!gst_ssan_action_open_results (self, location, append)) {
+    g_free (location);
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "results now go to %s", GST_STR_NULL (location));
+  g_free (self->active.results_location);
+  self->active.results_location = location;
+  return TRUE;
 }
 
 /* Fills the [T][3][S][S] tensor of the window ending on frame n from the
@@ -1361,7 +1395,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstSsanAction *self = GST_SSAN_ACTION (trans);
   GstSsanActionMode mode;
-  gboolean reconfigure, failed;
+  gboolean reconfigure, reopen, failed;
   gint top_k, pos;
   gdouble threshold;
   guint64 n;
@@ -1373,12 +1407,15 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 
   GST_OBJECT_LOCK (self);
   reconfigure = self->reconfigure;
+  reopen = self->reopen_results;
   mode = self->settings.mode;
   top_k = self->settings.top_k;
   threshold = self->settings.threshold;
   GST_OBJECT_UNLOCK (self);
 
   if (reconfigure && !gst_ssan_action_configure (self))
+    return GST_FLOW_ERROR;
+  if (!reconfigure && reopen && !gst_ssan_action_reopen_results (self))
     return GST_FLOW_ERROR;
 
   g_mutex_lock (&self->lock);
@@ -1599,6 +1636,12 @@ gst_ssan_action_set_property (
     case PROP_RESULTS_LOCATION:
       g_free (s->results_location);
       s->results_location = g_value_dup_string (value);
+      self->reopen_results = TRUE;
+      reconfigure = FALSE;
+      break;
+    case PROP_RESULTS_APPEND:
+      s->results_append = g_value_get_boolean (value);
+      reconfigure = FALSE;
       break;
     default:
       reconfigure = FALSE;
@@ -1676,6 +1719,9 @@ gst_ssan_action_get_property (
       break;
     case PROP_LATENCY:
       g_value_set_uint64 (value, s->latency);
+      break;
+    case PROP_RESULTS_APPEND:
+      g_value_set_boolean (value, s->results_append);
       break;
     case PROP_QOS:
       g_value_set_boolean (value, s->qos);
@@ -1769,9 +1815,17 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           1, MAX_TOP_K, DEFAULT_TOP_K, rw));
   g_object_class_install_property (gobject_class, PROP_RESULTS_LOCATION,
       g_param_spec_string ("results-location", "Results location",
-          "Write one JSON object per result to this file (JSON Lines, "
-          "truncated at start, flushed per line)",
+          "Write one JSON object per result to this file (JSON Lines, one "
+          "write per line; truncated when opened unless results-append).  "
+          "Setting it while streaming (even to the same name: log rotation) "
+          "opens it at the next buffer; the window and the smoothing "
+          "history stay",
           DEFAULT_RESULTS_LOCATION, rw));
+  g_object_class_install_property (gobject_class, PROP_RESULTS_APPEND,
+      g_param_spec_boolean ("results-append", "Results append",
+          "Append to results-location instead of truncating it when it is "
+          "opened",
+          DEFAULT_RESULTS_APPEND, rw));
   g_object_class_install_property (gobject_class, PROP_WINDOWS_EVALUATED,
       g_param_spec_uint64 ("windows-evaluated", "Windows evaluated",
           "Windows evaluated since the element started", 0, G_MAXUINT64, 0,
@@ -1838,6 +1892,7 @@ gst_ssan_action_init (GstSsanAction *self)
   s->top_k = DEFAULT_TOP_K;
   s->results_location = g_strdup (DEFAULT_RESULTS_LOCATION);
   s->latency = DEFAULT_LATENCY;
+  s->results_append = DEFAULT_RESULTS_APPEND;
   s->qos = DEFAULT_QOS;
   self->qos_earliest = GST_CLOCK_TIME_NONE;
 

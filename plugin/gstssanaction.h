@@ -47,6 +47,7 @@ typedef struct {
   gchar *results_location;
   GstClockTime latency;
   gboolean qos;
+  gboolean results_append;
 } GstSsanActionSettings;
 
 struct _GstSsanAction {
@@ -56,6 +57,7 @@ struct _GstSsanAction {
   GstSsanActionSettings settings;
   gboolean reconfigure;      /* a setting the stream depends on changed */
   GstClockTime qos_earliest; /* from QoS events: running time */
+  gboolean reopen_results;   /* results-location was set */
 
   /* Streaming thread (and start/stop); the worker only touches the model,
    * ctx, tensor, logits and result scratch while busy is set. */

@@ -1004,6 +1004,137 @@ GST_START_TEST (test_results_fifo_reader_gone)
 
 GST_END_TEST;
 
+static gchar **
+read_lines (const gchar *path)
+{
+  gchar *contents;
+  gchar **lines;
+
+  fail_unless (g_file_get_contents (path, &contents, NULL, NULL), "%s", path);
+  lines = g_strsplit (contents, "\n", -1);
+  g_free (contents);
+  /* the last line ends with a newline: drop the empty tail */
+  fail_unless (g_strv_length (lines) > 0);
+  fail_unless_equals_string (lines[g_strv_length (lines) - 1], "");
+  g_free (lines[g_strv_length (lines) - 1]);
+  lines[g_strv_length (lines) - 1] = NULL;
+  return lines;
+}
+
+static gint64
+line_int (const gchar *line, const gchar *member)
+{
+  JsonParser *parser = json_parser_new ();
+  gint64 v;
+
+  fail_unless (json_parser_load_from_data (parser, line, -1, NULL), "%s", line);
+  v = json_object_get_int_member (
+      json_node_get_object (json_parser_get_root (parser)), member);
+  g_object_unref (parser);
+  return v;
+}
+
+/* Log rotation: results-location set while playing (another name, then
+ * the same name after the file was moved away) sends the next lines there
+ * without emptying the window or the smoothing history (the results equal
+ * those of an element left alone); results-append keeps what a file held. */
+GST_START_TEST (test_results_rotation_append)
+{
+  GstVideoInfo info;
+  GstHarness *h, *ref;
+  GstBus *bus, *ref_bus;
+  GList *results, *ref_results, *l, *r;
+  gchar *dir = g_dir_make_tmp ("ssan-rotate-XXXXXX", NULL);
+  gchar *a = g_build_filename (dir, "a.jsonl", NULL);
+  gchar *b = g_build_filename (dir, "b.jsonl", NULL);
+  gchar *b1 = g_build_filename (dir, "b.jsonl.1", NULL);
+  gchar *props, **lines;
+
+  props = g_strdup_printf (
+      "window-frames=3 smoothing=4 top-k=4 results-location=%s", a);
+  h = new_harness (MODEL_T3, props, 24, 24, "I420", &info);
+  g_free (props);
+  ref = new_harness (
+      MODEL_T3, "window-frames=3 smoothing=4 top-k=4", 24, 24, "I420", &info);
+  bus = harness_bus (h);
+  ref_bus = harness_bus (ref);
+
+  push_n (h, &info, 0, 5);
+  g_object_set (h->element, "results-location", b, NULL);
+  push_n (h, &info, 5, 3);
+  fail_unless (g_rename (b, b1) == 0);
+  g_object_set (h->element, "results-location", b, NULL);
+  push_n (h, &info, 8, 2);
+  push_n (ref, &info, 0, 10);
+
+  results = pop_results (bus);
+  ref_results = pop_results (ref_bus);
+  fail_unless_equals_int (g_list_length (results), 8);
+  fail_unless_equals_int (g_list_length (ref_results), 8);
+  for (l = results, r = ref_results; l; l = l->next, r = r->next) {
+    gdouble x, y;
+
+    fail_unless_equals_uint64 (field_u64 (l->data, "window-index"),
+        field_u64 (r->data, "window-index"));
+    fail_unless (gst_structure_get_double (l->data, "confidence", &x));
+    fail_unless (gst_structure_get_double (r->data, "confidence", &y));
+    fail_unless (x == y, "smoothing disturbed: %f vs %f", x, y);
+  }
+  free_results (results);
+  free_results (ref_results);
+
+  lines = read_lines (a);
+  fail_unless_equals_int (g_strv_length (lines), 3);
+  g_strfreev (lines);
+  lines = read_lines (b1);
+  fail_unless_equals_int (g_strv_length (lines), 3);
+  fail_unless_equals_int (line_int (lines[0], "window-index"), 3);
+  g_strfreev (lines);
+  lines = read_lines (b);
+  fail_unless_equals_int (g_strv_length (lines), 2);
+  fail_unless_equals_int (line_int (lines[1], "window-index"), 7);
+  g_strfreev (lines);
+
+  /* a restart truncates, unless results-append */
+  drop_bus (ref_bus);
+  gst_harness_teardown (ref);
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  g_object_set (h->element, "results-append", TRUE, NULL);
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_harness_set_src_caps (h, gst_video_info_to_caps (&info));
+  push_n (h, &info, 0, 4);
+  lines = read_lines (b);
+  fail_unless_equals_int (g_strv_length (lines), 4);
+  fail_unless_equals_int (line_int (lines[2], "window-index"), 0);
+  fail_unless_equals_int (line_int (lines[3], "result-id"), 9);
+  g_strfreev (lines);
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  g_object_set (h->element, "results-append", FALSE, NULL);
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_harness_set_src_caps (h, gst_video_info_to_caps (&info));
+  push_n (h, &info, 0, 3);
+  lines = read_lines (b);
+  fail_unless_equals_int (g_strv_length (lines), 1);
+  g_strfreev (lines);
+
+  drop_bus (bus);
+  gst_harness_teardown (h);
+  g_unlink (a);
+  g_unlink (b);
+  g_unlink (b1);
+  g_rmdir (dir);
+  g_free (a);
+  g_free (b);
+  g_free (b1);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static GstClockTime
 query_min_latency (GstHarness *h)
 {
@@ -1992,6 +2123,7 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_no_timestamps_json);
   tcase_add_test (tc, test_results_write_failure);
   tcase_add_test (tc, test_results_fifo_reader_gone);
+  tcase_add_test (tc, test_results_rotation_append);
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_qos_skips_windows_not_frames);
   tcase_add_test (tc, test_threshold_topk_smoothing_labels);
