@@ -78,9 +78,10 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 -m videotestsrc num-buffers=64 ! ssanaction model=tests/data/golden/basic_l1_t8.safetensors results-location=results.jsonl ! fakesink
- * ]| prints one ssan-action element message per window (57 windows for 64
- * frames with this model: L = 8, stride 1) and writes them to results.jsonl.
+ * gst-launch-1.0 -m ssantestsrc num-buffers=64 ! video/x-raw,width=320,height=240 ! ssanaction model=models/ssan-demo.safetensors results-location=results.jsonl ! fakesink
+ * ]| prints one ssan-action element message per window (9 windows for 64
+ * frames with the demo model: L = 32, T = 8, stride 4) and writes them to
+ * results.jsonl.
  */
 /* clang-format on */
 
@@ -1854,8 +1855,23 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
   gst_element_class_set_static_metadata (element_class,
       "SSAN action recognition", "Filter/Analyzer/Video",
       "Recognises actions in sliding windows of video frames with a "
-      "Separable Self-Attention Network",
-      "gst-ssan");
+      "Separable Self-Attention Network; frames pass through untouched",
+      "gst-ssan developers");
+  gst_element_class_add_static_metadata (element_class, "outputs",
+      "each result as a GstSsanActionMeta on every buffer from the first "
+      "result on (one per ssanaction element; #include "
+      "<gst/ssan/gstssanactionmeta.h>, pkg-config gstssanmeta-1.0); a "
+      "full-frame GstVideoRegionOfInterestMeta of type \"action\" (id: the "
+      "roi-id property) whose params hold an \"ssan-action\" structure; an "
+      "element message \"ssan-action\" with label, class-id, confidence, "
+      "window-start, window-end, window-index, inference-time, labels, "
+      "scores, element, result-id and model; with results-location, the "
+      "same as a JSON line");
+  gst_element_class_add_static_metadata (element_class, "example",
+      "gst-launch-1.0 -m ssantestsrc num-buffers=64 ! "
+      "video/x-raw,width=320,height=240 ! ssanaction "
+      "model=models/ssan-demo.safetensors results-location=results.jsonl ! "
+      "fakesink");
   gst_element_class_add_static_pad_template (
       element_class, &gst_ssan_action_sink_template);
   gst_element_class_add_static_pad_template (

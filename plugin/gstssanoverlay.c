@@ -160,6 +160,14 @@ gst_ssan_overlay_class_init (GstSsanOverlayClass *klass)
       "Filter/Effect/Video",
       "Draws the recognised action, its confidence and the top classes",
       "gst-ssan developers");
+  gst_element_class_add_static_metadata (element_class, "inputs",
+      "the GstSsanActionMeta of each ssanaction upstream (one box per "
+      "element, stacked; see the element property) and ssantestsrc's "
+      "GstSsanClipMeta (show-truth)");
+  gst_element_class_add_static_metadata (element_class, "example",
+      "gst-launch-1.0 ssantestsrc ! video/x-raw,width=640,height=480 ! "
+      "ssanaction model=models/ssan-demo.safetensors ! ssanoverlay ! "
+      "videoconvert ! autovideosink");
   gst_element_class_add_static_pad_template (
       element_class, &gst_ssan_overlay_sink_template);
   gst_element_class_add_static_pad_template (

@@ -2099,6 +2099,81 @@ GST_START_TEST (test_stress)
 
 GST_END_TEST;
 
+/* What gst-inspect-1.0 shows: the example pipeline runs as documented
+ * (9 results for 64 frames with the demo model) and the origin is no
+ * placeholder. */
+GST_START_TEST (test_inspect_example)
+{
+  GstElementFactory *f = gst_element_factory_find ("ssanaction");
+  const gchar *example, *outputs;
+  GstPlugin *plugin;
+  gchar *dir, *jsonl, *models, *desc, **lines;
+  GstElement *pipeline;
+  GstBus *bus;
+  GstMessage *msg;
+  GError *error = NULL;
+  guint results = 0;
+
+  fail_unless (f != NULL);
+  example = gst_element_factory_get_metadata (f, "example");
+  outputs = gst_element_factory_get_metadata (f, "outputs");
+  fail_unless (example && g_str_has_prefix (example, "gst-launch-1.0 -m "));
+  fail_unless (strstr (example, "model=models/ssan-demo.safetensors"));
+  fail_unless (outputs && strstr (outputs, "\"ssan-action\"")
+               && strstr (outputs, "GstSsanActionMeta"));
+  plugin = gst_plugin_feature_get_plugin (GST_PLUGIN_FEATURE (f));
+  fail_unless (strstr (gst_plugin_get_origin (plugin), "example") == NULL);
+  gst_object_unref (plugin);
+
+  dir = g_dir_make_tmp ("ssan-example-XXXXXX", NULL);
+  jsonl = g_build_filename (dir, "results.jsonl", NULL);
+  models = g_strdup_printf ("model=%s/../../models/", SSAN_TEST_DATA);
+  desc = g_strdup (example + strlen ("gst-launch-1.0 -m "));
+  lines = g_strsplit (desc, "model=models/", -1);
+  g_free (desc);
+  desc = g_strjoinv (models, lines);
+  g_strfreev (lines);
+  lines = g_strsplit (desc, "results-location=results.jsonl", -1);
+  g_free (desc);
+  g_free (models);
+  models = g_strdup_printf ("results-location=%s", jsonl);
+  desc = g_strjoinv (models, lines);
+  g_strfreev (lines);
+
+  pipeline = gst_parse_launch (desc, &error);
+  fail_unless (pipeline != NULL, "%s: %s", desc, error ? error->message : "");
+  bus = gst_element_get_bus (pipeline);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING)
+               != GST_STATE_CHANGE_FAILURE);
+  while ((msg = gst_bus_timed_pop (bus, GST_CLOCK_TIME_NONE))) {
+    GstMessageType t = GST_MESSAGE_TYPE (msg);
+
+    if (t == GST_MESSAGE_ELEMENT && gst_message_has_name (msg, "ssan-action"))
+      results++;
+    gst_message_unref (msg);
+    fail_unless (t != GST_MESSAGE_ERROR);
+    if (t == GST_MESSAGE_EOS)
+      break;
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  fail_unless_equals_int (results, 9);
+  lines = read_lines (jsonl);
+  fail_unless_equals_int (g_strv_length (lines), 9);
+  g_strfreev (lines);
+
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  gst_object_unref (f);
+  g_unlink (jsonl);
+  g_rmdir (dir);
+  g_free (jsonl);
+  g_free (dir);
+  g_free (desc);
+  g_free (models);
+}
+
+GST_END_TEST;
+
 static Suite *
 ssanaction_suite (void)
 {
@@ -2125,6 +2200,7 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_results_fifo_reader_gone);
   tcase_add_test (tc, test_results_rotation_append);
   tcase_add_test (tc, test_latency);
+  tcase_add_test (tc, test_inspect_example);
   tcase_add_test (tc, test_qos_skips_windows_not_frames);
   tcase_add_test (tc, test_threshold_topk_smoothing_labels);
   tcase_add_test (tc, test_formats_and_sizes);
