@@ -63,7 +63,11 @@
  * the smoothing history is cleared.  A flush also drops the latest result
  * (buffers after a seek carry no stale meta); DISCONT and caps changes keep
  * it until the next result.  EOS never evaluates a partial window (in async
- * mode it waits for the window being evaluated).  Changes of model, labels,
+ * mode it waits for the window being evaluated).  In reverse playback
+ * (rate < 0) a DISCONT buffer whose PTS goes back does not empty the window
+ * (sources mark every reverse buffer so), and each window is fed to the
+ * network oldest first in time, as in forward playback; window-start and
+ * window-end stay the oldest and newest PTS.  Changes of model, labels,
  * segments, window-frames, stride, threads and smoothing while streaming
  * take effect at the next buffer, once the worker is idle, and empty the
  * window; a failure then (say a bad model file) is a stream error.
@@ -929,9 +933,10 @@ gst_ssan_action_reopen_results (GstSsanAction *self)
 }
 
 /* Fills the [T][3][S][S] tensor of the window ending on frame n from the
- * converted frames. */
+ * converted frames, oldest first in time: in reverse playback frames
+ * arrive latest first, so the sampled frames go in the other way round. */
 static void
-gst_ssan_action_fill_tensor (GstSsanAction *self, guint64 n)
+gst_ssan_action_fill_tensor (GstSsanAction *self, guint64 n, gboolean reverse)
 {
   gsize plane = (gsize)self->S * self->S;
   gsize slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
@@ -943,7 +948,8 @@ gst_ssan_action_fill_tensor (GstSsanAction *self, guint64 n)
     guint64 f = first + self->sample_idx[t];
     gint slot = self->slot_of[f % self->L];
     const guint8 *src = self->ring + slot * slot_size;
-    float *r = self->tensor + t * 3 * plane, *g = r + plane, *b = g + plane;
+    float *r = self->tensor + (reverse ? self->T - 1 - t : t) * 3 * plane;
+    float *g = r + plane, *b = g + plane;
 
     g_assert (slot >= 0);
     for (y = 0; y < self->S; y++) {
@@ -1396,7 +1402,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstSsanAction *self = GST_SSAN_ACTION (trans);
   GstSsanActionMode mode;
-  gboolean reconfigure, reopen, failed;
+  gboolean reconfigure, reopen, reverse, failed;
   gint top_k, pos;
   gdouble threshold;
   guint64 n;
@@ -1412,6 +1418,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   mode = self->settings.mode;
   top_k = self->settings.top_k;
   threshold = self->settings.threshold;
+  reverse = trans->segment.rate < 0.0;
   GST_OBJECT_UNLOCK (self);
 
   if (reconfigure && !gst_ssan_action_configure (self))
@@ -1428,7 +1435,14 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   if (self->convert == NULL)
     goto not_negotiated;
 
-  if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0) {
+  /* in reverse playback every buffer (basesrc) or chunk (decoders) may be
+   * DISCONT: only a step that does not go back in time empties the window */
+  if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0
+      && !(
+          reverse && GST_BUFFER_PTS_IS_VALID (buf)
+          && GST_CLOCK_TIME_IS_VALID (self->pts[(self->n_frames - 1) % self->L])
+          && GST_BUFFER_PTS (buf)
+                 < self->pts[(self->n_frames - 1) % self->L])) {
     GST_DEBUG_OBJECT (self, "DISCONT: emptying the window");
     gst_ssan_action_reset_window (self);
   }
@@ -1461,6 +1475,11 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   if (gst_ssan_action_is_window_end (self, n)) {
     GstClockTime start = self->pts[(n + 1 - self->L) % self->L];
     GstClockTime end = self->pts[pos];
+
+    if (reverse) {
+      end = start;
+      start = self->pts[pos];
+    }
     GstClockTime st_start = GST_CLOCK_TIME_NONE, st_end = GST_CLOCK_TIME_NONE;
     guint64 index = self->window_index++;
     gboolean late;
@@ -1493,7 +1512,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
       g_mutex_unlock (&self->lock);
 
       t0 = g_get_monotonic_time ();
-      gst_ssan_action_fill_tensor (self, n);
+      gst_ssan_action_fill_tensor (self, n, reverse);
       if (!gst_ssan_action_evaluate (self, start, end, st_start, st_end, index,
               generation, top_k, threshold, self->history_reset))
         return GST_FLOW_ERROR;
@@ -1509,7 +1528,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
       g_mutex_unlock (&self->lock);
 
       /* the worker is idle: nobody else touches the tensor */
-      gst_ssan_action_fill_tensor (self, n);
+      gst_ssan_action_fill_tensor (self, n, reverse);
 
       g_mutex_lock (&self->lock);
       self->job.start = start;
