@@ -32,7 +32,7 @@ extern "C" {
 
 typedef enum ssan_status {
   SSAN_OK = 0,
-  SSAN_ERR_IO,     /* file cannot be opened, read or mapped */
+  SSAN_ERR_IO,     /* file cannot be opened or read, or changed meanwhile */
   SSAN_ERR_FORMAT, /* file content violates the spec */
   SSAN_ERR_NOMEM,  /* an allocation failed or a size overflowed */
   SSAN_ERR_ARG,    /* a caller passed an invalid argument */
@@ -73,8 +73,9 @@ typedef struct ssan_info {
 typedef struct ssan_model ssan_model;
 typedef struct ssan_ctx ssan_ctx;
 
-/* Loads and validates a safetensors model file (memory-mapped while
- * loading).  Returns NULL and fills err on any failure. */
+/* Loads and validates a safetensors model file (read whole into a
+ * temporary buffer while loading; a file that changes meanwhile is an
+ * SSAN_ERR_IO error).  Returns NULL and fills err on any failure. */
 ssan_model *ssan_model_load (const char *path, ssan_error *err);
 
 /* Same, from bytes in memory (copied as needed; the caller keeps ownership).
