@@ -1200,6 +1200,44 @@ GST_START_TEST (test_results_rotation_append)
 
 GST_END_TEST;
 
+/* results-location set while playing to a place that cannot be written
+ * (missing directory; a read-only file system answers the same way): the
+ * documented error, as a stream error. */
+GST_START_TEST (test_results_rotation_unwritable)
+{
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  h = new_harness (MODEL_T3, "window-frames=3", 16, 16, "I420", &info);
+  bus = harness_bus (h);
+  push_n (h, &info, 0, 3);
+  g_object_set (h->element, "results-location",
+      "/nonexistent-ssan-dir/results.jsonl", NULL);
+  fail_unless_equals_int (
+      gst_harness_push (h, make_frame_at (&info, 3)), GST_FLOW_ERROR);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &error, &debug);
+  fail_unless (g_error_matches (
+      error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE));
+  fail_unless_equals_string (error->message,
+      "Could not open results file \"/nonexistent-ssan-dir/results.jsonl\" "
+      "for writing.");
+  fail_unless (strstr (debug, "No such file or directory"), "%s", debug);
+  g_error_free (error);
+  g_free (debug);
+  gst_message_unref (msg);
+
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static GstClockTime
 query_min_latency (GstHarness *h)
 {
@@ -2305,6 +2343,7 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_results_fifo_reader_gone);
   tcase_add_test (tc, test_reverse_playback);
   tcase_add_test (tc, test_results_rotation_append);
+  tcase_add_test (tc, test_results_rotation_unwritable);
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_inspect_example);
   tcase_add_test (tc, test_qos_skips_windows_not_frames);
