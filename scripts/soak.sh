@@ -7,7 +7,9 @@
 #   scripts/soak.sh [frames=50000] [model] [build-dir=build] [warmup-seconds=10]
 # model defaults to models/ssan-demo.safetensors, or, when that file does not
 # exist, to the small golden model tests/data/golden/basic_l1_t8.safetensors.
-# SOAK_SIZE=WxH sets the frame size (default 320x240).
+# SOAK_SIZE=WxH sets the frame size (default 320x240); SOAK_PACE_US=N holds
+# each frame at least N microseconds (identity sleep-time), so that a short
+# soak outlasts its warm-up however fast the machine is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 frames="${1:-50000}"
@@ -15,6 +17,7 @@ model="${2:-}"
 build="${3:-build}"
 warmup="${4:-10}"
 size="${SOAK_SIZE:-320x240}"
+pace="${SOAK_PACE_US:-0}"
 limit_kib=1024
 
 if [ -z "$model" ]; then
@@ -33,7 +36,7 @@ results="$tmp/results.jsonl"
 gst-launch-1.0 -q ssantestsrc seed=11 num-buffers="$frames" ! \
   "video/x-raw,width=${size%x*},height=${size#*x},framerate=30/1" ! \
   ssanaction model="$model" mode=async results-location="$results" ! \
-  fakesink sync=false &
+  identity sleep-time="$pace" ! fakesink sync=false &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 

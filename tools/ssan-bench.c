@@ -22,18 +22,25 @@
  * --profile adds the engine's per-part CPU time, and that of the
  * convolutions (with their im2col) by kind.  Peak resident memory
  * (VmHWM) is printed at the end; it includes the in-memory model file
- * of a named configuration while it loads.
+ * of a named configuration while it loads.  The kernel table the engine
+ * runs (SSAN_KERNELS forces one) is named, and the FMA peak of each
+ * instruction set this CPU has (back-to-back FMAs of that vector width on
+ * the same threads) is measured beside the sgemm peak: fma-eff is the
+ * engine's GFLOP per CPU second against the running table's FMA peak per
+ * CPU second.
  *
  * --input takes the frames (float32 [T][3][S][S], normalised) instead of
  * seeded random ones; --logits writes the window logits of the last timed
  * window (float32 [num_classes]).  --write-model writes the named
  * configuration's model file and exits (tools/bench_vs_torch.py gives it to
  * both the engine and the PyTorch twin). */
+#include "kernels/ssan-kernels.h"
 #include "ssan-modelgen.h"
 #include "ssan/ssan.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -384,12 +391,63 @@ peak_rss_kib (void)
   return kib;
 }
 
+/* FMA peak of one kernel table: its back-to-back FMA loop on `threads`
+ * threads at once, GFLOP per wall second (best of 3) and per CPU second. */
+typedef struct {
+  const ssan_kernels *k;
+  double flop;
+  float sink[16];
+} fma_arg;
+
+static void *
+fma_thread (void *data)
+{
+  fma_arg *a = data;
+
+  a->flop = a->k->fma_peak ((int64_t)20 << 20, a->sink);
+  return NULL;
+}
+
+static int
+fma_peak (const ssan_kernels *k, int threads, double *wall_gfs, double *cpu_gfs)
+{
+  fma_arg args[256];
+  pthread_t tid[256];
+  int r, t, started;
+
+  *wall_gfs = *cpu_gfs = 0.0;
+  for (r = 0; r < 3; r++) {
+    double w = wall_now (), c = cpu_now (), flop = 0.0;
+
+    for (started = 0; started < threads; started++) {
+      args[started].k = k;
+      if (pthread_create (&tid[started], NULL, fma_thread, &args[started]) != 0)
+        break;
+    }
+    for (t = 0; t < started; t++) {
+      pthread_join (tid[t], NULL);
+      flop += args[t].flop;
+    }
+    if (started < threads)
+      return -1;
+    w = wall_now () - w;
+    c = cpu_now () - c;
+    if (flop / w * 1e-9 > *wall_gfs)
+      *wall_gfs = flop / w * 1e-9;
+    if (flop / c * 1e-9 > *cpu_gfs)
+      *cpu_gfs = flop / c * 1e-9;
+  }
+  return 0;
+}
+
 static void
 print_machine (int threads)
 {
-  char line[256], cpu[128] = "unknown";
+  char line[4096], cpu[128] = "unknown", flags[512] = "";
   FILE *f = fopen ("/proc/cpuinfo", "r");
   double load[3] = { 0, 0, 0 };
+  const char *kern;
+  ssan_error err;
 
   if (f != NULL) {
     while (fgets (line, sizeof line, f) != NULL)
@@ -401,18 +459,30 @@ print_machine (int threads)
           p[strcspn (p, "\n")] = '\0';
           snprintf (cpu, sizeof cpu, "%s", p);
         }
-        break;
+      } else if (strncmp (line, "flags", 5) == 0 && flags[0] == '\0') {
+        char *save = NULL, *t = strchr (line, ':');
+
+        /* the vector instruction sets */
+        for (t = t ? strtok_r (t + 1, " \n", &save) : NULL; t != NULL;
+             t = strtok_r (NULL, " \n", &save))
+          if (strncmp (t, "avx", 3) == 0 || strcmp (t, "fma") == 0)
+            snprintf (flags + strlen (flags), sizeof flags - strlen (flags),
+                "%s%s", flags[0] ? " " : "", t);
       }
     fclose (f);
   }
   getloadavg (load, 3);
   printf ("machine: %s, %ld online cores, load average %.2f %.2f %.2f\n", cpu,
       sysconf (_SC_NPROCESSORS_ONLN), load[0], load[1], load[2]);
+  printf ("CPU flags: %s\n", flags[0] ? flags : "(none of avx*, fma)");
   printf ("OpenBLAS: %s (core %s)\n", openblas_get_config (),
       openblas_get_corename ());
   printf ("threads: %d (engine pool; sgemm peak with OpenBLAS at %d "
           "threads)\n",
       threads, threads);
+  kern = ssan_get_kernels (&err);
+  printf ("kernels: %s (%s)\n", kern ? kern : err.msg,
+      getenv ("SSAN_KERNELS") ? "SSAN_KERNELS" : "chosen for this CPU");
 }
 
 int
@@ -425,7 +495,7 @@ main (int argc, char **argv)
   result res[8];
   peak_runs pr;
   char *list = NULL, *tok, *save = NULL;
-  double pw, pc, pw_lo = 1e30, pw_hi = 0;
+  double pw, pc, pw_lo = 1e30, pw_hi = 0, fma_cpu = 0;
   struct rusage ru;
   long hwm_kib;
 
@@ -583,25 +653,51 @@ main (int argc, char **argv)
           "median %.1f GFLOP/s (min %.1f, max %.1f); %.1f GFLOP per CPU "
           "second\n",
       PEAK_N, PEAK_N, PEAK_N, pr.n, pw, pw_lo, pw_hi, pc);
+  {
+    static const char *const isa[] = { "avx2", "avx512" };
+    const char *name = ssan_get_kernels (NULL);
+    char why[200];
+
+    for (i = 0; i < 2; i++) {
+      const ssan_kernels *k = ssan_kernels_find (isa[i], why, sizeof why);
+      double fw, fc;
+
+      if (k == NULL || k->fma_peak == NULL
+          || fma_peak (k, threads, &fw, &fc) != 0) {
+        printf ("FMA peak %s: not measured (%s)\n", isa[i],
+            k == NULL ? why : "no FMA loop");
+        continue;
+      }
+      printf ("FMA peak %s: %.1f GFLOP/s on %d threads (best of 3), %.1f "
+              "GFLOP per CPU second\n",
+          isa[i], fw, threads, fc);
+      if (name != NULL && strncmp (name, isa[i], strlen (isa[i])) == 0)
+        fma_cpu = fc;
+    }
+  }
   printf ("%d timed windows per model (1 window of T frames per call, after "
           "1 warm-up)\n",
       windows);
-  printf ("%-8s %9s %9s %9s %9s %8s %8s %7s %7s %7s\n", "model", "ms/window",
-      "min", "max", "cpu-ms", "GFLOP", "GFLOP/s", "eff", "best", "cpu-eff");
+  printf ("%-8s %9s %9s %9s %9s %8s %8s %7s %7s %7s %7s\n", "model",
+      "ms/window", "min", "max", "cpu-ms", "GFLOP", "GFLOP/s", "eff", "best",
+      "cpu-eff", "fma-eff");
   for (i = 0; i < n_res; i++) {
     result *r = &res[i];
     double gs = r->gflop / (r->wall_med);
 
     printf ("%-8s %9.1f %9.1f %9.1f %9.1f %8.2f %8.1f %6.1f%% %6.1f%% "
-            "%6.1f%%\n",
+            "%6.1f%% %6.1f%%\n",
         strlen (r->name) > 8 ? "(file)" : r->name, r->wall_med * 1e3,
         r->wall_min * 1e3, r->wall_max * 1e3, r->cpu_med * 1e3, r->gflop, gs,
         100 * gs / pw, 100 * r->gflop / r->wall_min / pw_hi,
-        100 * r->gflop / r->cpu_med / pc);
+        100 * r->gflop / r->cpu_med / pc,
+        fma_cpu > 0 ? 100 * r->gflop / r->cpu_med / fma_cpu : 0.0);
   }
   printf ("eff = (GFLOP / median wall) / median sgemm peak; best = (GFLOP / "
           "fastest window) / fastest sgemm; cpu-eff = (GFLOP / median process "
-          "CPU s) / median sgemm GFLOP per CPU s\n");
+          "CPU s) / median sgemm GFLOP per CPU s; fma-eff = the same against "
+          "the running table's FMA peak per CPU s (0: none measured); GFLOP "
+          "count direct convolutions, so Winograd can exceed 100 %%\n");
   for (i = 0; i < n_res; i++) {
     result *r = &res[i];
     ssan_profile *p = &r->prof;
