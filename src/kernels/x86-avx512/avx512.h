@@ -15,5 +15,9 @@ void SSAN_K (gemm) (int M, int N, int K, const float *a, size_t lda,
     const float *b, size_t ldb, float *c, size_t ldc, const float *bias,
     int relu, int accumulate, float *panel);
 double SSAN_K (fma_peak) (int64_t n, float *sink);
+void SSAN_K (attn_scores) (const float *qp, int mp, const float *kp, int c,
+    int nk, int ls, float alpha, float *s, float *m, float *l, float *corr);
+void SSAN_K (attn_accumulate) (const float *vp, int c, int nk, const float *p,
+    int ls, int mp, float *o);
 
 #endif /* SSAN_KERNELS_AVX512_H */

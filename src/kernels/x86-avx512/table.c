@@ -20,8 +20,8 @@ const ssan_kernels SSAN_TCAT (ssan_kernels, SSAN_ISA) = {
   .wino2_output = { wino2_output_2_fma__avx2, wino2_output_4_fma__avx2 },
   .online_softmax = SSAN_K (online_softmax),
   .scale_columns = SSAN_K (scale_columns),
-  .attn_scores = attn_scores__avx2,
-  .attn_accumulate = attn_accumulate__avx2,
-  .attn_align = 16,
+  .attn_scores = SSAN_K (attn_scores),
+  .attn_accumulate = SSAN_K (attn_accumulate),
+  .attn_align = 32,
   .fma_peak = SSAN_K (fma_peak),
 };
