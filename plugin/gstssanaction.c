@@ -747,8 +747,9 @@ gst_ssan_action_configure (GstSsanAction *self)
 
   GST_INFO_OBJECT (self,
       "model %s: T %d, L %d, stride %d, S %d, %d classes, "
-      "%u frame slots",
-      self->model->path, T, L, stride, self->S, self->n_classes, self->n_slots);
+      "%u frame slots, kernels %s",
+      self->model->path, T, L, stride, self->S, self->n_classes, self->n_slots,
+      ssan_ctx_get_kernels (self->ctx));
   return TRUE;
 
   /* ERRORS */

@@ -898,11 +898,18 @@ ssan_ctx_new (
   plan p;
   size_t nf, total, sizes[11], offs[11];
   int i, nclasses;
+  const ssan_kernels *kern;
+  char why[200];
 
   if (model == NULL || segments < 0 || max_batch < 1) {
     ssan_set_error (err, SSAN_ERR_ARG,
         "ssan_ctx_new: invalid arguments (segments %d, max_batch %d)", segments,
         max_batch);
+    return NULL;
+  }
+  kern = ssan_kernels_default (why, sizeof why);
+  if (kern == NULL) {
+    ssan_set_error (err, SSAN_ERR_ARG, "ssan_ctx_new: %s", why);
     return NULL;
   }
   if (segments == 0)
@@ -951,6 +958,7 @@ ssan_ctx_new (
     goto nomem;
   }
   ctx->model = model;
+  ctx->work.kern = kern;
   ctx->T = segments;
   ctx->max_batch = max_batch;
   ctx->flops = p.flops / max_batch;
@@ -997,6 +1005,12 @@ int
 ssan_ctx_get_segments (const ssan_ctx *ctx)
 {
   return ctx ? ctx->T : 0;
+}
+
+const char *
+ssan_ctx_get_kernels (const ssan_ctx *ctx)
+{
+  return ctx ? ctx->work.kern->name : NULL;
 }
 
 void
