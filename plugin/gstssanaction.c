@@ -1435,16 +1435,16 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   if (self->convert == NULL)
     goto not_negotiated;
 
-  /* in reverse playback every buffer (basesrc) or chunk (decoders) may be
-   * DISCONT: only a step that does not go back in time empties the window */
-  if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0
-      && !(
-          reverse && GST_BUFFER_PTS_IS_VALID (buf)
-          && GST_CLOCK_TIME_IS_VALID (self->pts[(self->n_frames - 1) % self->L])
-          && GST_BUFFER_PTS (buf)
-                 < self->pts[(self->n_frames - 1) % self->L])) {
-    GST_DEBUG_OBJECT (self, "DISCONT: emptying the window");
-    gst_ssan_action_reset_window (self);
+  if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0) {
+    GstClockTime prev = self->pts[(self->n_frames - 1) % self->L];
+
+    /* in reverse playback every buffer (basesrc) or chunk (decoders) may be
+     * DISCONT: only a step that does not go back in time empties it */
+    if (!reverse || !GST_BUFFER_PTS_IS_VALID (buf)
+        || !GST_CLOCK_TIME_IS_VALID (prev) || GST_BUFFER_PTS (buf) >= prev) {
+      GST_DEBUG_OBJECT (self, "DISCONT: emptying the window");
+      gst_ssan_action_reset_window (self);
+    }
   }
 
   n = self->n_frames;
@@ -1473,13 +1473,11 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   }
 
   if (gst_ssan_action_is_window_end (self, n)) {
-    GstClockTime start = self->pts[(n + 1 - self->L) % self->L];
-    GstClockTime end = self->pts[pos];
-
-    if (reverse) {
-      end = start;
-      start = self->pts[pos];
-    }
+    GstClockTime first = self->pts[(n + 1 - self->L) % self->L];
+    /* oldest and newest PTS: in reverse playback the first frame is the
+     * newest */
+    GstClockTime start = reverse ? self->pts[pos] : first;
+    GstClockTime end = reverse ? first : self->pts[pos];
     GstClockTime st_start = GST_CLOCK_TIME_NONE, st_end = GST_CLOCK_TIME_NONE;
     guint64 index = self->window_index++;
     gboolean late;
