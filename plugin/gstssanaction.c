@@ -885,7 +885,8 @@ gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
   gen = json_generator_new ();
   json_generator_set_root (gen, root);
   line = json_generator_to_data (gen, &len);
-  /* one write per line: lines of several writers never interleave */
+  /* one write per line: with results-append, lines of several elements
+   * writing to one file do not interleave */
   line = g_realloc (line, len + 1);
   line[len++] = '\n';
 
@@ -1388,9 +1389,7 @@ gst_ssan_action_src_event (GstBaseTransform *trans, GstEvent *event)
     else if (diff > 0) /* late: the next frame will be at least as late */
       self->qos_earliest = timestamp + 2 * diff;
     else
-      self->qos_earliest = (GstClockTimeDiff)timestamp + diff > 0 ? (
-                               GstClockTime)((GstClockTimeDiff)timestamp + diff)
-                                                                  : 0;
+      self->qos_earliest = MAX ((GstClockTimeDiff)timestamp + diff, 0);
     GST_OBJECT_UNLOCK (self);
   }
 
@@ -1493,7 +1492,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     }
     GST_OBJECT_UNLOCK (self);
 
-    late = gst_ssan_action_qos_late (self, end);
+    late = gst_ssan_action_qos_late (self, self->pts[pos]);
     g_mutex_lock (&self->lock);
     if (late) {
       self->windows_skipped++;
