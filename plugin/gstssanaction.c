@@ -1849,8 +1849,9 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_WINDOWS_SKIPPED,
       g_param_spec_uint64 ("windows-skipped", "Windows skipped",
-          "Windows skipped in async mode because the worker was busy", 0,
-          G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+          "Windows skipped: in async mode because the worker was busy, "
+          "with qos because their last frame was late downstream",
+          0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_ROI_ID,
       g_param_spec_int ("roi-id", "ROI id",
           "id of this element's full-frame \"action\" "
