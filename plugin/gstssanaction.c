@@ -1866,8 +1866,12 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           "measured (a LATENCY message is posted when that grows); "
           "async mode adds none",
           0, G_MAXUINT64, DEFAULT_LATENCY, rw));
-  /* GstBaseTransform's own QoS would drop frames: ours skips windows */
-  g_object_class_override_property (gobject_class, PROP_QOS, "qos");
+  /* shadows GstBaseTransform's qos, whose QoS would drop frames */
+  g_object_class_install_property (gobject_class, PROP_QOS,
+      g_param_spec_boolean ("qos", "QoS",
+          "Skip windows whose last frame is already late downstream (QoS "
+          "events), counted in windows-skipped; frames are never dropped",
+          DEFAULT_QOS, rw));
 
   gst_element_class_set_static_metadata (element_class,
       "SSAN action recognition", "Filter/Analyzer/Video",
