@@ -886,7 +886,8 @@ gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
   gen = json_generator_new ();
   json_generator_set_root (gen, root);
   line = json_generator_to_data (gen, &len);
-  /* one write per line: lines of several writers never interleave */
+  /* one write per line: with results-append, lines of several elements
+   * writing to one file do not interleave */
   line = g_realloc (line, len + 1);
   line[len++] = '\n';
 
@@ -1389,9 +1390,7 @@ gst_ssan_action_src_event (GstBaseTransform *trans, GstEvent *event)
     else if (diff > 0) /* late: the next frame will be at least as late */
       self->qos_earliest = timestamp + 2 * diff;
     else
-      self->qos_earliest = (GstClockTimeDiff)timestamp + diff > 0 ? (
-                               GstClockTime)((GstClockTimeDiff)timestamp + diff)
-                                                                  : 0;
+      self->qos_earliest = MAX ((GstClockTimeDiff)timestamp + diff, 0);
     GST_OBJECT_UNLOCK (self);
   }
 
@@ -1436,16 +1435,16 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   if (self->convert == NULL)
     goto not_negotiated;
 
-  /* in reverse playback every buffer (basesrc) or chunk (decoders) may be
-   * DISCONT: only a step that does not go back in time empties the window */
-  if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0
-      && !(
-          reverse && GST_BUFFER_PTS_IS_VALID (buf)
-          && GST_CLOCK_TIME_IS_VALID (self->pts[(self->n_frames - 1) % self->L])
-          && GST_BUFFER_PTS (buf)
-                 < self->pts[(self->n_frames - 1) % self->L])) {
-    GST_DEBUG_OBJECT (self, "DISCONT: emptying the window");
-    gst_ssan_action_reset_window (self);
+  if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0) {
+    GstClockTime prev = self->pts[(self->n_frames - 1) % self->L];
+
+    /* in reverse playback every buffer (basesrc) or chunk (decoders) may be
+     * DISCONT: only a step that does not go back in time empties it */
+    if (!reverse || !GST_BUFFER_PTS_IS_VALID (buf)
+        || !GST_CLOCK_TIME_IS_VALID (prev) || GST_BUFFER_PTS (buf) >= prev) {
+      GST_DEBUG_OBJECT (self, "DISCONT: emptying the window");
+      gst_ssan_action_reset_window (self);
+    }
   }
 
   n = self->n_frames;
@@ -1474,13 +1473,11 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   }
 
   if (gst_ssan_action_is_window_end (self, n)) {
-    GstClockTime start = self->pts[(n + 1 - self->L) % self->L];
-    GstClockTime end = self->pts[pos];
-
-    if (reverse) {
-      end = start;
-      start = self->pts[pos];
-    }
+    GstClockTime first = self->pts[(n + 1 - self->L) % self->L];
+    /* oldest and newest PTS: in reverse playback the first frame is the
+     * newest */
+    GstClockTime start = reverse ? self->pts[pos] : first;
+    GstClockTime end = reverse ? first : self->pts[pos];
     GstClockTime st_start = GST_CLOCK_TIME_NONE, st_end = GST_CLOCK_TIME_NONE;
     guint64 index = self->window_index++;
     gboolean late;
@@ -1496,7 +1493,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     }
     GST_OBJECT_UNLOCK (self);
 
-    late = gst_ssan_action_qos_late (self, end);
+    late = gst_ssan_action_qos_late (self, self->pts[pos]);
     g_mutex_lock (&self->lock);
     if (late) {
       self->windows_skipped++;
@@ -1853,8 +1850,9 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_WINDOWS_SKIPPED,
       g_param_spec_uint64 ("windows-skipped", "Windows skipped",
-          "Windows skipped in async mode because the worker was busy", 0,
-          G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+          "Windows skipped: in async mode because the worker was busy, "
+          "with qos because their last frame was late downstream",
+          0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_ROI_ID,
       g_param_spec_int ("roi-id", "ROI id",
           "id of this element's full-frame \"action\" "
@@ -1869,8 +1867,12 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           "measured (a LATENCY message is posted when that grows); "
           "async mode adds none",
           0, G_MAXUINT64, DEFAULT_LATENCY, rw));
-  /* GstBaseTransform's own QoS would drop frames: ours skips windows */
-  g_object_class_override_property (gobject_class, PROP_QOS, "qos");
+  /* shadows GstBaseTransform's qos, whose QoS would drop frames */
+  g_object_class_install_property (gobject_class, PROP_QOS,
+      g_param_spec_boolean ("qos", "QoS",
+          "Skip windows whose last frame is already late downstream (QoS "
+          "events), counted in windows-skipped; frames are never dropped",
+          DEFAULT_QOS, rw));
 
   gst_element_class_set_static_metadata (element_class,
       "SSAN action recognition", "Filter/Analyzer/Video",
