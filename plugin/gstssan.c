@@ -2,7 +2,9 @@
  *
  *   ssanaction   — recognises actions in sliding windows (gstssanaction.c)
  *   ssantestsrc  — synthetic action clips for demos and tests
- * (gstssantestsrc.c) ssanoverlay  — draws the current action (gstssanoverlay.c)
+ *                  (gstssantestsrc.c)
+ *   ssanoverlay  — draws the current action (gstssanoverlay.c)
+ *   ssanpublish  — publishes results to MQTT or a file (gstssanpublish.c)
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -13,6 +15,7 @@
 GST_ELEMENT_REGISTER_DECLARE (ssanaction);
 GST_ELEMENT_REGISTER_DECLARE (ssantestsrc);
 GST_ELEMENT_REGISTER_DECLARE (ssanoverlay);
+GST_ELEMENT_REGISTER_DECLARE (ssanpublish);
 
 static gboolean
 plugin_init (GstPlugin *plugin)
@@ -22,6 +25,7 @@ plugin_init (GstPlugin *plugin)
   ret |= GST_ELEMENT_REGISTER (ssanaction, plugin);
   ret |= GST_ELEMENT_REGISTER (ssantestsrc, plugin);
   ret |= GST_ELEMENT_REGISTER (ssanoverlay, plugin);
+  ret |= GST_ELEMENT_REGISTER (ssanpublish, plugin);
 
   return ret;
 }
