@@ -5,6 +5,10 @@
  *                  (gstssantestsrc.c)
  *   ssanoverlay  — draws the current action (gstssanoverlay.c)
  *   ssanpublish  — publishes results to MQTT or a file (gstssanpublish.c)
+ *
+ * The origin URL is the package-origin build option: the project has no
+ * public home yet, so by default it says so, as GStreamer's own modules do
+ * ("Unknown package origin"); packagers set it.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -32,4 +36,4 @@ plugin_init (GstPlugin *plugin)
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, ssan,
     "Action recognition with Separable Self-Attention Networks", plugin_init,
-    PACKAGE_VERSION, "LGPL", PACKAGE_NAME, "https://example.invalid/gst-ssan")
+    PACKAGE_VERSION, "LGPL", PACKAGE_NAME, PACKAGE_ORIGIN)
