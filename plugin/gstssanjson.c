@@ -50,6 +50,12 @@ gst_ssan_result_to_json (const GstSsanActionResult *r, GstClockTime st_start,
   json_builder_add_int_value (b, (gint64)r->window_index);
   json_builder_set_member_name (b, "inference-time");
   json_builder_add_int_value (b, (gint64)r->inference_time);
+  json_builder_set_member_name (b, "element");
+  json_builder_add_string_value (b, r->element);
+  json_builder_set_member_name (b, "result-id");
+  json_builder_add_int_value (b, (gint64)r->result_id);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, r->model);
   json_builder_set_member_name (b, "labels");
   json_builder_begin_array (b);
   for (i = 0; i < r->n_top; i++)

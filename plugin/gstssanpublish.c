@@ -23,7 +23,7 @@
  *
  * Delivery runs on the element's own thread and never blocks the stream:
  * results wait in a backlog of at most #GstSsanPublish:max-backlog
- * messages (beyond the 32 in flight); when it is full the oldest are
+ * messages (beyond the 20 in flight); when it is full the oldest are
  * dropped, counted (#GstSsanPublish:dropped) and a warning is posted once
  * per outage.  A broker that cannot be reached, at start or later, gives a
  * warning and retries (0.25 s, doubling to 5 s); an INFO message says when
@@ -138,8 +138,9 @@ struct _GstSsanPublish {
 
   GstSsanPublisherStats final; /* of the last run, once stopped */
 
-  /* streaming thread */
-  GstSsanActionResult *last; /* newest result published (ref) */
+  /* streaming thread: per ssanaction element name, the result id after
+   * the newest one published in this run (guint64 *) */
+  GHashTable *next_id;
 };
 
 static GstStaticPadTemplate gst_ssan_publish_sink_template
@@ -507,7 +508,7 @@ gst_ssan_publish_stop (GstBaseTransform *trans)
         ("%u results were not delivered to %s before the element stopped.",
             left, self->where),
         (NULL));
-  g_clear_pointer (&self->last, gst_ssan_action_result_unref);
+  g_hash_table_remove_all (self->next_id);
   return TRUE;
 }
 
@@ -542,12 +543,15 @@ gst_ssan_publish_result (GstSsanPublish *self, const GstSsanActionResult *r)
       gst_ssan_publish_stream_time (trans, r->window_start),
       gst_ssan_publish_stream_time (trans, r->window_end), g_get_real_time (),
       self->src_name, self->tags_node);
+  /* the template was checked at start: no unknown placeholder */
   if (self->topic)
     topic = gst_ssan_publish_expand (
-        self->topic, "ssanaction", self->src_name, &bad);
+        self->topic, r->element, self->src_name, &bad);
   gst_ssan_publisher_push (self->pub, topic, payload);
 }
 
+/* A result rides on every buffer until the element's next one: it is new
+ * when its id is past the newest published from the same element. */
 static GstFlowReturn
 gst_ssan_publish_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
@@ -558,13 +562,19 @@ gst_ssan_publish_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   while ((meta = gst_buffer_iterate_meta_filtered (
               buf, &state, GST_SSAN_ACTION_META_API_TYPE))) {
     GstSsanActionResult *r = ((GstSsanActionMeta *)meta)->result;
+    guint64 *next;
 
-    if (r == NULL || r == self->last)
+    if (r == NULL)
       continue;
+    next = g_hash_table_lookup (self->next_id, r->element);
+    if (next && r->result_id < *next)
+      continue;
+    if (next == NULL) {
+      next = g_new (guint64, 1);
+      g_hash_table_insert (self->next_id, g_strdup (r->element), next);
+    }
+    *next = r->result_id + 1;
     gst_ssan_publish_result (self, r);
-    if (self->last)
-      gst_ssan_action_result_unref (self->last);
-    self->last = gst_ssan_action_result_ref (r);
   }
   return GST_FLOW_OK;
 }
@@ -743,6 +753,7 @@ gst_ssan_publish_finalize (GObject *object)
   g_free (self->src_name);
   if (self->tags_node)
     json_node_unref (self->tags_node);
+  g_hash_table_unref (self->next_id);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -830,7 +841,7 @@ gst_ssan_publish_class_init (GstSsanPublishClass *klass)
           DEFAULT_TAGS, rw));
   g_object_class_install_property (gobject_class, PROP_MAX_BACKLOG,
       g_param_spec_uint ("max-backlog", "Maximum backlog",
-          "Results kept while they cannot be delivered (beyond the 32 in "
+          "Results kept while they cannot be delivered (beyond the 20 in "
           "flight); when full the oldest are dropped and counted",
           1, G_MAXINT, DEFAULT_MAX_BACKLOG, rw));
   g_object_class_install_property (gobject_class, PROP_APPEND,
@@ -885,6 +896,8 @@ gst_ssan_publish_init (GstSsanPublish *self)
   self->max_backlog = DEFAULT_MAX_BACKLOG;
   self->append = DEFAULT_APPEND;
   self->drain_timeout = DEFAULT_DRAIN_TIMEOUT;
+  self->next_id
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);

@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -160,9 +161,22 @@ on_publish (struct mosquitto *mosq, void *data, int mid)
   g_mutex_unlock (&pub->lock);
 }
 
+/* For QoS 1 and 2, mosquitto_publish () queues the message before it tries
+ * to send it: when sending fails because the connection just broke, the
+ * message is in libmosquitto's hands all the same and is resent after the
+ * reconnect.  Only these errors mean it was not queued. */
+static gboolean
+mqtt_not_queued (int rc)
+{
+  return rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM
+         || rc == MOSQ_ERR_PAYLOAD_SIZE || rc == MOSQ_ERR_MALFORMED_UTF8
+         || rc == MOSQ_ERR_QOS_NOT_SUPPORTED || rc == MOSQ_ERR_OVERSIZE_PACKET;
+}
+
 /* Hands queued messages to libmosquitto while connected and the in-flight
- * window has room.  One that libmosquitto refuses (the connection just went
- * away) goes back to the head of the queue. */
+ * window has room.  A QoS 0 message libmosquitto could not send (the
+ * connection just went away) goes back to the head of the queue; one it
+ * can never take (a malformed topic, too large) is dropped and counted. */
 static void
 mqtt_hand_over (GstSsanPublisher *pub)
 {
@@ -182,14 +196,23 @@ mqtt_hand_over (GstSsanPublisher *pub)
 
     rc = mosquitto_publish (pub->mosq, NULL, it->topic,
         (int)strlen (it->payload), it->payload, pub->qos, false);
-    if (rc != MOSQ_ERR_SUCCESS) {
-      g_mutex_lock (&pub->lock);
-      pub->inflight--;
-      g_queue_push_head (&pub->queue, it);
-      g_mutex_unlock (&pub->lock);
-      return;
+    if (rc == MOSQ_ERR_SUCCESS || (pub->qos > 0 && !mqtt_not_queued (rc))) {
+      item_free (it);
+      if (rc != MOSQ_ERR_SUCCESS)
+        return;
+      continue;
     }
-    item_free (it);
+    g_mutex_lock (&pub->lock);
+    pub->inflight--;
+    if (mqtt_not_queued (rc)) {
+      pub->dropped++;
+      item_free (it);
+    } else {
+      g_queue_push_head (&pub->queue, it);
+    }
+    g_mutex_unlock (&pub->lock);
+    if (!mqtt_not_queued (rc))
+      return;
   }
 }
 
@@ -392,20 +415,28 @@ gst_ssan_publisher_file_thread (gpointer data)
 static gboolean
 check_readable (const gchar *what, const gchar *path, GError **error)
 {
-  gint fd;
+  GStatBuf st;
+  gint fd, saved_errno;
 
   if (path == NULL)
     return TRUE;
   fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) {
-    gint saved_errno = errno;
-    g_set_error (error, gst_ssan_publisher_error_quark (), 0,
-        "Could not read the TLS %s \"%s\": %s", what, path,
-        g_strerror (saved_errno));
-    return FALSE;
+    saved_errno = errno;
+    goto failed;
   }
+  saved_errno = fstat (fd, &st) != 0   ? errno
+                : S_ISREG (st.st_mode) ? 0
+                                       : EISDIR;
   close (fd);
-  return TRUE;
+  if (saved_errno == 0)
+    return TRUE;
+
+failed:
+  g_set_error (error, gst_ssan_publisher_error_quark (), 0,
+      "Could not read the TLS %s \"%s\": %s", what, path,
+      saved_errno == EISDIR ? "not a regular file" : g_strerror (saved_errno));
+  return FALSE;
 }
 
 static gboolean

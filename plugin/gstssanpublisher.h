@@ -13,8 +13,10 @@
 G_BEGIN_DECLS
 
 /* Messages handed to libmosquitto and not yet confirmed (PUBACK for QoS 1,
- * PUBCOMP for QoS 2, written for QoS 0), beyond the backlog. */
-#define GST_SSAN_PUBLISHER_MAX_INFLIGHT 32
+ * PUBCOMP for QoS 2, written for QoS 0), beyond the backlog.  MQTT 3.1.1
+ * does not negotiate it: 20 is mosquitto's default max_inflight_messages,
+ * past which it drops a client that has more QoS 2 messages unfinished. */
+#define GST_SSAN_PUBLISHER_MAX_INFLIGHT 20
 
 typedef enum {
   GST_SSAN_PUBLISHER_MQTT,
