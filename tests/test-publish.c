@@ -760,6 +760,70 @@ GST_START_TEST (test_file)
 }
 GST_END_TEST;
 
+/* One schema: ssanaction's results-location and ssanpublish write the same
+ * objects for the same results (but for the serialisation time). */
+GST_START_TEST (test_same_json_as_results_location)
+{
+  gchar *dir = g_dir_make_tmp ("ssan-publish-XXXXXX", NULL);
+  gchar *a = g_build_filename (dir, "action.jsonl", NULL);
+  gchar *p = g_build_filename (dir, "publish.jsonl", NULL);
+  gchar *desc, *ta, *tp, **la, **lp;
+  GstElement *pipe;
+  GstBus *bus;
+  GstMessage *m;
+  guint i;
+
+  desc = g_strdup_printf (
+      "ssantestsrc num-buffers=72 ! video/x-raw,width=64,height=48 ! "
+      "ssanaction model=" MODEL " threads=1 results-location=%s ! "
+      "ssanpublish location=%s ! fakesink",
+      a, p);
+  pipe = gst_parse_launch (desc, NULL);
+  fail_unless (pipe != NULL);
+  fail_if (gst_element_set_state (pipe, GST_STATE_PLAYING)
+           == GST_STATE_CHANGE_FAILURE);
+  bus = gst_element_get_bus (pipe);
+  m = gst_bus_timed_pop_filtered (
+      bus, TIMEOUT * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
+  gst_message_unref (m);
+  gst_object_unref (bus);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (pipe);
+
+  fail_unless (g_file_get_contents (a, &ta, NULL, NULL));
+  fail_unless (g_file_get_contents (p, &tp, NULL, NULL));
+  la = g_strsplit (ta, "\n", -1);
+  lp = g_strsplit (tp, "\n", -1);
+  /* (72 - 32) / 4 + 1 windows, and the empty string after the last \n */
+  fail_unless_equals_int (g_strv_length (la), 12);
+  fail_unless_equals_int (g_strv_length (lp), 12);
+  for (i = 0; i < 11; i++) {
+    JsonNode *na, *np;
+    JsonObject *oa = parse_object (la[i], &na), *op = parse_object (lp[i], &np);
+
+    check_schema (la[i]);
+    check_schema (lp[i]);
+    json_object_remove_member (oa, "timestamp");
+    json_object_remove_member (op, "timestamp");
+    fail_unless (json_node_equal (na, np), "%s\n%s", la[i], lp[i]);
+    json_node_unref (na);
+    json_node_unref (np);
+  }
+  g_strfreev (la);
+  g_strfreev (lp);
+  g_free (ta);
+  g_free (tp);
+  g_remove (a);
+  g_remove (p);
+  g_rmdir (dir);
+  g_free (a);
+  g_free (p);
+  g_free (dir);
+  g_free (desc);
+}
+GST_END_TEST;
+
 static Suite *
 ssanpublish_suite (void)
 {
@@ -770,6 +834,7 @@ ssanpublish_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_bad_settings);
   tcase_add_test (tc, test_file);
+  tcase_add_test (tc, test_same_json_as_results_location);
   tcase_add_test (tc, test_qos1_10000);
   tcase_add_test (tc, test_two_elements_one_buffer);
   tcase_add_test (tc, test_four_pipelines);
