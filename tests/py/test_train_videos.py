@@ -170,6 +170,14 @@ class TrainVideos(unittest.TestCase):
                             self.p("labels.txt"))
         self.expect_refusal("--train-list needs --labels FILE",
                             "--train-list", self.p("train.txt"))
+        with open(self.p("truncated.pth"), "wb") as fh:
+            fh.write(b"PK\x03\x04" + b"\0" * 100)
+        self.expect_refusal("--init %s: %s: not a readable PyTorch checkpoint"
+                            % (self.p("truncated.pth"),
+                               self.p("truncated.pth")),
+                            "--train-list", self.p("train.txt"), "--labels",
+                            self.p("labels.txt"), "--init",
+                            self.p("truncated.pth"))
         with open(self.p("none.txt"), "w") as fh:
             fh.write("clips/missing.webm 0\n")
         self.expect_refusal("no training video could be decoded (1 skipped)",
