@@ -128,7 +128,7 @@ def build_model(args, init, labels, window_frames, rate):
         shift.update(b for b in args.shift_blocks.split(",") if b)
     unknown = shift - set(order)
     if unknown:
-        raise SystemExit("--shift-blocks: no block %s in this network"
+        raise SystemExit("--shift-blocks: no block %r in this network"
                          % sorted(unknown)[0])
     kw["shift_blocks"] = [b for b in order if b in shift]
     if kw.get("resize") is None:
