@@ -74,7 +74,8 @@ make_split train "$n_train" 710000
 make_split val "$n_val" 720000
 make_split test "$n_test" 730000
 
-echo "== video-e2e: training (tools/train.py" $recipe ")"
+echo "== video-e2e: training: tools/train.py $recipe" | tr -s ' \n' ' '
+echo
 # shellcheck disable=SC2086
 /usr/bin/python3 tools/train.py --train-list "$work/train.txt" \
   --val-list "$work/val.txt" --labels "$work/labels.txt" $recipe \
