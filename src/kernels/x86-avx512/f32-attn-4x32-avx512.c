@@ -42,15 +42,17 @@ fma_rx32 (
   }
 }
 
-/* Online softmax of 32 score columns [nk][32] (row stride ls): t0, t1 are
- * their maxima over the tile; as the portable online_softmax. */
+/* Online softmax of 32 score columns [nk][32] (row stride ls): t[0..32)
+ * are their maxima over the tile; as the portable online_softmax. */
 static void
 softmax_strip (
-    float *s, int ls, int nk, v16f t0, v16f t1, float *m, float *l, float *corr)
+    float *s, int ls, int nk, const float *t, float *m, float *l, float *corr)
 {
-  v16f m0, m1, n0, n1, c0, c1, l0, l1;
+  v16f m0, m1, n0, n1, c0, c1, l0, l1, t0, t1;
   int j;
 
+  V16_LOAD (t0, t);
+  V16_LOAD (t1, t + 16);
   V16_LOAD (m0, m);
   V16_LOAD (m1, m + 16);
   n0 = SSAN_VMAX_v16f (m0, t0);
@@ -103,6 +105,7 @@ SSAN_K (attn_scores) (const float *qp, int mp, const float *kp, int c, int nk,
 
   for (i = 0; i < mp; i += 32) {
     v16f mx0 = (v16f){ 0 } - INFINITY, mx1 = mx0, a[8];
+    float mx[32];
 
     for (j = 0; j + 4 <= nk; j += 4) {
       float *out = s + (size_t)j * ls + i;
@@ -116,7 +119,9 @@ SSAN_K (attn_scores) (const float *qp, int mp, const float *kp, int c, int nk,
       fma_rx32 (1, kp + (size_t)j * c, qp + i, mp, c, a);
       STORE_ROWS (1);
     }
-    softmax_strip (s + i, ls, nk, mx0, mx1, m + i, l + i, corr + i);
+    V16_STORE (mx, mx0);
+    V16_STORE (mx + 16, mx1);
+    softmax_strip (s + i, ls, nk, mx, m + i, l + i, corr + i);
   }
 }
 
