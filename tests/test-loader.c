@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FNAME "bad.safetensors"
 
@@ -826,6 +827,31 @@ test_metadata (void)
     }
   }
   {
+    static const char *const bad_blocks[] = { "layer5.0", "layer1.1",
+      "layer1.0,layer1.0", "layer1.0,", "conv1", "layer1.0 ", "all" };
+    for (size_t i = 0; i < sizeof (bad_blocks) / sizeof (*bad_blocks); i++) {
+      snprintf (name, sizeof (name), "shift_blocks '%s'", bad_blocks[i]);
+      meta_fail (name, "shift_blocks", bad_blocks[i], "'shift_blocks'");
+    }
+  }
+  {
+    static const char *const bad_div[]
+        = { "0", "1", "-8", "8.0", " 8", "+8", "", "65537", "1e1" };
+    for (size_t i = 0; i < sizeof (bad_div) / sizeof (*bad_div); i++) {
+      snprintf (name, sizeof (name), "shift_div '%s'", bad_div[i]);
+      meta_fail (name, "shift_div", bad_div[i], "'shift_div'");
+    }
+  }
+  {
+    static const char *const bad_rates[] = { "0", "-30", "29.97", "30.0",
+      "30/0", "30/", "/1001", "30000/1001/1", "30 ", " 30", "+30", "30/-1", "",
+      "1000001", "30/1000001", "30:1", "3e1", "0/1", "\xd9\xa8" };
+    for (size_t i = 0; i < sizeof (bad_rates) / sizeof (*bad_rates); i++) {
+      snprintf (name, sizeof (name), "frame_rate '%s'", bad_rates[i]);
+      meta_fail (name, "frame_rate", bad_rates[i], "'frame_rate'");
+    }
+  }
+  {
     ssan_modelgen *g = small_with_meta ("ssa_blocks", "layer2.0");
     ssan_modelgen_set_meta (g, "ssa_reduction", "3");
     expect_model_fail ("meta: ssa_reduction 3 does not divide width 16",
@@ -991,7 +1017,10 @@ check_info_defaults (void)
          && info.std[1] == 0.224f && info.ssa_reduction == 2
          && info.n_ssa_blocks == 0 && strcmp (info.labels[0], "class 0") == 0
          && strcmp (info.labels[9], "class 9") == 0 && info.window_frames == 8
-         && info.n_params == 0;
+         && info.n_params == 0 && info.frame_rate_num == 0
+         && info.frame_rate_den == 0 && info.n_shift_blocks == 0
+         && info.shift_blocks == NULL && info.shift_div == 8
+         && info.source == NULL;
     report ("defaults: resize 256, ImageNet mean/std, labels, window, r=2", ok,
         "a default differs");
     ssan_info_clear (&info);
@@ -1013,6 +1042,10 @@ check_info_defaults (void)
   c.ssa_blocks = "layer1.1,layer4.0";
   c.ssa_reduction = 4;
   c.labels_json = "[\"\\u00e9t\\u00e9\",\"b \\\"q\\\"\",\"\"]";
+  c.shift_blocks = "layer4.0,layer1.0";
+  c.shift_div = 4;
+  c.frame_rate = "30000/1001";
+  c.source = "mmaction2:tsm \"k400\"";
   c.mean = "0.5,1e-1,-0.25";
   c.std = "2,0.5E+1,0.125";
   b = serialize (gen (&c));
@@ -1031,7 +1064,13 @@ check_info_defaults (void)
          && strcmp (info.labels[1], "b \"q\"") == 0
          && strcmp (info.labels[2], "") == 0 && info.mean[0] == 0.5f
          && info.mean[1] == 0.1f && info.mean[2] == -0.25f
-         && info.std[0] == 2.0f && info.std[1] == 5.0f && info.std[2] == 0.125f;
+         && info.std[0] == 2.0f && info.std[1] == 5.0f && info.std[2] == 0.125f
+         && info.n_shift_blocks == 2
+         && strcmp (info.shift_blocks[0], "layer4.0") == 0
+         && strcmp (info.shift_blocks[1], "layer1.0") == 0
+         && info.shift_div == 4 && info.frame_rate_num == 30000
+         && info.frame_rate_den == 1001
+         && strcmp (info.source, "mmaction2:tsm \"k400\"") == 0;
     report ("explicit: every key read back", ok, "a value differs");
     ok = take_all (&st, &info, &err) == 0;
     report ("explicit: all tensors taken (input_size 1)", ok, err.msg);
@@ -1061,6 +1100,24 @@ check_info_defaults (void)
       free (b.p);
     }
     report ("defaults: resize = round(S*256/224)", ok, "a resize differs");
+  }
+
+  /* frame_rate: an integer is N/1; an empty shift_blocks is no block */
+  {
+    ssan_modelgen *g = small_with_meta ("frame_rate", "25");
+    ssan_modelgen_set_meta (g, "shift_blocks", "");
+    b = serialize (g);
+    ok = ssan_st_parse (&st, b.p, b.size, FNAME, &err) == 0
+         && ssan_info_parse (&info, &st, &err) == 0;
+    if (ok) {
+      ok = info.frame_rate_num == 25 && info.frame_rate_den == 1
+           && info.n_shift_blocks == 0;
+      ssan_info_clear (&info);
+    }
+    report (
+        "explicit: frame_rate 25 is 25/1, shift_blocks '' none", ok, err.msg);
+    ssan_st_clear (&st);
+    free (b.p);
   }
 
   /* unknown keys are ignored */
@@ -1178,6 +1235,113 @@ test_generated_scale (void)
   }
 }
 
+/* ---- a file replaced in place while being loaded ------------------- */
+
+typedef struct {
+  const char *path;
+  buf files[2];
+  gint stop;
+  gint rewrites; /* files written whole so far */
+} rewriter;
+
+/* Rewrites the file in place (truncate, then 64 KiB writes, as cp does),
+ * alternating two models, until told to stop. */
+static gpointer
+rewrite_loop (gpointer data)
+{
+  rewriter *r = data;
+  unsigned k = 0;
+
+  while (!g_atomic_int_get (&r->stop)) {
+    const buf *b = &r->files[k++ % 2];
+    FILE *f = fopen (r->path, "wb");
+    size_t off;
+
+    if (f == NULL)
+      abort ();
+    for (off = 0; off < b->size; off += 65536)
+      fwrite (b->p + off, 1, MIN ((size_t)65536, b->size - off), f);
+    fclose (f);
+    g_atomic_int_inc (&r->rewrites);
+    /* leave room for whole loads too (the outcome is checked either way) */
+    g_usleep (2000);
+  }
+  return NULL;
+}
+
+/* ssan_model_load on a file being replaced (cp over a model while an
+ * element starts): one of the two models or an error naming the file,
+ * never a crash (it was mapped: SIGBUS when truncated under the map). */
+static void
+test_replaced_while_loading (void)
+{
+  ssan_modelgen_config c;
+  int64_t n_params[2];
+  rewriter r = { 0 };
+  GThread *thread;
+  char *path = NULL, detail[700] = "";
+  int i, fd, loaded = 0, refused = 0, bad = 0;
+
+  ssan_modelgen_config_init (&c);
+  c.width = 16;
+  c.num_classes = 5;
+  c.segments = 2;
+  c.input_size = 32;
+  c.seed = 3;
+  {
+    ssan_modelgen *g = gen (&c);
+    n_params[0] = ssan_modelgen_n_params (g);
+    r.files[0] = serialize (g);
+  }
+  small_config (&c);
+  {
+    ssan_modelgen *g = gen (&c);
+    n_params[1] = ssan_modelgen_n_params (g);
+    r.files[1] = serialize (g);
+  }
+  fd = g_file_open_tmp ("ssan-replaced-XXXXXX.safetensors", &path, NULL);
+  if (fd < 0)
+    abort ();
+  close (fd);
+  r.path = path;
+  thread = g_thread_new ("rewrite", rewrite_loop, &r);
+
+  /* loads while the file is rewritten 100 times, however long that takes */
+  while (g_atomic_int_get (&r.rewrites) < 1)
+    g_thread_yield ();
+  for (i = 0; g_atomic_int_get (&r.rewrites) < 101; i++) {
+    ssan_error err = { 0 };
+    ssan_model *m = ssan_model_load (path, &err);
+
+    if (m) {
+      int64_t n = ssan_model_get_info (m)->n_params;
+      loaded++;
+      if (n != n_params[0] && n != n_params[1]) {
+        bad++;
+        snprintf (detail, sizeof (detail), "loaded %lld params", (long long)n);
+      }
+      ssan_model_free (m);
+    } else {
+      refused++;
+      if (strncmp (err.msg, path, strlen (path)) != 0
+          || (err.code != SSAN_ERR_IO && err.code != SSAN_ERR_FORMAT)) {
+        bad++;
+        snprintf (detail, sizeof (detail), "code %d: %s", err.code, err.msg);
+      }
+    }
+  }
+  g_atomic_int_set (&r.stop, 1);
+  g_thread_join (thread);
+  printf (
+      "     replaced while loading: %d loaded, %d refused\n", loaded, refused);
+  report ("model file replaced in place while loading", bad == 0, detail);
+
+  unlink (path);
+  g_free (path);
+  free (r.files[0].p);
+  free (r.files[1].p);
+}
+
 int
 main (void)
 {
@@ -1189,6 +1353,7 @@ main (void)
   check_info_defaults ();
   test_models ();
   test_generated_scale ();
+  test_replaced_while_loading ();
   printf ("%d passed, %d failed\n", n_passed, n_failed);
   return n_failed ? 1 : 0;
 }

@@ -7,7 +7,7 @@ model, same input.
       [--ort DIR | --no-ort]
 
 For a configuration (paper: resnet50, T 8, 224, SSA in layer1.0,layer2.0;
-tsn: the same without SSA; demo: the bundled demo model's configuration, or
+tsn: the same without SSA; tsm: tsn with TSM's shift in every block; demo: the bundled demo model's configuration, or
 models/ssan-demo.safetensors when it exists, or --model FILE) a random model
 file is exported once with tools/ssan_export.py (calibrated BatchNorm
 statistics and unit-scale logits; cached in --cache) and seeded random
@@ -47,6 +47,10 @@ CONFIGS = {
               "--input-size", "224", "--ssa-blocks", "layer1.0,layer2.0"],
     "tsn": ["--arch", "resnet50", "--classes", "174", "--segments", "8",
             "--input-size", "224"],
+    "tsm": ["--arch", "resnet50", "--classes", "174", "--segments", "8",
+            "--input-size", "224", "--shift-blocks",
+            ",".join("layer%d.%d" % (i + 1, j)
+                     for i, n in enumerate((3, 4, 6, 3)) for j in range(n))],
     # tools/train.py ARCH
     "demo": ["--arch", "custom", "--block", "basic", "--layers", "1,1,1,1",
              "--width", "16", "--classes", "11", "--segments", "8",
