@@ -41,7 +41,9 @@
  *   (string, the #GstSsanAction:model property);
  * - written as one JSON object per line to #GstSsanAction:results-location
  *   (same fields, times in ns or null, plus `stream-time` and
- *   `stream-time-end`, the stream time of the window's first and last frame).
+ *   `stream-time-end`, the stream time of the window's first and last frame,
+ *   and `timestamp`, UTC wall-clock time; the schema, shared with
+ *   ssanpublish, is docs/ssan-result.schema.json).
  *
  * In sync mode a window's result is out (message, file, meta) before its
  * last frame is pushed on.  In async mode a worker thread evaluates while
@@ -107,7 +109,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <json-glib/json-glib.h>
+#include "gstssanjson.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
 #define GST_CAT_DEFAULT gst_ssan_action_debug
@@ -827,67 +829,19 @@ gst_ssan_action_result_to_structure (
   return s;
 }
 
-static void
-gst_ssan_action_json_time (JsonBuilder *b, const gchar *name, GstClockTime t)
-{
-  json_builder_set_member_name (b, name);
-  if (GST_CLOCK_TIME_IS_VALID (t))
-    json_builder_add_int_value (b, (gint64)t);
-  else
-    json_builder_add_null_value (b);
-}
-
+/* One line of the schema ssanpublish writes too (gstssanjson.c). */
 static void
 gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
     GstClockTime st_start, GstClockTime st_end)
 {
-  JsonBuilder *b = json_builder_new ();
-  JsonGenerator *gen;
-  JsonNode *root;
   gchar *line;
   gsize len;
   gint error;
-  guint i;
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "label");
-  json_builder_add_string_value (b, r->label);
-  json_builder_set_member_name (b, "class-id");
-  json_builder_add_int_value (b, r->class_id);
-  json_builder_set_member_name (b, "confidence");
-  json_builder_add_double_value (b, r->confidence);
-  gst_ssan_action_json_time (b, "window-start", r->window_start);
-  gst_ssan_action_json_time (b, "window-end", r->window_end);
-  json_builder_set_member_name (b, "window-index");
-  json_builder_add_int_value (b, (gint64)r->window_index);
-  json_builder_set_member_name (b, "inference-time");
-  json_builder_add_int_value (b, (gint64)r->inference_time);
-  json_builder_set_member_name (b, "element");
-  json_builder_add_string_value (b, r->element);
-  json_builder_set_member_name (b, "result-id");
-  json_builder_add_int_value (b, (gint64)r->result_id);
-  json_builder_set_member_name (b, "model");
-  json_builder_add_string_value (b, r->model);
-  json_builder_set_member_name (b, "labels");
-  json_builder_begin_array (b);
-  for (i = 0; i < r->n_top; i++)
-    json_builder_add_string_value (b, r->top_labels[i]);
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "scores");
-  json_builder_begin_array (b);
-  for (i = 0; i < r->n_top; i++)
-    json_builder_add_double_value (b, r->top_scores[i]);
-  json_builder_end_array (b);
-  gst_ssan_action_json_time (b, "stream-time", st_start);
-  gst_ssan_action_json_time (b, "stream-time-end", st_end);
-  json_builder_end_object (b);
-
-  root = json_builder_get_root (b);
-  gen = json_generator_new ();
-  json_generator_set_root (gen, root);
-  line = json_generator_to_data (gen, &len);
-  /* one write per line: with results-append, lines of several elements
-   * writing to one file do not interleave */
+  line = gst_ssan_result_to_json (
+      r, st_start, st_end, g_get_real_time (), NULL, NULL);
+  len = strlen (line);
+  /* one write per line: lines of several writers never interleave */
   line = g_realloc (line, len + 1);
   line[len++] = '\n';
 
@@ -904,9 +858,6 @@ gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
   g_mutex_unlock (&self->results_lock);
 
   g_free (line);
-  json_node_unref (root);
-  g_object_unref (gen);
-  g_object_unref (b);
 }
 
 /* results-location set while streaming (log rotation): the next line goes
