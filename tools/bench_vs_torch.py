@@ -16,7 +16,7 @@ process so that the peak resident memory is its own (VmHWM of each process's own
 address space; ru_maxrss of a child of a big Python process is not):
   - ssan-bench --model FILE --input FRAMES --threads N --windows K
   - ONNX Runtime: the twin exported with torch.onnx.export (opset 17,
-    cached beside the model file), run by tools/ort_bench.js with the npm
+    cached in --cache), run by tools/ort_bench.js with the npm
     package onnxruntime-node (CPU provider, intra-op threads N, inter-op 1,
     sequential, graph optimisation 'all'), one warm-up window, K timed;
   - the twin: torch.set_num_threads(N), model.eval(), torch.inference_mode(),
@@ -30,6 +30,7 @@ absolute difference of the window logits of each against the twin (must be
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -234,7 +235,11 @@ def main():
     onnx = None
     if not args.no_ort:
         node_env = dict(os.environ, NODE_PATH=ort_setup(args.ort))
-        onnx = model + ".onnx"
+        # in the cache, never beside the model (which may be in the tree)
+        os.makedirs(args.cache, exist_ok=True)
+        onnx = os.path.join(args.cache, "%s-%s.onnx" % (
+            os.path.basename(model), hashlib.sha1(
+                os.path.abspath(model).encode()).hexdigest()[:8]))
         if not os.path.exists(onnx) or (os.path.getmtime(onnx)
                                         < os.path.getmtime(model)):
             print("exporting %s to ONNX (opset 17) ..." % model, flush=True)

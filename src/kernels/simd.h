@@ -47,14 +47,34 @@ typedef int32_t v8i __attribute__ ((vector_size (32)));
   ((__typeof__ (a))(((VI)(a) & ((a) > (b))) | ((VI)(b) & ~((a) > (b)))))
 #define SSAN_VMIN(VI, a, b)                                                    \
   ((__typeof__ (a))(((VI)(a) & ((a) < (b))) | ((VI)(b) & ~((a) < (b)))))
+/* x clamped to [lo, hi] (x NaN: lo), one instruction each way where the
+ * library's flags give them */
+#define SSAN_VCLAMP(VI, x, lo, hi) SSAN_VMIN (VI, SSAN_VMAX (VI, x, lo), hi)
+#if defined(__AVX__)
+#include <immintrin.h>
+#define SSAN_VCLAMP_v8f(x, lo, hi)                                             \
+  ((v8f)_mm256_min_ps (_mm256_max_ps ((__m256)(x), (__m256)(lo)), (__m256)(hi)))
+#else
+#define SSAN_VCLAMP_v8f(x, lo, hi) SSAN_VCLAMP (v8i, x, lo, hi)
+#endif
+#if defined(__AVX512F__)
+#define SSAN_VMAX_v16f(a, b)                                                   \
+  ((__typeof__ (a))_mm512_max_ps ((__m512)(a), (__m512)(b)))
+#define SSAN_VCLAMP_v16f(x, lo, hi)                                            \
+  ((__typeof__ (x))_mm512_min_ps (                                             \
+      _mm512_max_ps ((__m512)(x), (__m512)(lo)), (__m512)(hi)))
+#else
+#define SSAN_VMAX_v16f(a, b) SSAN_VMAX (__typeof__ ((a) > (b)), a, b)
+#define SSAN_VCLAMP_v16f(x, lo, hi)                                            \
+  SSAN_VCLAMP (__typeof__ ((x) > (lo)), x, lo, hi)
+#endif
 #define SSAN_VEXP2(VF, VI, y, x)                                               \
   do {                                                                         \
     const VF lo_ = (VF){ 0 } - 126.0f, hi_ = (VF){ 0 } + 127.0f;               \
     const VF magic_ = (VF){ 0 } + 12582912.0f; /* 1.5 * 2^23 */                \
     VF x_ = (x), n_, f_;                                                       \
     VI i_;                                                                     \
-    x_ = SSAN_VMAX (VI, x_, lo_);                                              \
-    x_ = SSAN_VMIN (VI, x_, hi_);                                              \
+    x_ = SSAN_VCLAMP_##VF (x_, lo_, hi_);                                      \
     n_ = x_ + magic_;                                                          \
     i_ = (VI)n_ - (VI)magic_;                                                  \
     n_ = n_ - magic_;                                                          \

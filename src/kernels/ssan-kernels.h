@@ -75,6 +75,7 @@ typedef struct ssan_kernels {
       size_t ldb, float *c, size_t ldc, const float *bias, int relu,
       int accumulate, float *panel);
   int gemm_nr; /* its full strip width (columns); chunks are sized by it */
+  int gemm_vw; /* its vector width (floats): narrower strips are padded */
 
   /* rows [c0, c1) of x (row stride ld), first cols values: += b[i], ReLU */
   void (*bias_act) (float *x, int c0, int c1, size_t cols, size_t ld,

@@ -181,21 +181,23 @@ wino_item (void *arg, int i, int thread)
 }
 
 /* Relative cost of a stride-1 chunk's GEMMs on nt columns (a multiple of
- * 8): the GEMM kernel's strips of nr (AVX2: 24, 12 accumulators) 20 per
- * column, narrower ones (8 accumulators; a last 8 is shared with the strip
- * before: two of 16) 23.  Measured (8 frames, 2 threads): layer3's 14x14 maps
- * in chunks of 24 tiles took 10 % less CPU than in chunks of 32, layer1's 56x56
- * in 120 or 72 10-15 % less than in 112. */
+ * 8): the GEMM kernel's full strips of nr columns 20 per column, the rest
+ * 23 per column of its vectors (vw wide; with 8-float vectors a last 8 is
+ * shared with the strip before: two of 16).  Measured with the AVX2 kernel
+ * (nr 24, 8 tiles, 2 threads): layer3's 14x14 maps in chunks of 24 tiles
+ * took 10 % less CPU than in chunks of 32, layer1's 56x56 in 120 or 72
+ * 10-15 % less than in 112; the AVX-512 kernel (nr 48, vw 16) runs a strip
+ * of 24 at 85 % of the rate of one of 16 + 16. */
 static size_t
-wino_width_cost (size_t nt, size_t nr)
+wino_width_cost (size_t nt, size_t nr, size_t vw)
 {
   size_t full = nt / nr, rest = nt % nr;
 
-  if (rest == 8 && full > 0) {
+  if (vw == 8 && rest == 8 && full > 0) {
     full--;
     rest += nr;
   }
-  return full * nr * 20 + rest * 23;
+  return full * nr * 20 + (rest + vw - 1) / vw * vw * 23;
 }
 
 void
@@ -205,7 +207,7 @@ ssan_wino_forward (const ssan_conv *cv, const float *src, size_t cs, size_t fs,
 {
   wino_job wj;
   ssan_wino_job *j = &wj.k;
-  size_t items, want, nr = work->kern->gemm_nr;
+  size_t items, want, nr = work->kern->gemm_nr, vw = work->kern->gemm_vw;
   int threads = ssan_pool_threads (work->pool);
 
   memset (&wj, 0, sizeof wj);
@@ -257,7 +259,7 @@ ssan_wino_forward (const ssan_conv *cv, const float *src, size_t cs, size_t fs,
     for (nt = j->nt; nt >= lo && nt * 2 >= j->nt; nt -= 8) {
       size_t n = (j->tiles + nt - 1) / nt;
       size_t c = (n + threads - 1) / threads
-                 * (cv->stride == 1 ? wino_width_cost (nt, nr) : nt);
+                 * (cv->stride == 1 ? wino_width_cost (nt, nr, vw) : nt);
       if (c < cost) {
         cost = c;
         best = nt;

@@ -4,6 +4,7 @@
 
 const ssan_kernels ssan_kernels_portable = {
   .name = "portable",
+  .gemm_vw = 8,
   .gemm_nr = 24,
   .bias_act = bias_act__portable,
   .im2col = im2col__portable,

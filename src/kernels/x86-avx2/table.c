@@ -6,6 +6,7 @@
 const ssan_kernels ssan_kernels_avx2 = {
   .name = "avx2",
   .gemm = gemm__avx2,
+  .gemm_vw = 8,
   .gemm_nr = 24,
   .bias_act = bias_act__avx2,
   .im2col = im2col__avx2,

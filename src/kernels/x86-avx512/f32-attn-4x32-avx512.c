@@ -14,8 +14,8 @@
 /* acc[2r], acc[2r + 1] = sum_k b[R*k + r] * a[k*lda + 0..31] for r < R
  * (R = 4: b packed 4 rows at a time; R = 1: one row), k < n */
 static inline __attribute__ ((always_inline)) void
-fma_rx32 (const int R, const float *b, const float *a, size_t lda, int n,
-    v16f *acc)
+fma_rx32 (
+    const int R, const float *b, const float *a, size_t lda, int n, v16f *acc)
 {
   v16f s[8];
   int k, r;
@@ -42,19 +42,21 @@ fma_rx32 (const int R, const float *b, const float *a, size_t lda, int n,
   }
 }
 
-/* Online softmax of 32 score columns [nk][32] (row stride ls): t0, t1 are
- * their maxima over the tile; as the portable online_softmax. */
+/* Online softmax of 32 score columns [nk][32] (row stride ls): t[0..32)
+ * are their maxima over the tile; as the portable online_softmax. */
 static void
-softmax_strip (float *s, int ls, int nk, v16f t0, v16f t1, float *m,
-    float *l, float *corr)
+softmax_strip (
+    float *s, int ls, int nk, const float *t, float *m, float *l, float *corr)
 {
-  v16f m0, m1, n0, n1, c0, c1, l0, l1;
+  v16f m0, m1, n0, n1, c0, c1, l0, l1, t0, t1;
   int j;
 
+  V16_LOAD (t0, t);
+  V16_LOAD (t1, t + 16);
   V16_LOAD (m0, m);
   V16_LOAD (m1, m + 16);
-  n0 = SSAN_VMAX (v16i, m0, t0);
-  n1 = SSAN_VMAX (v16i, m1, t1);
+  n0 = SSAN_VMAX_v16f (m0, t0);
+  n1 = SSAN_VMAX_v16f (m1, t1);
   SSAN_VEXP2 (v16f, v16i, c0, m0 - n0);
   SSAN_VEXP2 (v16f, v16i, c1, m1 - n1);
   V16_LOAD (l0, l);
@@ -90,19 +92,20 @@ softmax_strip (float *s, int ls, int nk, v16f t0, v16f t1, float *m,
       v16f x0_ = a[2 * r_] * alpha, x1_ = a[2 * r_ + 1] * alpha;               \
       V16_STORE (out + (size_t)r_ * ls, x0_);                                  \
       V16_STORE (out + (size_t)r_ * ls + 16, x1_);                             \
-      mx0 = SSAN_VMAX (v16i, mx0, x0_);                                        \
-      mx1 = SSAN_VMAX (v16i, mx1, x1_);                                        \
+      mx0 = SSAN_VMAX_v16f (mx0, x0_);                                         \
+      mx1 = SSAN_VMAX_v16f (mx1, x1_);                                         \
     }                                                                          \
   } while (0)
 
 void
-SSAN_K (attn_scores) (const float *qp, int mp, const float *kp, int c,
-    int nk, int ls, float alpha, float *s, float *m, float *l, float *corr)
+SSAN_K (attn_scores) (const float *qp, int mp, const float *kp, int c, int nk,
+    int ls, float alpha, float *s, float *m, float *l, float *corr)
 {
   int i, j;
 
   for (i = 0; i < mp; i += 32) {
     v16f mx0 = (v16f){ 0 } - INFINITY, mx1 = mx0, a[8];
+    float mx[32];
 
     for (j = 0; j + 4 <= nk; j += 4) {
       float *out = s + (size_t)j * ls + i;
@@ -116,7 +119,9 @@ SSAN_K (attn_scores) (const float *qp, int mp, const float *kp, int c,
       fma_rx32 (1, kp + (size_t)j * c, qp + i, mp, c, a);
       STORE_ROWS (1);
     }
-    softmax_strip (s + i, ls, nk, mx0, mx1, m + i, l + i, corr + i);
+    V16_STORE (mx, mx0);
+    V16_STORE (mx + 16, mx1);
+    softmax_strip (s + i, ls, nk, mx, m + i, l + i, corr + i);
   }
 }
 
@@ -137,8 +142,8 @@ SSAN_K (attn_scores) (const float *qp, int mp, const float *kp, int c,
   } while (0)
 
 void
-SSAN_K (attn_accumulate) (const float *vp, int c, int nk, const float *p,
-    int ls, int mp, float *o)
+SSAN_K (attn_accumulate) (
+    const float *vp, int c, int nk, const float *p, int ls, int mp, float *o)
 {
   int i, cc;
 

@@ -117,7 +117,7 @@ gemm_micro (const int mr, const int nv, const int masked, int kc,
       if (last) {
         x += bb;
         if (relu)
-          x = SSAN_VMAX (v16i, x, ((v16f){ 0 }));
+          x = SSAN_VMAX_v16f (x, ((v16f){ 0 }));
       }
       if (part)
         V16_STOREN (cp, x, tail);
@@ -230,7 +230,10 @@ SSAN_K (gemm) (int M, int N, int K, const float *a, size_t lda, const float *b,
         const float *src = bs + (size_t)p * ldb;
         for (s = 0; s < ns; s++) {
           float *dst = panel + ((size_t)s * kc + p) * GEMM_NR;
-          memcpy (dst, src, (size_t)w[s] * sizeof (float));
+          if (w[s] == GEMM_NR)
+            memcpy (dst, src, GEMM_NR * sizeof (float));
+          else
+            memcpy (dst, src, (size_t)w[s] * sizeof (float));
           src += w[s];
         }
       }

@@ -10,6 +10,7 @@
 const ssan_kernels SSAN_TCAT (ssan_kernels, SSAN_ISA) = {
   .name = SSAN_ISA_NAME,
   .gemm = SSAN_K (gemm),
+  .gemm_vw = 16,
   .gemm_nr = 48,
   .bias_act = SSAN_K (bias_act),
   .im2col = SSAN_K (im2col),
