@@ -1016,7 +1016,10 @@ ssanpublish_suite (void)
   tcase_add_test (tc, test_broker_down_at_start);
   tcase_add_test (tc, test_credentials);
   tcase_add_test (tc, test_tls);
+#ifndef SSAN_SANITIZED
+  /* runs gst-launch-1.0, which cannot load a sanitizer-built plugin */
   tcase_add_test (tc, test_last_will);
+#endif
   return s;
 }
 
