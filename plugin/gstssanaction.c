@@ -65,7 +65,11 @@
  * the smoothing history is cleared.  A flush also drops the latest result
  * (buffers after a seek carry no stale meta); DISCONT and caps changes keep
  * it until the next result.  EOS never evaluates a partial window (in async
- * mode it waits for the window being evaluated).  Changes of model, labels,
+ * mode it waits for the window being evaluated).  In reverse playback
+ * (rate < 0) a DISCONT buffer whose PTS goes back does not empty the window
+ * (sources mark every reverse buffer so), and each window is fed to the
+ * network oldest first in time, as in forward playback; window-start and
+ * window-end stay the oldest and newest PTS.  Changes of model, labels,
  * segments, window-frames, stride, threads and smoothing while streaming
  * take effect at the next buffer, once the worker is idle, and empty the
  * window; a failure then (say a bad model file) is a stream error.
@@ -745,8 +749,9 @@ gst_ssan_action_configure (GstSsanAction *self)
 
   GST_INFO_OBJECT (self,
       "model %s: T %d, L %d, stride %d, S %d, %d classes, "
-      "%u frame slots",
-      self->model->path, T, L, stride, self->S, self->n_classes, self->n_slots);
+      "%u frame slots, kernels %s",
+      self->model->path, T, L, stride, self->S, self->n_classes, self->n_slots,
+      ssan_ctx_get_kernels (self->ctx));
   return TRUE;
 
   /* ERRORS */
@@ -881,9 +886,10 @@ gst_ssan_action_reopen_results (GstSsanAction *self)
 }
 
 /* Fills the [T][3][S][S] tensor of the window ending on frame n from the
- * converted frames. */
+ * converted frames, oldest first in time: in reverse playback frames
+ * arrive latest first, so the sampled frames go in the other way round. */
 static void
-gst_ssan_action_fill_tensor (GstSsanAction *self, guint64 n)
+gst_ssan_action_fill_tensor (GstSsanAction *self, guint64 n, gboolean reverse)
 {
   gsize plane = (gsize)self->S * self->S;
   gsize slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
@@ -895,7 +901,8 @@ gst_ssan_action_fill_tensor (GstSsanAction *self, guint64 n)
     guint64 f = first + self->sample_idx[t];
     gint slot = self->slot_of[f % self->L];
     const guint8 *src = self->ring + slot * slot_size;
-    float *r = self->tensor + t * 3 * plane, *g = r + plane, *b = g + plane;
+    float *r = self->tensor + (reverse ? self->T - 1 - t : t) * 3 * plane;
+    float *g = r + plane, *b = g + plane;
 
     g_assert (slot >= 0);
     for (y = 0; y < self->S; y++) {
@@ -1334,9 +1341,7 @@ gst_ssan_action_src_event (GstBaseTransform *trans, GstEvent *event)
     else if (diff > 0) /* late: the next frame will be at least as late */
       self->qos_earliest = timestamp + 2 * diff;
     else
-      self->qos_earliest = (GstClockTimeDiff)timestamp + diff > 0 ? (
-                               GstClockTime)((GstClockTimeDiff)timestamp + diff)
-                                                                  : 0;
+      self->qos_earliest = MAX ((GstClockTimeDiff)timestamp + diff, 0);
     GST_OBJECT_UNLOCK (self);
   }
 
@@ -1348,7 +1353,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstSsanAction *self = GST_SSAN_ACTION (trans);
   GstSsanActionMode mode;
-  gboolean reconfigure, reopen, failed;
+  gboolean reconfigure, reopen, reverse, failed;
   gint top_k, pos;
   gdouble threshold;
   guint64 n;
@@ -1364,6 +1369,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   mode = self->settings.mode;
   top_k = self->settings.top_k;
   threshold = self->settings.threshold;
+  reverse = trans->segment.rate < 0.0;
   GST_OBJECT_UNLOCK (self);
 
   if (reconfigure && !gst_ssan_action_configure (self))
@@ -1381,8 +1387,15 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     goto not_negotiated;
 
   if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0) {
-    GST_DEBUG_OBJECT (self, "DISCONT: emptying the window");
-    gst_ssan_action_reset_window (self);
+    GstClockTime prev = self->pts[(self->n_frames - 1) % self->L];
+
+    /* in reverse playback every buffer (basesrc) or chunk (decoders) may be
+     * DISCONT: only a step that does not go back in time empties it */
+    if (!reverse || !GST_BUFFER_PTS_IS_VALID (buf)
+        || !GST_CLOCK_TIME_IS_VALID (prev) || GST_BUFFER_PTS (buf) >= prev) {
+      GST_DEBUG_OBJECT (self, "DISCONT: emptying the window");
+      gst_ssan_action_reset_window (self);
+    }
   }
 
   n = self->n_frames;
@@ -1411,8 +1424,11 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   }
 
   if (gst_ssan_action_is_window_end (self, n)) {
-    GstClockTime start = self->pts[(n + 1 - self->L) % self->L];
-    GstClockTime end = self->pts[pos];
+    GstClockTime first = self->pts[(n + 1 - self->L) % self->L];
+    /* oldest and newest PTS: in reverse playback the first frame is the
+     * newest */
+    GstClockTime start = reverse ? self->pts[pos] : first;
+    GstClockTime end = reverse ? first : self->pts[pos];
     GstClockTime st_start = GST_CLOCK_TIME_NONE, st_end = GST_CLOCK_TIME_NONE;
     guint64 index = self->window_index++;
     gboolean late;
@@ -1428,7 +1444,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     }
     GST_OBJECT_UNLOCK (self);
 
-    late = gst_ssan_action_qos_late (self, end);
+    late = gst_ssan_action_qos_late (self, self->pts[pos]);
     g_mutex_lock (&self->lock);
     if (late) {
       self->windows_skipped++;
@@ -1445,7 +1461,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
       g_mutex_unlock (&self->lock);
 
       t0 = g_get_monotonic_time ();
-      gst_ssan_action_fill_tensor (self, n);
+      gst_ssan_action_fill_tensor (self, n, reverse);
       if (!gst_ssan_action_evaluate (self, start, end, st_start, st_end, index,
               generation, top_k, threshold, self->history_reset))
         return GST_FLOW_ERROR;
@@ -1461,7 +1477,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
       g_mutex_unlock (&self->lock);
 
       /* the worker is idle: nobody else touches the tensor */
-      gst_ssan_action_fill_tensor (self, n);
+      gst_ssan_action_fill_tensor (self, n, reverse);
 
       g_mutex_lock (&self->lock);
       self->job.start = start;
@@ -1785,8 +1801,9 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_WINDOWS_SKIPPED,
       g_param_spec_uint64 ("windows-skipped", "Windows skipped",
-          "Windows skipped in async mode because the worker was busy", 0,
-          G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+          "Windows skipped: in async mode because the worker was busy, "
+          "with qos because their last frame was late downstream",
+          0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_ROI_ID,
       g_param_spec_int ("roi-id", "ROI id",
           "id of this element's full-frame \"action\" "
@@ -1801,8 +1818,12 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           "measured (a LATENCY message is posted when that grows); "
           "async mode adds none",
           0, G_MAXUINT64, DEFAULT_LATENCY, rw));
-  /* GstBaseTransform's own QoS would drop frames: ours skips windows */
-  g_object_class_override_property (gobject_class, PROP_QOS, "qos");
+  /* shadows GstBaseTransform's qos, whose QoS would drop frames */
+  g_object_class_install_property (gobject_class, PROP_QOS,
+      g_param_spec_boolean ("qos", "QoS",
+          "Skip windows whose last frame is already late downstream (QoS "
+          "events), counted in windows-skipped; frames are never dropped",
+          DEFAULT_QOS, rw));
 
   gst_element_class_set_static_metadata (element_class,
       "SSAN action recognition", "Filter/Analyzer/Video",
