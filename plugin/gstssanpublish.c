@@ -266,8 +266,10 @@ gst_ssan_publish_notify (
 
   switch (event) {
     case GST_SSAN_PUBLISHER_CONNECTED:
+      /* gst-launch-1.0 prints only the debug part of an INFO */
       GST_ELEMENT_INFO (self, RESOURCE, OPEN_WRITE,
-          ("Connected to MQTT broker %s.", self->where), (NULL));
+          ("Connected to MQTT broker %s.", self->where),
+          ("connected to MQTT broker %s", self->where));
       break;
     case GST_SSAN_PUBLISHER_RETRYING:
       GST_ELEMENT_WARNING (self, RESOURCE, OPEN_WRITE,

@@ -59,6 +59,8 @@ struct _GstSsanPublisher {
   guint inflight;
   guint64 published, dropped;
   gboolean connected, stopping, dropping;
+  gboolean away; /* a connection attempt failed or the connection broke,
+                  * and it is not back yet (not set before the first try) */
 
   GThread *thread;
   gint wake[2]; /* the streaming thread's nudge to the MQTT thread */
@@ -128,6 +130,7 @@ on_connect (struct mosquitto *mosq, void *data, int rc)
     return; /* seen by the loop as a failed mosquitto_loop () */
   g_mutex_lock (&pub->lock);
   pub->connected = TRUE;
+  pub->away = FALSE;
   pub->dropping = FALSE;
   g_cond_broadcast (&pub->cond);
   g_mutex_unlock (&pub->lock);
@@ -319,6 +322,10 @@ gst_ssan_publisher_mqtt_thread (gpointer data)
         have_socket = FALSE;
         announced = FALSE;
         if (connack_is_final (pub->connack)) {
+          g_mutex_lock (&pub->lock);
+          pub->away = TRUE;
+          g_cond_broadcast (&pub->cond);
+          g_mutex_unlock (&pub->lock);
           pub->notify (pub->user_data, GST_SSAN_PUBLISHER_REFUSED,
               mosquitto_connack_string (pub->connack));
           break;
@@ -332,6 +339,8 @@ gst_ssan_publisher_mqtt_thread (gpointer data)
     if (reason) {
       g_mutex_lock (&pub->lock);
       pub->connected = FALSE;
+      pub->away = TRUE;
+      g_cond_broadcast (&pub->cond);
       g_mutex_unlock (&pub->lock);
       if (!warned) {
         gchar *detail = g_strdup_printf ("%s: %s", where, reason);
@@ -597,7 +606,8 @@ gst_ssan_publisher_drain (GstSsanPublisher *pub, gint64 timeout_us)
   g_mutex_lock (&pub->lock);
   for (;;) {
     done = g_queue_is_empty (&pub->queue) && pub->inflight == 0;
-    if (done || (pub->kind == GST_SSAN_PUBLISHER_MQTT && !pub->connected))
+    /* not before the first connection is made: only once it failed */
+    if (done || pub->away || pub->stopping)
       break;
     if (!g_cond_wait_until (&pub->cond, &pub->lock, end))
       break;

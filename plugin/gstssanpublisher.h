@@ -83,9 +83,10 @@ GstSsanPublisher *gst_ssan_publisher_new (const GstSsanPublisherConfig *cfg,
 void gst_ssan_publisher_push (
     GstSsanPublisher *pub, gchar *topic, gchar *payload);
 
-/* Waits until everything queued is delivered, for at most @timeout_us, and
- * only while connected (a broker that is away is not waited for).  TRUE
- * when nothing is left. */
+/* Waits until everything queued is delivered, for at most @timeout_us; a
+ * broker found away (a connection attempt failed or the connection broke)
+ * is not waited for, one still being connected to at first is.  TRUE when
+ * nothing is left. */
 gboolean gst_ssan_publisher_drain (GstSsanPublisher *pub, gint64 timeout_us);
 
 typedef struct {

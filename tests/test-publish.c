@@ -14,7 +14,11 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <mosquitto.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "gstssanactionmeta.h"
 #include "ssan-broker.h"
@@ -58,11 +62,20 @@ publish_harness (const gchar *props)
   fail_unless (e != NULL && GST_IS_BASE_TRANSFORM (e), "%s", props);
   /* before it starts: the first connection's messages go there */
   gst_element_set_bus (e, bus);
-  gst_object_unref (bus);
+  g_object_set_data_full (G_OBJECT (e), "test-bus", bus, gst_object_unref);
   h = gst_harness_new_with_element (e, "sink", "src");
   gst_object_unref (e);
   gst_harness_set_src_caps_str (h, "application/x-ssan-test");
   return h;
+}
+
+/* The bus's queued messages hold the element, which holds the bus. */
+static void
+publish_teardown (GstHarness *h)
+{
+  gst_bus_set_flushing (
+      g_object_get_data (G_OBJECT (h->element), "test-bus"), TRUE);
+  gst_harness_teardown (h);
 }
 
 /* Pushes @n buffers, each with the next result of @element (ids from
@@ -354,7 +367,7 @@ GST_START_TEST (test_qos1_10000)
 
   g_array_unref (ids);
   g_ptr_array_unref (msgs);
-  gst_harness_teardown (h);
+  publish_teardown (h);
   g_free (props);
   ssan_sub_free (sub);
   ssan_broker_free (&b);
@@ -398,7 +411,7 @@ GST_START_TEST (test_two_elements_one_buffer)
   check_exactly_once (ids, 0, 20);
   g_array_unref (ids);
   g_ptr_array_unref (msgs);
-  gst_harness_teardown (h);
+  publish_teardown (h);
   g_free (props);
   ssan_sub_free (sub);
   ssan_broker_free (&b);
@@ -521,7 +534,7 @@ run_restart (gint qos)
 
   g_array_unref (ids);
   g_ptr_array_unref (msgs);
-  gst_harness_teardown (h);
+  publish_teardown (h);
   g_free (props);
   ssan_sub_free (sub);
   ssan_broker_free (&b);
@@ -588,7 +601,7 @@ GST_START_TEST (test_broker_down_at_start)
 
   g_array_unref (ids);
   g_ptr_array_unref (msgs);
-  gst_harness_teardown (h);
+  publish_teardown (h);
   g_free (props);
   ssan_sub_free (sub);
   ssan_broker_free (&b);
@@ -625,7 +638,7 @@ GST_START_TEST (test_credentials)
   fail_unless (strstr (text, "127.0.0.1"));
   g_free (text);
   push_results (h, "a", 0, 10); /* never blocks */
-  gst_harness_teardown (h);
+  publish_teardown (h);
   g_free (props);
 
   /* right password (properties override the location's) */
@@ -647,7 +660,7 @@ GST_START_TEST (test_credentials)
   push_results (h, "a", 0, 10);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   fail_unless_equals_uint64 (prop_u64 (h->element, "published"), 10);
-  gst_harness_teardown (h);
+  publish_teardown (h);
 
   g_free (props);
   g_free (extra);
@@ -712,6 +725,7 @@ GST_START_TEST (test_bad_settings)
     g_error_free (err);
     gst_message_unref (m);
     gst_element_set_state (e, GST_STATE_NULL);
+    gst_bus_set_flushing (bus, TRUE);
     gst_object_unref (e);
     gst_object_unref (bus);
     g_free (desc);
@@ -735,7 +749,7 @@ GST_START_TEST (test_file)
     push_results (h, "a", run * 100, 100);
     fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
     fail_unless_equals_uint64 (prop_u64 (h->element, "published"), 100);
-    gst_harness_teardown (h);
+    publish_teardown (h);
     g_free (props);
   }
   fail_unless (g_file_get_contents (path, &text, NULL, NULL));
@@ -824,6 +838,165 @@ GST_START_TEST (test_same_json_as_results_location)
 }
 GST_END_TEST;
 
+static gboolean
+run_openssl (const gchar *dir, const gchar *cmd)
+{
+  gchar *full = g_strdup_printf ("sh -c 'cd \"%s\" && %s' ", dir, cmd);
+  gint status;
+  gboolean ok = g_spawn_command_line_sync (full, NULL, NULL, &status, NULL)
+                && g_spawn_check_wait_status (status, NULL);
+
+  g_free (full);
+  return ok;
+}
+
+/* A CA, a server certificate for 127.0.0.1 and a client certificate,
+ * made with openssl in @dir; a second, unrelated CA as other-ca.crt. */
+static void
+make_certs (const gchar *dir)
+{
+  const gchar *cmds[] = {
+    "printf \"subjectAltName=IP:127.0.0.1\\n\" > san.ext",
+    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+    "-nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=ssan-test-ca "
+    "2>/dev/null",
+    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+    "-nodes -keyout other-ca.key -out other-ca.crt -days 2 -subj /CN=other "
+    "2>/dev/null",
+    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+    "-keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null",
+    "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key "
+    "-CAcreateserial -out server.crt -days 2 -extfile san.ext 2>/dev/null",
+    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+    "-keyout client.key -out client.csr -subj /CN=cam 2>/dev/null",
+    "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key "
+    "-CAcreateserial -out client.crt -days 2 2>/dev/null",
+    "chmod 644 *.key",
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cmds); i++)
+    fail_unless (run_openssl (dir, cmds[i]), "%s", cmds[i]);
+}
+
+/* TLS with a client certificate: delivered; a broker whose certificate
+ * another CA signed: a warning and retries, never an error or a stall. */
+GST_START_TEST (test_tls)
+{
+  gchar *dir = g_dir_make_tmp ("ssan-tls-XXXXXX", NULL);
+  gchar *extra, *props, *text, *rm;
+  SsanBroker b;
+  GstHarness *h;
+
+  make_certs (dir);
+  extra = g_strdup_printf ("cafile %s/ca.crt\ncertfile %s/server.crt\n"
+                           "keyfile %s/server.key\nrequire_certificate true",
+      dir, dir, dir);
+  fail_unless (ssan_broker_start (&b, extra));
+
+  props = g_strdup_printf ("ssanpublish location=mqtts://127.0.0.1:%d/ssan/tls "
+                           "ca-file=%s/ca.crt cert-file=%s/client.crt "
+                           "key-file=%s/client.key",
+      b.port, dir, dir, dir);
+  h = publish_harness (props);
+  fail_unless ((text = wait_bus (h->element, GST_MESSAGE_INFO, "Connected")));
+  g_free (text);
+  push_results (h, "a", 0, 200);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless_equals_uint64 (prop_u64 (h->element, "published"), 200);
+  publish_teardown (h);
+  g_free (props);
+
+  props = g_strdup_printf ("ssanpublish location=mqtts://127.0.0.1:%d/ssan/tls "
+                           "ca-file=%s/other-ca.crt cert-file=%s/client.crt "
+                           "key-file=%s/client.key",
+      b.port, dir, dir, dir);
+  h = publish_harness (props);
+  fail_unless ((text = wait_bus (h->element, GST_MESSAGE_WARNING,
+                    "No connection to MQTT broker")));
+  g_free (text);
+  push_results (h, "a", 0, 10);
+  fail_unless_equals_uint64 (prop_u64 (h->element, "published"), 0);
+  publish_teardown (h);
+  g_free (props);
+
+  ssan_broker_free (&b);
+  rm = g_strdup_printf ("rm -rf '%s'", dir);
+  fail_unless (g_spawn_command_line_sync (rm, NULL, NULL, NULL, NULL));
+  g_free (rm);
+  g_free (extra);
+  g_free (dir);
+}
+GST_END_TEST;
+
+/* The last will: a gst-launch-1.0 process publishing, killed (SIGKILL)
+ * while connected: the broker publishes its will. */
+GST_START_TEST (test_last_will)
+{
+  SsanBroker b;
+  SsanSub *sub;
+  GPtrArray *msgs;
+  gchar *loc, *argv[13];
+  GPid pid;
+  gint out, status;
+  GString *seen = g_string_new (NULL);
+  gint64 end;
+
+  fail_unless (ssan_broker_start (&b, NULL));
+  sub = ssan_sub_new (b.port, "test-sub-will", TRUE, "ssan/will", 1);
+  fail_unless (sub != NULL);
+  loc = g_strdup_printf ("location=mqtt://127.0.0.1:%d/ssan/r", b.port);
+  /* line-buffered: gst-launch prints the INFO when it is posted */
+  argv[0] = (gchar *)"stdbuf";
+  argv[1] = (gchar *)"-oL";
+  argv[2] = (gchar *)"gst-launch-1.0";
+  argv[3] = (gchar *)"fakesrc";
+  argv[4] = (gchar *)"sizetype=empty";
+  argv[5] = (gchar *)"!";
+  argv[6] = (gchar *)"ssanpublish";
+  argv[7] = loc;
+  argv[8] = (gchar *)"will-topic=ssan/will";
+  argv[9] = (gchar *)"will-message=cam gone";
+  argv[10] = (gchar *)"!";
+  argv[11] = (gchar *)"fakesink";
+  argv[12] = NULL;
+  fail_unless (g_spawn_async_with_pipes (NULL, argv, NULL,
+      G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD
+          | G_SPAWN_STDERR_TO_DEV_NULL,
+      NULL, NULL, &pid, NULL, &out, NULL, NULL));
+  /* connected when gst-launch prints the INFO message */
+  end = g_get_monotonic_time () + TIMEOUT * G_USEC_PER_SEC;
+  while (!strstr (seen->str, "connected to MQTT broker")
+         && g_get_monotonic_time () < end) {
+    struct pollfd pfd = { out, POLLIN, 0 };
+    gchar buf[4096];
+    ssize_t n;
+
+    if (poll (&pfd, 1, 100) <= 0)
+      continue;
+    n = read (out, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    g_string_append_len (seen, buf, n);
+  }
+  fail_unless (strstr (seen->str, "connected to MQTT broker"), "%s", seen->str);
+  kill (pid, SIGKILL);
+  waitpid (pid, &status, 0);
+  g_spawn_close_pid (pid);
+  close (out);
+
+  fail_unless_equals_int (ssan_sub_wait (sub, 1, TIMEOUT), 1);
+  msgs = ssan_sub_messages (sub);
+  fail_unless_equals_string (
+      ((SsanMessage *)g_ptr_array_index (msgs, 0))->payload, "cam gone");
+  g_ptr_array_unref (msgs);
+  g_string_free (seen, TRUE);
+  g_free (loc);
+  ssan_sub_free (sub);
+  ssan_broker_free (&b);
+}
+GST_END_TEST;
+
 static Suite *
 ssanpublish_suite (void)
 {
@@ -842,6 +1015,11 @@ ssanpublish_suite (void)
   tcase_add_test (tc, test_broker_restart_qos2);
   tcase_add_test (tc, test_broker_down_at_start);
   tcase_add_test (tc, test_credentials);
+  tcase_add_test (tc, test_tls);
+#ifndef SSAN_SANITIZED
+  /* runs gst-launch-1.0, which cannot load a sanitizer-built plugin */
+  tcase_add_test (tc, test_last_will);
+#endif
   return s;
 }
 

@@ -6,6 +6,7 @@
  * 1. Cost per result.  N buffers, each carrying a new result, pushed from
  *    this thread into "ssanpublish location=mqtt://..." and, alternately,
  *    into "identity" (the same buffers and pushes, nothing published);
+ *    the backlog holds them all (they are pushed faster than delivered);
  *    each run ends when the broker has acknowledged every result (EOS
  *    drains).  Printed: CPU of the pushing (streaming) thread per result,
  *    CPU of the whole process per result (streaming + publishing threads),
@@ -301,8 +302,8 @@ main (int argc, char **argv)
   for (q = 0; q <= 2; q++) {
     gchar *pdesc = g_strdup_printf (
         "ssanpublish location=mqtt://127.0.0.1:%d/bench/cost qos=%d "
-        "drain-timeout=600000000000",
-        b.port, q);
+        "drain-timeout=600000000000 max-backlog=%d",
+        b.port, q, results);
 
     g_print ("QoS %d, per result (ssanpublish minus identity):\n", q);
     for (i = 0; i < repeat; i++) {
