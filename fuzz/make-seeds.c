@@ -95,6 +95,14 @@ main (int argc, char **argv)
     ssan_modelgen_set_meta (g, "resize", "20");
   }
   rc |= write_model (d, "basic-bf16-labels.safetensors", g, 0);
+  g = tiny (0, 2, "layer1.0", SSAN_MODELGEN_F32);
+  if (g) {
+    ssan_modelgen_set_meta (g, "shift_blocks", "layer1.0,layer3.0");
+    ssan_modelgen_set_meta (g, "shift_div", "4");
+    ssan_modelgen_set_meta (g, "frame_rate", "30000/1001");
+    ssan_modelgen_set_meta (g, "source", "mmaction2:tsm");
+  }
+  rc |= write_model (d, "basic-f32-shift-ssa.safetensors", g, 0);
   rc |= write_model (
       d, "truncated.safetensors", tiny (0, 2, NULL, SSAN_MODELGEN_F32), 3000);
   g = tiny (0, 2, NULL, SSAN_MODELGEN_F32);
@@ -110,7 +118,13 @@ main (int argc, char **argv)
       "num_classes=3\nsegments=3\ninput_size=112\nresize=128\n"
       "mean=0.485,0.456,0.406\nstd=0.229,0.224,0.225\n"
       "ssa_blocks=layer2.1,layer4.3\nssa_reduction=4\n"
-      "labels=[\"run\",\"jump\",\"sit \\u00e0\"]\nwindow_frames=16\n");
+      "labels=[\"run\",\"jump\",\"sit \\u00e0\"]\nwindow_frames=16\n"
+      "frame_rate=30000/1001\nshift_blocks=layer1.0,layer2.1,layer4.3\n"
+      "shift_div=8\nsource=mmaction2:tsm_r50 \"k400\"\n");
+  rc |= write_text (d, "tsm-resnet50.txt",
+      "format=ssan-1\narch=resnet50\nnum_classes=400\nsegments=8\n"
+      "input_size=224\nframe_rate=25\nshift_div=4\nshift_blocks=layer1.0,"
+      "layer1.1,layer1.2,layer2.0,layer2.3,layer3.0,layer3.5,layer4.2\n");
   rc |= write_text (d, "bad-numbers.txt",
       "format=ssan-1\narch=resnet18\nnum_classes=+8\nsegments=0x8\n"
       "input_size=8.0\n");

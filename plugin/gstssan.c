@@ -2,7 +2,12 @@
  *
  *   ssanaction   — recognises actions in sliding windows (gstssanaction.c)
  *   ssantestsrc  — synthetic action clips for demos and tests
- * (gstssantestsrc.c) ssanoverlay  — draws the current action (gstssanoverlay.c)
+ *                  (gstssantestsrc.c)
+ *   ssanoverlay  — draws the current action (gstssanoverlay.c)
+ *
+ * The origin URL is the package-origin build option: the project has no
+ * public home yet, so by default it says so, as GStreamer's own modules do
+ * ("Unknown package origin"); packagers set it.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -28,4 +33,4 @@ plugin_init (GstPlugin *plugin)
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, ssan,
     "Action recognition with Separable Self-Attention Networks", plugin_init,
-    PACKAGE_VERSION, "LGPL", PACKAGE_NAME, "https://example.invalid/gst-ssan")
+    PACKAGE_VERSION, "LGPL", PACKAGE_NAME, PACKAGE_ORIGIN)

@@ -22,17 +22,23 @@
  * the model's resize are thus only cropped, not scaled.
  *
  * Each result (label, class id, smoothed confidence, top-k labels and
- * scores, window start/end PTS, window index, inference time) is
+ * scores, window start/end PTS, window index, inference time, result id,
+ * element name, model) is
  * - attached as a #GstSsanActionMeta to every buffer from the first result
  *   on (the latest result, shared by reference; see gstssanactionmeta.h),
- *   together with a full-frame #GstVideoRegionOfInterestMeta of type
- *   "action" whose params hold an "ssan-action" structure with the
- *   message's fields;
+ *   one meta per ssanaction element (an element replaces only its own;
+ *   gst_buffer_get_ssan_action_meta_for() finds one element's), together
+ *   with a full-frame #GstVideoRegionOfInterestMeta of type "action" whose
+ *   id is the element's #GstSsanAction:roi-id (distinct per element) and
+ *   whose params hold an "ssan-action" structure with the message's fields;
  * - posted as an element message named "ssan-action" with the fields
  *   `label` (string), `class-id` (int), `confidence` (double),
  *   `window-start`, `window-end` (uint64 PTS, GST_CLOCK_TIME_NONE when the
  *   frames had none), `window-index` (uint64), `inference-time` (uint64, ns),
- *   `labels` and `scores` (GstValueArray, top-k, most probable first);
+ *   `labels` and `scores` (GstValueArray, top-k, most probable first),
+ *   `element` (string, the element's name), `result-id` (uint64: results
+ *   this element produced before, never reset over its life) and `model`
+ *   (string, the #GstSsanAction:model property);
  * - written as one JSON object per line to #GstSsanAction:results-location
  *   (same fields, times in ns or null, plus `stream-time` and
  *   `stream-time-end`, the stream time of the window's first and last frame).
@@ -43,16 +49,27 @@
  * (#GstSsanAction:windows-skipped), and results are attached from the next
  * buffer after they arrive.
  *
+ * Latency: in sync mode the last frame of a window leaves late by its
+ * evaluation, so LATENCY queries get the larger of #GstSsanAction:latency
+ * and the worst evaluation time measured added to upstream's, and a
+ * LATENCY message is posted when that grows.  Async mode adds none.
+ *
+ * QoS: with #GstSsanAction:qos, a window whose last frame is already late
+ * downstream (QoS events) is skipped and counted in windows-skipped; frames
+ * are never dropped.
+ *
  * A flush, a DISCONT buffer or a caps change empties the window: the next
  * window ends on the L-th frame after it, window indices restart at 0 and
  * the smoothing history is cleared.  A flush also drops the latest result
  * (buffers after a seek carry no stale meta); DISCONT and caps changes keep
  * it until the next result.  EOS never evaluates a partial window (in async
  * mode it waits for the window being evaluated).  Changes of model, labels,
- * segments, window-frames, stride, threads, smoothing and results-location
- * while streaming take effect at the next buffer, once the worker is idle,
- * and empty the window; a failure then (say a bad model file) is a stream
- * error.  mode, threshold and top-k apply at once.  Elements of one process
+ * segments, window-frames, stride, threads and smoothing while streaming
+ * take effect at the next buffer, once the worker is idle, and empty the
+ * window; a failure then (say a bad model file) is a stream error.
+ * results-location set while streaming (log rotation) is opened at the next
+ * buffer and keeps the window and the smoothing history.  mode, threshold,
+ * top-k, latency and qos apply at once.  Elements of one process
  * that name the same model file (same canonical path) share one loaded copy
  * of it, read when the first of them starts.  An element keeps its model
  * (and the engine's scratch memory) from one start to the next unless the
@@ -61,9 +78,10 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 -m videotestsrc num-buffers=64 ! ssanaction model=tests/data/golden/basic_l1_t8.safetensors results-location=results.jsonl ! fakesink
- * ]| prints one ssan-action element message per window (57 windows for 64
- * frames with this model: L = 8, stride 1) and writes them to results.jsonl.
+ * gst-launch-1.0 -m ssantestsrc num-buffers=64 ! video/x-raw,width=320,height=240 ! ssanaction model=models/ssan-demo.safetensors results-location=results.jsonl ! fakesink
+ * ]| prints one ssan-action element message per window (9 windows for 64
+ * frames with the demo model: L = 32, T = 8, stride 4) and writes them to
+ * results.jsonl.
  */
 /* clang-format on */
 
@@ -74,11 +92,16 @@
 #include "gstssanaction.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-glib/json-glib.h>
 
@@ -96,6 +119,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
 #define DEFAULT_THRESHOLD 0.0
 #define DEFAULT_TOP_K 5
 #define DEFAULT_RESULTS_LOCATION NULL
+#define DEFAULT_RESULTS_APPEND FALSE
+#define DEFAULT_LATENCY 0
+#define DEFAULT_QOS FALSE
 
 #define MAX_SEGMENTS 256
 #define MAX_WINDOW_FRAMES 4096
@@ -118,6 +144,10 @@ enum {
   PROP_RESULTS_LOCATION,
   PROP_WINDOWS_EVALUATED,
   PROP_WINDOWS_SKIPPED,
+  PROP_ROI_ID,
+  PROP_LATENCY,
+  PROP_QOS,
+  PROP_RESULTS_APPEND,
 };
 
 #define VIDEO_CAPS                                                             \
@@ -136,6 +166,9 @@ static GstStaticPadTemplate gst_ssan_action_sink_template
 static GstStaticPadTemplate gst_ssan_action_src_template
     = GST_STATIC_PAD_TEMPLATE (
         "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (VIDEO_CAPS));
+
+/* ssanaction elements made so far: each one's ROI id */
+static gint gst_ssan_action_n_instances;
 
 #define gst_ssan_action_parent_class parent_class
 G_DEFINE_TYPE (GstSsanAction, gst_ssan_action, GST_TYPE_BASE_TRANSFORM);
@@ -366,6 +399,83 @@ gst_ssan_action_free_buffers (GstSsanAction *self)
   self->n_slots = 0;
 }
 
+/* Makes location (NULL: none) the results file, truncated or appended to;
+ * posts an error and keeps the old file when it cannot be opened.  Opening
+ * a FIFO waits for its reader, as filesink does. */
+static gboolean
+gst_ssan_action_open_results (
+    GstSsanAction *self, const gchar *location, gboolean append)
+{
+  gint fd = -1, old;
+
+  if (location && location[0] != '\0') {
+    fd = open (location,
+        O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
+    if (fd < 0)
+      goto open_failed;
+  }
+
+  g_mutex_lock (&self->results_lock);
+  old = self->results_fd;
+  self->results_fd = fd;
+  g_free (self->results_path);
+  self->results_path = g_strdup (location);
+  self->warned_write = FALSE;
+  g_mutex_unlock (&self->results_lock);
+  if (old >= 0)
+    close (old);
+  return TRUE;
+
+  /* ERRORS */
+open_failed : {
+  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+      ("Could not open results file \"%s\" for writing.", location),
+      ("%s", g_strerror (errno)));
+  return FALSE;
+}
+}
+
+/* Writes all of data to fd, or sets *error to errno.  A FIFO or pipe whose
+ * reader went away answers EPIPE and raises SIGPIPE, whose default action
+ * would kill the host process: SIGPIPE is blocked in this thread while
+ * writing, and one it raised is taken off again before it is unblocked
+ * (one pending before is left alone). */
+static gboolean
+gst_ssan_action_write_all (gint fd, const gchar *data, gsize len, gint *error)
+{
+  sigset_t pipe_set, old, pending;
+  gboolean was_pending;
+
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  sigpending (&pending);
+  was_pending = sigismember (&pending, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_set, &old);
+
+  *error = 0;
+  while (len > 0) {
+    ssize_t n = write (fd, data, len);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      *error = n < 0 ? errno : EIO;
+      break;
+    }
+    data += n;
+    len -= n;
+  }
+
+  if (*error == EPIPE && !was_pending) {
+    const struct timespec zero = { 0, 0 };
+
+    while (sigtimedwait (&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+      ;
+  }
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  return *error == 0;
+}
+
 /* What stop() lets go: the model, its context and labels stay for the
  * next start() (state cycles do not reload; start() checks the file). */
 static void
@@ -374,9 +484,7 @@ gst_ssan_action_stop_stream (GstSsanAction *self)
   gst_ssan_action_free_buffers (self);
   g_clear_pointer (&self->convert, gst_video_converter_free);
   self->negotiated = FALSE;
-  if (self->results)
-    fclose (self->results);
-  self->results = NULL;
+  gst_ssan_action_open_results (self, NULL, FALSE);
 }
 
 static void
@@ -391,9 +499,7 @@ gst_ssan_action_free_stream (GstSsanAction *self)
     gst_ssan_model_ref_release (self->model);
   self->model = NULL;
   self->info = NULL;
-  if (self->results)
-    fclose (self->results);
-  self->results = NULL;
+  gst_ssan_action_open_results (self, NULL, FALSE);
   gst_ssan_action_settings_clear (&self->active);
   self->T = self->L = self->stride = self->S = self->n_classes = 0;
 }
@@ -510,7 +616,7 @@ gst_ssan_action_configure (GstSsanAction *self)
   GstSsanActionSettings s = {
     0,
   };
-  gboolean model_changed;
+  gboolean model_changed, reopen;
   ssan_error err = {
     0,
   };
@@ -521,6 +627,8 @@ gst_ssan_action_configure (GstSsanAction *self)
   GST_OBJECT_LOCK (self);
   gst_ssan_action_settings_copy (&s, &self->settings);
   self->reconfigure = FALSE;
+  reopen = self->reopen_results;
+  self->reopen_results = FALSE;
   GST_OBJECT_UNLOCK (self);
 
   gst_ssan_action_wait_idle (self);
@@ -579,16 +687,11 @@ gst_ssan_action_configure (GstSsanAction *self)
     self->labels = labels;
   }
 
-  if (self->results == NULL
+  if (self->results_fd < 0 || reopen
       || g_strcmp0 (s.results_location, self->active.results_location) != 0) {
-    if (self->results)
-      fclose (self->results);
-    self->results = NULL;
-    if (s.results_location && s.results_location[0] != '\0') {
-      self->results = fopen (s.results_location, "w");
-      if (self->results == NULL)
-        goto open_results_failed;
-    }
+    if (!gst_ssan_action_open_results (
+            self, s.results_location, s.results_append))
+      goto failed;
   }
 
   gst_ssan_action_free_buffers (self);
@@ -673,12 +776,6 @@ ctx_failed : {
       ("%s", err.msg));
   goto failed;
 }
-open_results_failed : {
-  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-      ("Could not open results file \"%s\" for writing.", s.results_location),
-      GST_ERROR_SYSTEM);
-  goto failed;
-}
 no_memory : {
   GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
       ("Not enough memory for %u frames of %dx%d.", self->n_slots, self->S,
@@ -717,7 +814,8 @@ gst_ssan_action_result_to_structure (
       "window-start", G_TYPE_UINT64, r->window_start, "window-end",
       G_TYPE_UINT64, r->window_end, "window-index", G_TYPE_UINT64,
       r->window_index, "inference-time", G_TYPE_UINT64, r->inference_time,
-      NULL);
+      "element", G_TYPE_STRING, r->element, "result-id", G_TYPE_UINT64,
+      r->result_id, "model", G_TYPE_STRING, r->model, NULL);
   gst_structure_take_value (s, "labels", &labels);
   gst_structure_take_value (s, "scores", &scores);
 
@@ -742,6 +840,8 @@ gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
   JsonGenerator *gen;
   JsonNode *root;
   gchar *line;
+  gsize len;
+  gint error;
   guint i;
 
   json_builder_begin_object (b);
@@ -757,6 +857,12 @@ gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
   json_builder_add_int_value (b, (gint64)r->window_index);
   json_builder_set_member_name (b, "inference-time");
   json_builder_add_int_value (b, (gint64)r->inference_time);
+  json_builder_set_member_name (b, "element");
+  json_builder_add_string_value (b, r->element);
+  json_builder_set_member_name (b, "result-id");
+  json_builder_add_int_value (b, (gint64)r->result_id);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, r->model);
   json_builder_set_member_name (b, "labels");
   json_builder_begin_array (b);
   for (i = 0; i < r->n_top; i++)
@@ -774,23 +880,52 @@ gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
   root = json_builder_get_root (b);
   gen = json_generator_new ();
   json_generator_set_root (gen, root);
-  line = json_generator_to_data (gen, NULL);
+  line = json_generator_to_data (gen, &len);
+  /* one write per line: lines of several writers never interleave */
+  line = g_realloc (line, len + 1);
+  line[len++] = '\n';
 
-  if ((fputs (line, self->results) < 0 || fputc ('\n', self->results) < 0
-          || fflush (self->results) != 0)
+  g_mutex_lock (&self->results_lock);
+  if (self->results_fd >= 0
+      && !gst_ssan_action_write_all (self->results_fd, line, len, &error)
       && !self->warned_write) {
-    /* once per stream: a full disk would otherwise warn per window */
+    /* once per file: a full disk would otherwise warn per window */
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        ("Could not write to results file \"%s\".",
-            self->active.results_location),
-        GST_ERROR_SYSTEM);
+        ("Could not write to results file \"%s\".", self->results_path),
+        ("%s", g_strerror (error)));
     self->warned_write = TRUE;
   }
+  g_mutex_unlock (&self->results_lock);
 
   g_free (line);
   json_node_unref (root);
   g_object_unref (gen);
   g_object_unref (b);
+}
+
+/* results-location set while streaming (log rotation): the next line goes
+ * to the file it names now, opened again even when the name is the same;
+ * the window and the smoothing history stay. */
+static gboolean
+gst_ssan_action_reopen_results (GstSsanAction *self)
+{
+  gchar *location;
+  gboolean append;
+
+  GST_OBJECT_LOCK (self);
+  location = g_strdup (self->settings.results_location);
+  append = self->settings.results_append;
+  self->reopen_results = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  if (!gst_ssan_action_open_results (self, location, append)) {
+    g_free (location);
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "results now go to %s", GST_STR_NULL (location));
+  g_free (self->active.results_location);
+  self->active.results_location = location;
+  return TRUE;
 }
 
 /* Fills the [T][3][S][S] tensor of the window ending on frame n from the
@@ -841,6 +976,7 @@ gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
   };
   gdouble max, sum, *probs;
   gint C = self->n_classes, i, j, class_id;
+  gchar *name;
   guint h;
 
   t0 = g_get_monotonic_time ();
@@ -894,31 +1030,31 @@ gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
     top_scores[i] = self->avg[self->order[i]];
   }
   class_id = top_scores[0] >= threshold ? top_ids[0] : -1;
+  name = gst_object_get_name (GST_OBJECT (self));
 
-  result = gst_ssan_action_result_new (class_id, top_scores[0], top_k, top_ids,
-      top_labels, top_scores, start, end, index,
-      (GstClockTime)(t1 - t0) * GST_USECOND);
-
-  params = gst_ssan_action_result_to_structure (result, "ssan-action");
-  message = gst_message_new_element (
-      GST_OBJECT (self), gst_structure_copy (params));
-
+  /* the result id counts published results only: built under the lock */
   g_mutex_lock (&self->lock);
   if (generation != self->generation) {
     g_mutex_unlock (&self->lock);
     GST_DEBUG_OBJECT (self,
         "dropping result of window %" G_GUINT64_FORMAT " from before a flush",
         index);
-    gst_message_unref (message);
-    gst_structure_free (params);
-    gst_ssan_action_result_unref (result);
+    g_free (name);
     return TRUE;
   }
+  result = gst_ssan_action_result_new_full (class_id, top_scores[0], top_k,
+      top_ids, top_labels, top_scores, start, end, index,
+      (GstClockTime)(t1 - t0) * GST_USECOND, self->results_produced++, name,
+      self->active.model);
+  params = gst_ssan_action_result_to_structure (result, "ssan-action");
   gst_ssan_action_clear_latest (self);
   self->latest = gst_ssan_action_result_ref (result);
   self->latest_params = params;
   self->windows_evaluated++;
+  message = gst_message_new_element (
+      GST_OBJECT (self), gst_structure_copy (params));
   g_mutex_unlock (&self->lock);
+  g_free (name);
 
   GST_LOG_OBJECT (self,
       "window %" G_GUINT64_FORMAT " [%" GST_TIME_FORMAT " - %" GST_TIME_FORMAT
@@ -927,8 +1063,7 @@ gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
       class_id, result->confidence, GST_TIME_ARGS (result->inference_time));
 
   gst_element_post_message (GST_ELEMENT (self), message);
-  if (self->results)
-    gst_ssan_action_write_json (self, result, st_start, st_end);
+  gst_ssan_action_write_json (self, result, st_start, st_end);
 
   gst_ssan_action_result_unref (result);
   return TRUE;
@@ -1001,12 +1136,16 @@ gst_ssan_action_start (GstBaseTransform *trans)
   self->busy = FALSE;
   self->failed = FALSE;
   self->warned_not_finite = FALSE;
-  self->warned_write = FALSE;
   self->generation++;
   gst_ssan_action_clear_latest (self);
   self->windows_evaluated = 0;
   self->windows_skipped = 0;
+  self->worst_delay = 0;
+  self->latency_answered = 0;
   g_mutex_unlock (&self->lock);
+  GST_OBJECT_LOCK (self);
+  self->qos_earliest = GST_CLOCK_TIME_NONE;
+  GST_OBJECT_UNLOCK (self);
 
   self->worker
       = g_thread_try_new ("ssanaction", gst_ssan_action_worker, self, &error);
@@ -1115,21 +1254,141 @@ gst_ssan_action_attach (GstSsanAction *self, GstBuffer *buf)
   if (result == NULL)
     return;
 
-  meta = gst_buffer_get_ssan_action_meta (buf);
+  /* other ssanaction elements' metas stay; ours replaces our own */
+  meta = gst_buffer_get_ssan_action_meta_for (buf, result->element);
   if (meta) {
-    if (meta->result)
-      gst_ssan_action_result_unref (meta->result);
+    gst_ssan_action_result_unref (meta->result);
     meta->result = gst_ssan_action_result_ref (result);
   } else {
     gst_buffer_add_ssan_action_meta (buf, result);
   }
 
+  roi = gst_buffer_get_video_region_of_interest_meta_id (buf, self->roi_id);
+  if (roi && roi->roi_type == g_quark_from_static_string ("action"))
+    gst_buffer_remove_meta (buf, (GstMeta *)roi);
   roi = gst_buffer_add_video_region_of_interest_meta (buf, "action", 0, 0,
       GST_VIDEO_INFO_WIDTH (&self->in_info),
       GST_VIDEO_INFO_HEIGHT (&self->in_info));
+  roi->id = self->roi_id;
   gst_video_region_of_interest_meta_add_param (roi, params);
 
   gst_ssan_action_result_unref (result);
+}
+
+/* What this element adds to the latency: in sync mode the last frame of a
+ * window leaves late by the evaluation, so the larger of the latency
+ * property and the worst evaluation measured; nothing in async mode.
+ * Remembers the answer: a LATENCY message follows when it grows. */
+static GstClockTime
+gst_ssan_action_own_latency (GstSsanAction *self)
+{
+  GstClockTime stated, own;
+  gboolean sync;
+
+  GST_OBJECT_LOCK (self);
+  stated = self->settings.latency;
+  sync = self->settings.mode == GST_SSAN_ACTION_MODE_SYNC;
+  GST_OBJECT_UNLOCK (self);
+
+  g_mutex_lock (&self->lock);
+  own = sync ? MAX (stated, self->worst_delay) : 0;
+  self->latency_answered = own;
+  g_mutex_unlock (&self->lock);
+  return own;
+}
+
+/* A sync evaluation held a frame for delay: when that is more than the
+ * latency last answered, ask the pipeline to query it again. */
+static void
+gst_ssan_action_note_delay (GstSsanAction *self, GstClockTime delay)
+{
+  gboolean grew;
+
+  g_mutex_lock (&self->lock);
+  self->worst_delay = MAX (self->worst_delay, delay);
+  grew = self->worst_delay > self->latency_answered;
+  if (grew)
+    self->latency_answered = self->worst_delay;
+  g_mutex_unlock (&self->lock);
+
+  if (grew) {
+    GST_DEBUG_OBJECT (
+        self, "latency grew to %" GST_TIME_FORMAT, GST_TIME_ARGS (delay));
+    gst_element_post_message (
+        GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
+  }
+}
+
+static gboolean
+gst_ssan_action_query (
+    GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
+{
+  GstSsanAction *self = GST_SSAN_ACTION (trans);
+  GstClockTime min, max, own;
+  gboolean live;
+
+  if (direction != GST_PAD_SRC || GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return GST_BASE_TRANSFORM_CLASS (parent_class)
+        ->query (trans, direction, query);
+
+  if (!GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction, query))
+    return FALSE;
+  gst_query_parse_latency (query, &live, &min, &max);
+  own = gst_ssan_action_own_latency (self);
+  min += own;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += own;
+  gst_query_set_latency (query, live, min, max);
+  GST_DEBUG_OBJECT (self,
+      "latency: ours %" GST_TIME_FORMAT ", live %d, min %" GST_TIME_FORMAT
+      ", max %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (own), live, GST_TIME_ARGS (min), GST_TIME_ARGS (max));
+  return TRUE;
+}
+
+/* With qos, a window whose last frame is already late downstream is
+ * skipped (counted) so that frames catch up; frames are never dropped. */
+static gboolean
+gst_ssan_action_qos_late (GstSsanAction *self, GstClockTime pts)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstClockTime rt = GST_CLOCK_TIME_NONE, earliest;
+  gboolean qos;
+
+  GST_OBJECT_LOCK (self);
+  qos = self->settings.qos;
+  earliest = self->qos_earliest;
+  if (qos && GST_CLOCK_TIME_IS_VALID (earliest)
+      && trans->segment.format == GST_FORMAT_TIME)
+    rt = gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, pts);
+  GST_OBJECT_UNLOCK (self);
+
+  return GST_CLOCK_TIME_IS_VALID (rt) && rt <= earliest;
+}
+
+static gboolean
+gst_ssan_action_src_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstSsanAction *self = GST_SSAN_ACTION (trans);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_QOS) {
+    GstClockTimeDiff diff;
+    GstClockTime timestamp;
+
+    gst_event_parse_qos (event, NULL, NULL, &diff, &timestamp);
+    GST_OBJECT_LOCK (self);
+    if (!GST_CLOCK_TIME_IS_VALID (timestamp))
+      self->qos_earliest = GST_CLOCK_TIME_NONE;
+    else if (diff > 0) /* late: the next frame will be at least as late */
+      self->qos_earliest = timestamp + 2 * diff;
+    else
+      self->qos_earliest = (GstClockTimeDiff)timestamp + diff > 0 ? (
+                               GstClockTime)((GstClockTimeDiff)timestamp + diff)
+                                                                  : 0;
+    GST_OBJECT_UNLOCK (self);
+  }
+
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->src_event (trans, event);
 }
 
 static GstFlowReturn
@@ -1137,7 +1396,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstSsanAction *self = GST_SSAN_ACTION (trans);
   GstSsanActionMode mode;
-  gboolean reconfigure, failed;
+  gboolean reconfigure, reopen, failed;
   gint top_k, pos;
   gdouble threshold;
   guint64 n;
@@ -1149,12 +1408,15 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 
   GST_OBJECT_LOCK (self);
   reconfigure = self->reconfigure;
+  reopen = self->reopen_results;
   mode = self->settings.mode;
   top_k = self->settings.top_k;
   threshold = self->settings.threshold;
   GST_OBJECT_UNLOCK (self);
 
   if (reconfigure && !gst_ssan_action_configure (self))
+    return GST_FLOW_ERROR;
+  if (!reconfigure && reopen && !gst_ssan_action_reopen_results (self))
     return GST_FLOW_ERROR;
 
   g_mutex_lock (&self->lock);
@@ -1201,6 +1463,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     GstClockTime end = self->pts[pos];
     GstClockTime st_start = GST_CLOCK_TIME_NONE, st_end = GST_CLOCK_TIME_NONE;
     guint64 index = self->window_index++;
+    gboolean late;
 
     /* GstBaseTransform resets the segment under the object lock when the
      * sink pad is activated, which does not wait for the streaming thread */
@@ -1213,20 +1476,30 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     }
     GST_OBJECT_UNLOCK (self);
 
+    late = gst_ssan_action_qos_late (self, end);
     g_mutex_lock (&self->lock);
-    if (mode == GST_SSAN_ACTION_MODE_SYNC) {
+    if (late) {
+      self->windows_skipped++;
+      g_mutex_unlock (&self->lock);
+      GST_DEBUG_OBJECT (self,
+          "late downstream (QoS): skipping window %" G_GUINT64_FORMAT, index);
+    } else if (mode == GST_SSAN_ACTION_MODE_SYNC) {
       guint generation;
+      gint64 t0;
 
       while (self->busy)
         g_cond_wait (&self->cond, &self->lock);
       generation = self->generation;
       g_mutex_unlock (&self->lock);
 
+      t0 = g_get_monotonic_time ();
       gst_ssan_action_fill_tensor (self, n);
       if (!gst_ssan_action_evaluate (self, start, end, st_start, st_end, index,
               generation, top_k, threshold, self->history_reset))
         return GST_FLOW_ERROR;
       self->history_reset = FALSE;
+      gst_ssan_action_note_delay (
+          self, (g_get_monotonic_time () - t0) * GST_USECOND);
     } else if (self->busy) {
       self->windows_skipped++;
       g_mutex_unlock (&self->lock);
@@ -1284,6 +1557,9 @@ gst_ssan_action_sink_event (GstBaseTransform *trans, GstEvent *event)
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_FLUSH_STOP:
+      GST_OBJECT_LOCK (self);
+      self->qos_earliest = GST_CLOCK_TIME_NONE;
+      GST_OBJECT_UNLOCK (self);
       g_mutex_lock (&self->lock);
       self->generation++;
       gst_ssan_action_clear_latest (self);
@@ -1309,7 +1585,7 @@ gst_ssan_action_set_property (
 {
   GstSsanAction *self = GST_SSAN_ACTION (object);
   GstSsanActionSettings *s = &self->settings;
-  gboolean reconfigure = TRUE;
+  gboolean reconfigure = TRUE, latency_changed = FALSE;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -1336,6 +1612,16 @@ gst_ssan_action_set_property (
     case PROP_MODE:
       s->mode = g_value_get_enum (value);
       reconfigure = FALSE;
+      latency_changed = TRUE;
+      break;
+    case PROP_LATENCY:
+      s->latency = g_value_get_uint64 (value);
+      reconfigure = FALSE;
+      latency_changed = TRUE;
+      break;
+    case PROP_QOS:
+      s->qos = g_value_get_boolean (value);
+      reconfigure = FALSE;
       break;
     case PROP_SMOOTHING:
       s->smoothing = g_value_get_int (value);
@@ -1351,6 +1637,12 @@ gst_ssan_action_set_property (
     case PROP_RESULTS_LOCATION:
       g_free (s->results_location);
       s->results_location = g_value_dup_string (value);
+      self->reopen_results = TRUE;
+      reconfigure = FALSE;
+      break;
+    case PROP_RESULTS_APPEND:
+      s->results_append = g_value_get_boolean (value);
+      reconfigure = FALSE;
       break;
     default:
       reconfigure = FALSE;
@@ -1360,6 +1652,10 @@ gst_ssan_action_set_property (
   if (reconfigure)
     self->reconfigure = TRUE;
   GST_OBJECT_UNLOCK (self);
+
+  if (latency_changed)
+    gst_element_post_message (
+        GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
 }
 
 static void
@@ -1379,6 +1675,9 @@ gst_ssan_action_get_property (
       g_mutex_lock (&self->lock);
       g_value_set_uint64 (value, self->windows_skipped);
       g_mutex_unlock (&self->lock);
+      return;
+    case PROP_ROI_ID:
+      g_value_set_int (value, self->roi_id);
       return;
     default:
       break;
@@ -1419,6 +1718,15 @@ gst_ssan_action_get_property (
     case PROP_RESULTS_LOCATION:
       g_value_set_string (value, s->results_location);
       break;
+    case PROP_LATENCY:
+      g_value_set_uint64 (value, s->latency);
+      break;
+    case PROP_RESULTS_APPEND:
+      g_value_set_boolean (value, s->results_append);
+      break;
+    case PROP_QOS:
+      g_value_set_boolean (value, s->qos);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1436,6 +1744,7 @@ gst_ssan_action_finalize (GObject *object)
   gst_ssan_action_clear_latest (self);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
+  g_mutex_clear (&self->results_lock);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -1507,9 +1816,17 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           1, MAX_TOP_K, DEFAULT_TOP_K, rw));
   g_object_class_install_property (gobject_class, PROP_RESULTS_LOCATION,
       g_param_spec_string ("results-location", "Results location",
-          "Write one JSON object per result to this file (JSON Lines, "
-          "truncated at start, flushed per line)",
+          "Write one JSON object per result to this file (JSON Lines, one "
+          "write per line; truncated when opened unless results-append).  "
+          "Setting it while streaming (even to the same name: log rotation) "
+          "opens it at the next buffer; the window and the smoothing "
+          "history stay",
           DEFAULT_RESULTS_LOCATION, rw));
+  g_object_class_install_property (gobject_class, PROP_RESULTS_APPEND,
+      g_param_spec_boolean ("results-append", "Results append",
+          "Append to results-location instead of truncating it when it is "
+          "opened",
+          DEFAULT_RESULTS_APPEND, rw));
   g_object_class_install_property (gobject_class, PROP_WINDOWS_EVALUATED,
       g_param_spec_uint64 ("windows-evaluated", "Windows evaluated",
           "Windows evaluated since the element started", 0, G_MAXUINT64, 0,
@@ -1518,12 +1835,43 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
       g_param_spec_uint64 ("windows-skipped", "Windows skipped",
           "Windows skipped in async mode because the worker was busy", 0,
           G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ROI_ID,
+      g_param_spec_int ("roi-id", "ROI id",
+          "id of this element's full-frame \"action\" "
+          "GstVideoRegionOfInterestMeta: the n-th ssanaction element made "
+          "in the process has n - 1, so ids of one process never collide",
+          0, G_MAXINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_property (gobject_class, PROP_LATENCY,
+      g_param_spec_uint64 ("latency", "Latency",
+          "Latency in ns that sync mode adds, stated up front: LATENCY "
+          "queries get the larger of this and the worst evaluation time "
+          "measured (a LATENCY message is posted when that grows); "
+          "async mode adds none",
+          0, G_MAXUINT64, DEFAULT_LATENCY, rw));
+  /* GstBaseTransform's own QoS would drop frames: ours skips windows */
+  g_object_class_override_property (gobject_class, PROP_QOS, "qos");
 
   gst_element_class_set_static_metadata (element_class,
       "SSAN action recognition", "Filter/Analyzer/Video",
       "Recognises actions in sliding windows of video frames with a "
-      "Separable Self-Attention Network",
-      "gst-ssan");
+      "Separable Self-Attention Network; frames pass through untouched",
+      "gst-ssan developers");
+  gst_element_class_add_static_metadata (element_class, "outputs",
+      "each result as a GstSsanActionMeta on every buffer from the first "
+      "result on (one per ssanaction element; #include "
+      "<gst/ssan/gstssanactionmeta.h>, pkg-config gstssanmeta-1.0); a "
+      "full-frame GstVideoRegionOfInterestMeta of type \"action\" (id: the "
+      "roi-id property) whose params hold an \"ssan-action\" structure; an "
+      "element message \"ssan-action\" with label, class-id, confidence, "
+      "window-start, window-end, window-index, inference-time, labels, "
+      "scores, element, result-id and model; with results-location, the "
+      "same as a JSON line");
+  gst_element_class_add_static_metadata (element_class, "example",
+      "gst-launch-1.0 -m ssantestsrc num-buffers=64 ! "
+      "video/x-raw,width=320,height=240 ! ssanaction "
+      "model=models/ssan-demo.safetensors results-location=results.jsonl ! "
+      "fakesink");
   gst_element_class_add_static_pad_template (
       element_class, &gst_ssan_action_sink_template);
   gst_element_class_add_static_pad_template (
@@ -1537,6 +1885,8 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_ssan_action_transform_ip);
   trans_class->transform_ip_on_passthrough = TRUE;
   trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_ssan_action_set_caps);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_ssan_action_query);
+  trans_class->src_event = GST_DEBUG_FUNCPTR (gst_ssan_action_src_event);
 
   gst_type_mark_as_plugin_api (GST_TYPE_SSAN_ACTION_MODE, 0);
 }
@@ -1557,9 +1907,16 @@ gst_ssan_action_init (GstSsanAction *self)
   s->threshold = DEFAULT_THRESHOLD;
   s->top_k = DEFAULT_TOP_K;
   s->results_location = g_strdup (DEFAULT_RESULTS_LOCATION);
+  s->latency = DEFAULT_LATENCY;
+  s->results_append = DEFAULT_RESULTS_APPEND;
+  s->qos = DEFAULT_QOS;
+  self->qos_earliest = GST_CLOCK_TIME_NONE;
 
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
+  g_mutex_init (&self->results_lock);
+  self->results_fd = -1;
+  self->roi_id = g_atomic_int_add (&gst_ssan_action_n_instances, 1);
 
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);

@@ -2,8 +2,6 @@
 #ifndef __GST_SSAN_ACTION_H__
 #define __GST_SSAN_ACTION_H__
 
-#include <stdio.h>
-
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #include <gst/base/gstbasetransform.h>
@@ -47,6 +45,9 @@ typedef struct {
   gdouble threshold;
   gint top_k;
   gchar *results_location;
+  GstClockTime latency;
+  gboolean qos;
+  gboolean results_append;
 } GstSsanActionSettings;
 
 struct _GstSsanAction {
@@ -54,7 +55,9 @@ struct _GstSsanAction {
 
   /* GST_OBJECT_LOCK */
   GstSsanActionSettings settings;
-  gboolean reconfigure; /* a setting the stream depends on changed */
+  gboolean reconfigure;      /* a setting the stream depends on changed */
+  GstClockTime qos_earliest; /* from QoS events: running time */
+  gboolean reopen_results;   /* results-location was set */
 
   /* Streaming thread (and start/stop); the worker only touches the model,
    * ctx, tensor, logits and result scratch while busy is set. */
@@ -88,8 +91,6 @@ struct _GstSsanAction {
   guint history_pos;
   gboolean history_reset;     /* empty the ring before the next result */
   gboolean warned_not_finite; /* streaming thread or busy worker */
-  gboolean warned_write;
-  FILE *results;
 
   /* lock: worker hand-over, latest result and counters */
   GMutex lock;
@@ -111,6 +112,18 @@ struct _GstSsanAction {
   GstStructure *latest_params; /* latest as ROI params / message fields */
   guint64 windows_evaluated;
   guint64 windows_skipped;
+  guint64 results_produced;      /* never reset: the next result's result_id */
+  GstClockTime worst_delay;      /* longest a sync evaluation held a frame */
+  GstClockTime latency_answered; /* own latency last reported */
+
+  gint roi_id; /* set once, at init */
+
+  /* results_lock: the results file, written by the streaming thread (sync)
+   * or the worker (async) */
+  GMutex results_lock;
+  gint results_fd; /* -1: none */
+  gchar *results_path;
+  gboolean warned_write; /* since the file was opened */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (ssanaction);

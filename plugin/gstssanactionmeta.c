@@ -21,10 +21,11 @@ G_DEFINE_BOXED_TYPE (GstSsanActionResult, gst_ssan_action_result,
 /* The result, its arrays and its strings live in one rc box so that the
  * struct's const pointers stay valid for as long as the result does. */
 GstSsanActionResult *
-gst_ssan_action_result_new (gint class_id, gdouble confidence, guint n_top,
+gst_ssan_action_result_new_full (gint class_id, gdouble confidence, guint n_top,
     const gint *top_ids, const gchar *const *top_labels,
     const gdouble *top_scores, GstClockTime window_start,
-    GstClockTime window_end, guint64 window_index, GstClockTime inference_time)
+    GstClockTime window_end, guint64 window_index, GstClockTime inference_time,
+    guint64 result_id, const gchar *element, const gchar *model)
 {
   GstSsanActionResult *res;
   gsize size, off_ids, off_scores, off_labels, off_strings;
@@ -52,7 +53,12 @@ gst_ssan_action_result_new (gint class_id, gdouble confidence, guint n_top,
   off_ids = off_scores + n_top * sizeof (gdouble);
   off_labels = GST_ROUND_UP_8 (off_ids + n_top * sizeof (gint));
   off_strings = off_labels + n_top * sizeof (gchar *);
-  size = off_strings + strlen (label) + 1;
+  if (element == NULL)
+    element = "";
+  if (model == NULL)
+    model = "";
+  size = off_strings + strlen (label) + 1 + strlen (element) + 1
+         + strlen (model) + 1;
   for (i = 0; i < n_top; i++)
     size += strlen (top_labels[i]) + 1;
 
@@ -64,6 +70,7 @@ gst_ssan_action_result_new (gint class_id, gdouble confidence, guint n_top,
   res->window_end = window_end;
   res->window_index = window_index;
   res->inference_time = inference_time;
+  res->result_id = result_id;
 
   {
     gdouble *scores = (gdouble *)((guint8 *)res + off_scores);
@@ -73,6 +80,10 @@ gst_ssan_action_result_new (gint class_id, gdouble confidence, guint n_top,
     p = (gchar *)res + off_strings;
     res->label = p;
     p = g_stpcpy (p, label) + 1;
+    res->element = p;
+    p = g_stpcpy (p, element) + 1;
+    res->model = p;
+    p = g_stpcpy (p, model) + 1;
     for (i = 0; i < n_top; i++) {
       scores[i] = top_scores[i];
       ids[i] = top_ids[i];
@@ -85,6 +96,17 @@ gst_ssan_action_result_new (gint class_id, gdouble confidence, guint n_top,
   }
 
   return res;
+}
+
+GstSsanActionResult *
+gst_ssan_action_result_new (gint class_id, gdouble confidence, guint n_top,
+    const gint *top_ids, const gchar *const *top_labels,
+    const gdouble *top_scores, GstClockTime window_start,
+    GstClockTime window_end, guint64 window_index, GstClockTime inference_time)
+{
+  return gst_ssan_action_result_new_full (class_id, confidence, n_top, top_ids,
+      top_labels, top_scores, window_start, window_end, window_index,
+      inference_time, 0, NULL, NULL);
 }
 
 GstSsanActionResult *
@@ -152,8 +174,8 @@ gst_ssan_action_meta_transform (GstBuffer *dest, GstMeta *meta,
   if (smeta->result == NULL)
     return TRUE;
 
-  /* A buffer holds at most one action meta: replace an older one. */
-  dmeta = gst_buffer_get_ssan_action_meta (dest);
+  /* One meta per element: replace an older one from the same element. */
+  dmeta = gst_buffer_get_ssan_action_meta_for (dest, smeta->result->element);
   if (dmeta) {
     if (dmeta->result)
       gst_ssan_action_result_unref (dmeta->result);
@@ -207,4 +229,50 @@ gst_buffer_add_ssan_action_meta (GstBuffer *buffer, GstSsanActionResult *result)
     return NULL;
   meta->result = gst_ssan_action_result_ref (result);
   return meta;
+}
+
+/**
+ * gst_buffer_get_ssan_action_meta:
+ * @buffer: a #GstBuffer
+ *
+ * With several ssanaction elements upstream, one of their metas (use
+ * gst_buffer_get_ssan_action_meta_for() or iterate with
+ * gst_buffer_iterate_meta_filtered() and %GST_SSAN_ACTION_META_API_TYPE).
+ *
+ * Returns: (transfer none) (nullable): an action meta of @buffer, or %NULL
+ */
+GstSsanActionMeta *
+gst_buffer_get_ssan_action_meta (GstBuffer *buffer)
+{
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+
+  return (GstSsanActionMeta *)gst_buffer_get_meta (
+      buffer, GST_SSAN_ACTION_META_API_TYPE);
+}
+
+/**
+ * gst_buffer_get_ssan_action_meta_for:
+ * @buffer: a #GstBuffer
+ * @element: name of an ssanaction element
+ *
+ * Returns: (transfer none) (nullable): the meta the ssanaction element named
+ *   @element attached to @buffer, or %NULL
+ */
+GstSsanActionMeta *
+gst_buffer_get_ssan_action_meta_for (GstBuffer *buffer, const gchar *element)
+{
+  gpointer state = NULL;
+  GstMeta *meta;
+
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  g_return_val_if_fail (element != NULL, NULL);
+
+  while ((meta = gst_buffer_iterate_meta_filtered (
+              buffer, &state, GST_SSAN_ACTION_META_API_TYPE))) {
+    GstSsanActionMeta *ameta = (GstSsanActionMeta *)meta;
+
+    if (ameta->result && strcmp (ameta->result->element, element) == 0)
+      return ameta;
+  }
+  return NULL;
 }

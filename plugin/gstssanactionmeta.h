@@ -8,6 +8,21 @@
  *   if (m && m->result->class_id >= 0)
  *     g_print ("%s %.2f\n", m->result->label, m->result->confidence);
  *
+ * A buffer carries one meta per ssanaction element it went through (two
+ * models side by side give two metas).  The result of one element:
+ *
+ *   m = gst_buffer_get_ssan_action_meta_for (buffer, "ssanaction1");
+ *
+ * every one of them:
+ *
+ *   gpointer state = NULL;
+ *   GstMeta *meta;
+ *   while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state,
+ *               GST_SSAN_ACTION_META_API_TYPE))) {
+ *     GstSsanActionResult *r = ((GstSsanActionMeta *) meta)->result;
+ *     g_print ("%s: %s\n", r->element, r->label);
+ *   }
+ *
  * The meta API has no tags, so GstBaseTransform-based elements such as
  * videoconvert and videoscale copy it (the result describes the whole
  * frame whatever its size or format).  Copies share the result by
@@ -36,6 +51,13 @@ G_BEGIN_DECLS
  * @window_index: 0-based index of the window in the stream (since the last
  *   flush, DISCONT or caps change)
  * @inference_time: wall time the engine took for the window, in ns
+ * @result_id: 0-based count of the results the element had produced
+ *   before this one: unique over the element's whole life (never reset by
+ *   flushes, seeks, DISCONT, caps or state changes)
+ * @element: name of the ssanaction element that produced it
+ *   (its GST_OBJECT_NAME when the result was made; "" when unknown)
+ * @model: the model file as set in the element's `model` property ("" when
+ *   unknown)
  *
  * One immutable result, reference counted and shared by the metas of every
  * buffer that carries it (so attaching it costs no allocation per frame).
@@ -52,14 +74,26 @@ typedef struct _GstSsanActionResult {
   GstClockTime window_end;
   guint64 window_index;
   GstClockTime inference_time;
+  guint64 result_id;
+  const gchar *element;
+  const gchar *model;
 } GstSsanActionResult;
 
 #define GST_TYPE_SSAN_ACTION_RESULT (gst_ssan_action_result_get_type ())
 GType gst_ssan_action_result_get_type (void);
 
-/* gst_ssan_action_result_new: copies every array and string into one
+/* gst_ssan_action_result_new_full: copies every array and string into one
  * allocation.  @label is taken from @top_labels at the entry whose id is
- * @class_id (which must be among @top_ids), or "" when @class_id is -1. */
+ * @class_id (which must be among @top_ids), or "" when @class_id is -1.
+ * @element and @model may be NULL (stored as "").
+ * gst_ssan_action_result_new: the same with result_id 0 and no element or
+ * model. */
+GstSsanActionResult *gst_ssan_action_result_new_full (gint class_id,
+    gdouble confidence, guint n_top, const gint *top_ids,
+    const gchar *const *top_labels, const gdouble *top_scores,
+    GstClockTime window_start, GstClockTime window_end, guint64 window_index,
+    GstClockTime inference_time, guint64 result_id, const gchar *element,
+    const gchar *model);
 GstSsanActionResult *gst_ssan_action_result_new (gint class_id,
     gdouble confidence, guint n_top, const gint *top_ids,
     const gchar *const *top_labels, const gdouble *top_scores,
@@ -71,8 +105,10 @@ void gst_ssan_action_result_unref (GstSsanActionResult *result);
 /**
  * GstSsanActionMeta:
  * @meta: parent #GstMeta
- * @result: (transfer none): the latest result when this buffer left
- *   ssanaction; the meta holds a reference
+ * @result: (transfer none): the latest result of the element named
+ *   @result->element when this buffer left it; the meta holds a reference
+ *
+ * One per ssanaction element on a buffer.
  */
 typedef struct _GstSsanActionMeta {
   GstMeta meta;
@@ -88,9 +124,9 @@ const GstMetaInfo *gst_ssan_action_meta_get_info (void);
 GstSsanActionMeta *gst_buffer_add_ssan_action_meta (
     GstBuffer *buffer, GstSsanActionResult *result);
 
-#define gst_buffer_get_ssan_action_meta(b)                                     \
-  ((GstSsanActionMeta *)gst_buffer_get_meta (                                  \
-      (b), GST_SSAN_ACTION_META_API_TYPE))
+GstSsanActionMeta *gst_buffer_get_ssan_action_meta (GstBuffer *buffer);
+GstSsanActionMeta *gst_buffer_get_ssan_action_meta_for (
+    GstBuffer *buffer, const gchar *element);
 
 G_END_DECLS
 

@@ -6,7 +6,10 @@
  * Reads the #GstSsanActionMeta that ssanaction attaches and draws, in a
  * dark translucent box at the top left: the current action and its
  * confidence, the top-k classes as bars with their percentages, and the
- * window and inference time.  With #GstSsanOverlay:show-truth and
+ * element, model, window and inference time.  With several ssanaction
+ * elements upstream (two models side by side) their boxes are stacked, one
+ * per element in the order of their names; #GstSsanOverlay:element draws
+ * only the named one's.  With #GstSsanOverlay:show-truth and
  * ssantestsrc's #GstSsanClipMeta on the frames: a box at the bottom left
  * says what the current frame truly shows, and the action box says whether
  * the result matches the truth of the clip its window covered (a result
@@ -37,6 +40,7 @@
 #endif
 
 #include <math.h>
+#include <string.h>
 
 #include "gstssanoverlay.h"
 #include "gstssanclipmeta.h"
@@ -50,12 +54,14 @@ enum {
   PROP_TOP_K,
   PROP_FADE,
   PROP_FONT_DESC,
+  PROP_ELEMENT,
 };
 
 #define DEFAULT_SHOW_TRUTH TRUE
 #define DEFAULT_TOP_K 3
 #define DEFAULT_FADE TRUE
 #define DEFAULT_FONT_DESC "Sans"
+#define DEFAULT_ELEMENT NULL
 
 #define MAX_TOP_K 16
 
@@ -141,11 +147,27 @@ gst_ssan_overlay_class_init (GstSsanOverlayClass *klass)
           DEFAULT_FONT_DESC,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_ELEMENT,
+      g_param_spec_string ("element", "Element",
+          "Name of the ssanaction element whose result to draw (NULL or "
+          "empty: every one's, stacked, at most " G_STRINGIFY (
+              GST_SSAN_OVERLAY_MAX_PANELS) ")",
+          DEFAULT_ELEMENT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_set_static_metadata (element_class, "SSAN action overlay",
       "Filter/Effect/Video",
       "Draws the recognised action, its confidence and the top classes",
       "gst-ssan developers");
+  gst_element_class_add_static_metadata (element_class, "inputs",
+      "the GstSsanActionMeta of each ssanaction upstream (one box per "
+      "element, stacked; see the element property) and ssantestsrc's "
+      "GstSsanClipMeta (show-truth)");
+  gst_element_class_add_static_metadata (element_class, "example",
+      "gst-launch-1.0 ssantestsrc ! video/x-raw,width=640,height=480 ! "
+      "ssanaction model=models/ssan-demo.safetensors ! ssanoverlay ! "
+      "videoconvert ! autovideosink");
   gst_element_class_add_static_pad_template (
       element_class, &gst_ssan_overlay_sink_template);
   gst_element_class_add_static_pad_template (
@@ -175,10 +197,21 @@ gst_ssan_overlay_init (GstSsanOverlay *self)
 }
 
 static void
+gst_ssan_overlay_clear_panels (GstSsanOverlay *self, guint from)
+{
+  guint i;
+
+  for (i = from; i < self->n_panels; i++) {
+    g_clear_pointer (&self->panels[i].result, gst_ssan_action_result_unref);
+    g_clear_pointer (&self->panels[i].rect, gst_video_overlay_rectangle_unref);
+  }
+  self->n_panels = MIN (self->n_panels, from);
+}
+
+static void
 gst_ssan_overlay_clear (GstSsanOverlay *self)
 {
-  g_clear_pointer (&self->drawn_result, gst_ssan_action_result_unref);
-  g_clear_pointer (&self->action_rect, gst_video_overlay_rectangle_unref);
+  gst_ssan_overlay_clear_panels (self, 0);
   g_clear_pointer (&self->truth_rect, gst_video_overlay_rectangle_unref);
   g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
   self->drawn_truth = NULL;
@@ -194,6 +227,7 @@ gst_ssan_overlay_finalize (GObject *object)
   g_clear_object (&self->pango);
   g_clear_object (&self->font_map);
   g_free (self->font_desc);
+  g_free (self->element);
 
   G_OBJECT_CLASS (gst_ssan_overlay_parent_class)->finalize (object);
 }
@@ -220,6 +254,10 @@ gst_ssan_overlay_set_property (
       self->font_desc = g_value_dup_string (value);
       if (!self->font_desc)
         self->font_desc = g_strdup (DEFAULT_FONT_DESC);
+      break;
+    case PROP_ELEMENT:
+      g_free (self->element);
+      self->element = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -248,6 +286,9 @@ gst_ssan_overlay_get_property (
       break;
     case PROP_FONT_DESC:
       g_value_set_string (value, self->font_desc);
+      break;
+    case PROP_ELEMENT:
+      g_value_set_string (value, self->element);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -397,6 +438,7 @@ typedef struct {
   guint top_k;
   gboolean fade;
   gchar *font_desc;
+  gchar *element;
 } Settings;
 
 static void
@@ -477,6 +519,30 @@ rectangle_from_surface (cairo_surface_t *surface, gint x, gint y)
   return rect;
 }
 
+/* "element · model · window N · t ms", each part when known; the model as
+ * its file name without directory and extension. */
+static gchar *
+gst_ssan_overlay_foot (const GstSsanActionResult *res)
+{
+  GString *foot = g_string_new (NULL);
+
+  if (res->element && res->element[0])
+    g_string_append_printf (foot, "%s \xc2\xb7 ", res->element);
+  if (res->model && res->model[0]) {
+    gchar *base = g_path_get_basename (res->model), *dot = strrchr (base, '.');
+
+    if (dot && dot != base)
+      *dot = '\0';
+    g_string_append_printf (foot, "%s \xc2\xb7 ", base);
+    g_free (base);
+  }
+  g_string_append_printf (foot, "window %" G_GUINT64_FORMAT, res->window_index);
+  if (GST_CLOCK_TIME_IS_VALID (res->inference_time))
+    g_string_append_printf (
+        foot, " \xc2\xb7 %.1f ms", res->inference_time / 1e6);
+  return g_string_free (foot, FALSE);
+}
+
 /* The action box: label and confidence, top-k bars, window and time. */
 static GstVideoOverlayRectangle *
 gst_ssan_overlay_draw_action (GstSsanOverlay *self, const Settings *st,
@@ -492,7 +558,7 @@ gst_ssan_overlay_draw_action (GstSsanOverlay *self, const Settings *st,
                                          foot_h, w, h, tw, th;
   gboolean none = res->class_id < 0;
   const gchar *title = none ? "no action" : res->label;
-  gchar conf[32], foot[96], pct[16], *verdict = NULL;
+  gchar conf[32], *foot, pct[16], *verdict = NULL;
   gboolean match = FALSE;
   gint verdict_w = 0, verdict_h = 0;
   cairo_surface_t *surface;
@@ -500,14 +566,7 @@ gst_ssan_overlay_draw_action (GstSsanOverlay *self, const Settings *st,
   GstVideoOverlayRectangle *rect;
 
   g_snprintf (conf, sizeof conf, "%.0f%%", 100.0 * res->confidence);
-  if (GST_CLOCK_TIME_IS_VALID (res->inference_time))
-    g_snprintf (foot, sizeof foot,
-        "window %" G_GUINT64_FORMAT " \xc2\xb7 "
-        "%.1f ms",
-        res->window_index, res->inference_time / 1e6);
-  else
-    g_snprintf (
-        foot, sizeof foot, "window %" G_GUINT64_FORMAT, res->window_index);
+  foot = gst_ssan_overlay_foot (res);
 
   if (truth) {
     match = !none && g_strcmp0 (res->label, truth) == 0;
@@ -603,6 +662,7 @@ gst_ssan_overlay_draw_action (GstSsanOverlay *self, const Settings *st,
   gst_ssan_overlay_show_text (
       self, st, cr, foot, foot_px, FALSE, pad, y, 0.7, 0.7, 0.72, 1);
   g_free (verdict);
+  g_free (foot);
 
   cairo_destroy (cr);
   rect = rectangle_from_surface (
@@ -717,17 +777,69 @@ gst_ssan_overlay_alpha (
   return 1.0f - (gfloat)(now - end - win) / (gfloat)win;
 }
 
+/* The action metas to draw, sorted by element name (a stable order: copies
+ * of a buffer may list metas in another order). */
+static guint
+gst_ssan_overlay_collect (
+    GstBuffer *buf, const gchar *element, GstSsanActionResult **res)
+{
+  gpointer state = NULL;
+  GstMeta *meta;
+  guint n = 0, i;
+
+  while ((meta = gst_buffer_iterate_meta_filtered (
+              buf, &state, GST_SSAN_ACTION_META_API_TYPE))) {
+    GstSsanActionResult *r = ((GstSsanActionMeta *)meta)->result;
+
+    if (r == NULL || (element && strcmp (r->element, element) != 0))
+      continue;
+    if (n == GST_SSAN_OVERLAY_MAX_PANELS) {
+      GST_LOG ("more than %d action metas: drawing the first ones", n);
+      break;
+    }
+    for (i = n; i > 0 && strcmp (res[i - 1]->element, r->element) > 0; i--)
+      res[i] = res[i - 1];
+    res[i] = r;
+    n++;
+  }
+  return n;
+}
+
+/* Sets alpha and position of a panel's rectangle; only a rectangle no
+ * composition holds may change. */
+static void
+gst_ssan_overlay_place (GstSsanOverlay *self, guint k, gfloat alpha, gint y)
+{
+  GstVideoOverlayRectangle **rect = &self->panels[k].rect;
+  gint rx, ry;
+  guint rw, rh;
+
+  gst_video_overlay_rectangle_get_render_rectangle (*rect, &rx, &ry, &rw, &rh);
+  if (alpha == self->panels[k].alpha && ry == y)
+    return;
+  g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
+  if (!gst_mini_object_is_writable (GST_MINI_OBJECT_CAST (*rect))) {
+    GstVideoOverlayRectangle *copy = gst_video_overlay_rectangle_copy (*rect);
+    gst_video_overlay_rectangle_unref (*rect);
+    *rect = copy;
+  }
+  gst_video_overlay_rectangle_set_global_alpha (*rect, alpha);
+  gst_video_overlay_rectangle_set_render_rectangle (*rect, rx, y, rw, rh);
+  self->panels[k].alpha = alpha;
+}
+
 static GstFlowReturn
 gst_ssan_overlay_transform_frame_ip (
     GstVideoFilter *filter, GstVideoFrame *frame)
 {
   GstSsanOverlay *self = GST_SSAN_OVERLAY (filter);
-  GstSsanActionMeta *ameta = gst_buffer_get_ssan_action_meta (frame->buffer);
   GstSsanClipMeta *cmeta = gst_buffer_get_ssan_clip_meta (frame->buffer);
-  GstSsanActionResult *res = ameta ? ameta->result : NULL;
-  GstVideoOverlayRectangle *want_action = NULL, *want_truth = NULL;
+  GstSsanActionResult *res[GST_SSAN_OVERLAY_MAX_PANELS];
+  GstVideoOverlayRectangle *want[GST_SSAN_OVERLAY_MAX_PANELS + 1];
+  gdouble base = base_size (&frame->info);
+  guint n_res, n_want = 0, i;
   const gchar *truth;
-  gfloat alpha = 1.0f;
+  gint y = (gint)(0.6 * base);
   Settings st;
 
   if (G_UNLIKELY (!self->attach_checked))
@@ -740,6 +852,8 @@ gst_ssan_overlay_transform_frame_ip (
   st.top_k = self->top_k;
   st.fade = self->fade;
   st.font_desc = g_strdup (self->font_desc);
+  st.element
+      = self->element && self->element[0] ? g_strdup (self->element) : NULL;
   if (self->settings_changed) {
     self->settings_changed = FALSE;
     GST_OBJECT_UNLOCK (self);
@@ -748,35 +862,39 @@ gst_ssan_overlay_transform_frame_ip (
     GST_OBJECT_UNLOCK (self);
   }
 
-  if (res && st.fade)
-    alpha = gst_ssan_overlay_alpha (self, res, GST_BUFFER_PTS (frame->buffer));
-  if (res && alpha > 0.0f) {
-    if (res != self->drawn_result || !self->action_rect) {
-      g_clear_pointer (&self->action_rect, gst_video_overlay_rectangle_unref);
-      g_clear_pointer (&self->drawn_result, gst_ssan_action_result_unref);
-      self->action_rect = gst_ssan_overlay_draw_action (self, &st, res,
-          st.show_truth ? gst_ssan_overlay_window_truth (self, res) : NULL,
+  /* one panel per result still visible, stacked from the top */
+  n_res = gst_ssan_overlay_collect (frame->buffer, st.element, res);
+  for (i = 0; i < n_res && y < GST_VIDEO_FRAME_HEIGHT (frame); i++) {
+    guint k = n_want;
+    gfloat alpha = st.fade ? gst_ssan_overlay_alpha (
+                       self, res[i], GST_BUFFER_PTS (frame->buffer))
+                           : 1.0f;
+    gint rx, ry;
+    guint rw, rh;
+
+    if (alpha <= 0.0f)
+      continue;
+    if (k >= self->n_panels || self->panels[k].result != res[i]) {
+      if (k >= self->n_panels)
+        self->n_panels = k + 1;
+      g_clear_pointer (
+          &self->panels[k].rect, gst_video_overlay_rectangle_unref);
+      g_clear_pointer (&self->panels[k].result, gst_ssan_action_result_unref);
+      self->panels[k].rect = gst_ssan_overlay_draw_action (self, &st, res[i],
+          st.show_truth ? gst_ssan_overlay_window_truth (self, res[i]) : NULL,
           &frame->info);
-      self->drawn_result = gst_ssan_action_result_ref (res);
-      self->action_alpha = 1.0f;
-      GST_LOG_OBJECT (
-          self, "drew result of window %" G_GUINT64_FORMAT, res->window_index);
+      self->panels[k].result = gst_ssan_action_result_ref (res[i]);
+      self->panels[k].alpha = 1.0f;
+      GST_LOG_OBJECT (self, "drew result %" G_GUINT64_FORMAT " of %s",
+          res[i]->result_id, res[i]->element);
     }
-    if (alpha != self->action_alpha) {
-      /* only a rectangle no composition holds may change */
-      g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
-      if (!gst_mini_object_is_writable (
-              GST_MINI_OBJECT_CAST (self->action_rect))) {
-        GstVideoOverlayRectangle *copy
-            = gst_video_overlay_rectangle_copy (self->action_rect);
-        gst_video_overlay_rectangle_unref (self->action_rect);
-        self->action_rect = copy;
-      }
-      gst_video_overlay_rectangle_set_global_alpha (self->action_rect, alpha);
-      self->action_alpha = alpha;
-    }
-    want_action = self->action_rect;
+    gst_ssan_overlay_place (self, k, alpha, y);
+    gst_video_overlay_rectangle_get_render_rectangle (
+        self->panels[k].rect, &rx, &ry, &rw, &rh);
+    y += (gint)rh + (gint)(0.4 * base);
+    want[n_want++] = self->panels[k].rect;
   }
+  gst_ssan_overlay_clear_panels (self, n_want);
 
   truth = st.show_truth && cmeta && cmeta->label ? cmeta->label : NULL;
   if (truth) {
@@ -786,30 +904,31 @@ gst_ssan_overlay_transform_frame_ip (
           = gst_ssan_overlay_draw_truth (self, &st, truth, &frame->info);
       self->drawn_truth = truth;
     }
-    want_truth = self->truth_rect;
+    want[n_want++] = self->truth_rect;
   }
   g_free (st.font_desc);
+  g_free (st.element);
 
-  if (!want_action && !want_truth)
+  if (n_want == 0)
     return GST_FLOW_OK;
 
   /* a new composition only when its set of rectangles changes */
-  if (!self->composition
-      || gst_video_overlay_composition_n_rectangles (self->composition)
-             != (guint)((want_action != NULL) + (want_truth != NULL))
-      || (want_action
-          && gst_video_overlay_composition_get_rectangle (self->composition, 0)
-                 != want_action)
-      || (want_truth
-          && gst_video_overlay_composition_get_rectangle (
-                 self->composition, want_action ? 1 : 0)
-                 != want_truth)) {
+  if (self->composition
+      && gst_video_overlay_composition_n_rectangles (self->composition)
+             == n_want) {
+    for (i = 0; i < n_want; i++)
+      if (gst_video_overlay_composition_get_rectangle (self->composition, i)
+          != want[i])
+        break;
+    if (i < n_want)
+      g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
+  } else {
     g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
-    self->composition = gst_video_overlay_composition_new (
-        want_action ? want_action : want_truth);
-    if (want_action && want_truth)
-      gst_video_overlay_composition_add_rectangle (
-          self->composition, want_truth);
+  }
+  if (!self->composition) {
+    self->composition = gst_video_overlay_composition_new (want[0]);
+    for (i = 1; i < n_want; i++)
+      gst_video_overlay_composition_add_rectangle (self->composition, want[i]);
   }
 
   if (self->attach) {

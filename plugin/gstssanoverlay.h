@@ -11,6 +11,9 @@
 
 G_BEGIN_DECLS
 
+/* action boxes drawn at most, one per ssanaction element */
+#define GST_SSAN_OVERLAY_MAX_PANELS 8
+
 #define GST_TYPE_SSAN_OVERLAY (gst_ssan_overlay_get_type ())
 G_DECLARE_FINAL_TYPE (
     GstSsanOverlay, gst_ssan_overlay, GST, SSAN_OVERLAY, GstVideoFilter)
@@ -23,6 +26,7 @@ struct _GstSsanOverlay {
   guint top_k;
   gboolean fade;
   gchar *font_desc;
+  gchar *element; /* draw only this ssanaction's result (NULL: all) */
   gboolean settings_changed; /* the panels must be drawn again */
   gint plain_only; /* atomic: downstream took the feature but not the meta */
 
@@ -33,8 +37,12 @@ struct _GstSsanOverlay {
   PangoFontMap *font_map;
   PangoContext *pango; /* for measuring and drawing */
   PangoLayout *layout;
-  GstSsanActionResult *drawn_result; /* what action_rect shows (ref) */
-  GstVideoOverlayRectangle *action_rect;
+  struct {
+    GstSsanActionResult *result; /* what rect shows (ref) */
+    GstVideoOverlayRectangle *rect;
+    gfloat alpha;                        /* global alpha set on rect */
+  } panels[GST_SSAN_OVERLAY_MAX_PANELS]; /* action boxes, top to bottom */
+  guint n_panels;
   const gchar *drawn_truth; /* interned label truth_rect shows */
   GstVideoOverlayRectangle *truth_rect;
   GstVideoOverlayComposition *composition;
@@ -43,7 +51,6 @@ struct _GstSsanOverlay {
     const gchar *label;      /* interned */
   } clips[16];               /* recent clips, ring */
   guint n_clips, clip_head;
-  gfloat action_alpha; /* global alpha set on action_rect */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (ssanoverlay);

@@ -179,6 +179,14 @@ gst_ssan_test_src_class_init (GstSsanTestSrcClass *klass)
       "SSAN synthetic action source", "Source/Video",
       "Synthetic action clips with ground truth, for action recognition",
       "gst-ssan developers");
+  gst_element_class_add_static_metadata (element_class, "outputs",
+      "ground truth as an element message \"ssan-testsrc-clip\" when a "
+      "clip starts (label, class-id, clip-index, clip-start, clip-end, "
+      "seed, clip-frames) and a GstSsanClipMeta on every buffer "
+      "(gst/ssan/gstssanclipmeta.h, pkg-config gstssanmeta-1.0)");
+  gst_element_class_add_static_metadata (element_class, "example",
+      "gst-launch-1.0 ssantestsrc seed=5 ! "
+      "video/x-raw,width=640,height=480 ! videoconvert ! autovideosink");
   gst_element_class_add_static_pad_template (
       element_class, &gst_ssan_test_src_template);
 

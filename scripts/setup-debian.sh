@@ -2,7 +2,7 @@
 # Installs, from Debian 12's archive, whatever gst-ssan needs to build, test
 # and run its demo.  Installs nothing when everything is already there.
 # Usage: scripts/setup-debian.sh [--with-torch] [--with-clang] [--with-valgrind]
-#   torch: only for tools/*.py; clang: the sanitizer build and the libFuzzer
+#   torch: tools/*.py and their tests (scripts/test.sh); clang: the sanitizer build and the libFuzzer
 #   targets (scripts/test.sh); valgrind: scripts/valgrind-tests.sh
 set -eu
 
@@ -12,7 +12,7 @@ pkgs="build-essential meson ninja-build pkg-config libopenblas-dev
   gstreamer1.0-plugins-good libpango1.0-dev libcairo2-dev fonts-dejavu-core"
 for arg in "$@"; do
   case "$arg" in
-    --with-torch) pkgs="$pkgs python3-torch python3-numpy" ;;
+    --with-torch) pkgs="$pkgs python3-torch python3-torchvision python3-numpy python3-gi python3-gst-1.0" ;;
     --with-clang) pkgs="$pkgs clang libclang-rt-14-dev" ;;
     --with-valgrind) pkgs="$pkgs valgrind" ;;
     *) echo "setup-debian: unknown option $arg" >&2; exit 2 ;;

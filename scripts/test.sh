@@ -18,9 +18,9 @@ fi
 build="${1:-build}"
 
 if [ $sanitize = yes ]; then
-  scripts/setup-debian.sh --with-clang
+  scripts/setup-debian.sh --with-torch --with-clang
 else
-  scripts/setup-debian.sh
+  scripts/setup-debian.sh --with-torch
 fi
 
 setup() { # setup DIR [meson options...]

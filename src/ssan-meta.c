@@ -20,6 +20,8 @@
 #define MAX_LAYERS 1000
 #define MAX_WINDOW_FRAMES 100000
 #define MAX_REDUCTION 4096
+#define MAX_SHIFT_DIV 65536
+#define MAX_FRAME_RATE_PART 1000000
 /* x = (pixel/255 - mean)/std stays far inside float range */
 #define MIN_STD 1e-6
 
@@ -283,18 +285,22 @@ parse_block_name (const char *s, size_t len, int *stage, int *index)
   return parse_int_text (s + 7, len - 7, 0, MAX_LAYERS - 1, index, &why);
 }
 
+/* A comma-separated list of distinct existing blocks (ssa_blocks,
+ * shift_blocks); SSA blocks must also have a width ssa_reduction divides.
+ * An absent or empty value is no block. */
 static int
-parse_ssa_blocks (ssan_info *info, const ssan_st *st, ssan_error *err)
+parse_block_list (const ssan_info *info, const ssan_st *st, const char *key,
+    int check_reduction, int *n_out, const char *const **out, ssan_error *err)
 {
   const char *fn = st_fname (st);
-  const char *v = ssan_st_meta (st, "ssa_blocks");
+  const char *v = ssan_st_meta (st, key);
   const char *p;
   char **names;
   int n = 1, k = 0, stage = 0, index = 0;
   size_t len = 0;
 
-  info->n_ssa_blocks = 0;
-  info->ssa_blocks = NULL;
+  *n_out = 0;
+  *out = NULL;
   if (!v || v[0] == '\0')
     return 0;
   for (p = v; *p; p++)
@@ -302,7 +308,7 @@ parse_ssa_blocks (ssan_info *info, const ssan_st *st, ssan_error *err)
   names = calloc ((size_t)n, sizeof (char *));
   if (!names)
     goto nomem;
-  info->ssa_blocks = (const char *const *)names;
+  *out = (const char *const *)names;
 
   for (p = v;; k++) {
     const char *c = strchr (p, ',');
@@ -314,12 +320,12 @@ parse_ssa_blocks (ssan_info *info, const ssan_st *st, ssan_error *err)
     for (int j = 0; j < k; j++)
       if (strlen (names[j]) == len && strncmp (names[j], p, len) == 0)
         goto duplicate;
-    if (((info->width << stage) % info->ssa_reduction) != 0)
+    if (check_reduction && ((info->width << stage) % info->ssa_reduction) != 0)
       goto not_divisible;
     names[k] = strndup (p, len);
     if (!names[k])
       goto nomem;
-    info->n_ssa_blocks = k + 1;
+    *n_out = k + 1;
     if (!c)
       break;
     p = c + 1;
@@ -332,20 +338,18 @@ nomem:
   return -1;
 bad_name:
   ssan_set_error (err, SSAN_ERR_FORMAT,
-      "%s: metadata key 'ssa_blocks': '%.*s' is not a block name "
-      "(layerI.J)",
-      fn, (int)(len > 64 ? 64 : len), p);
+      "%s: metadata key '%s': '%.*s' is not a block name (layerI.J)", fn, key,
+      (int)(len > 64 ? 64 : len), p);
   return -1;
 no_such_block:
   ssan_set_error (err, SSAN_ERR_FORMAT,
-      "%s: metadata key 'ssa_blocks': block '%.*s' does not exist (layer%d "
-      "has %d blocks)",
-      fn, (int)len, p, stage + 1, info->layers[stage]);
+      "%s: metadata key '%s': block '%.*s' does not exist (layer%d has %d "
+      "blocks)",
+      fn, key, (int)len, p, stage + 1, info->layers[stage]);
   return -1;
 duplicate:
   ssan_set_error (err, SSAN_ERR_FORMAT,
-      "%s: metadata key 'ssa_blocks': block '%.*s' named twice", fn, (int)len,
-      p);
+      "%s: metadata key '%s': block '%.*s' named twice", fn, key, (int)len, p);
   return -1;
 not_divisible:
   ssan_set_error (err, SSAN_ERR_FORMAT,
@@ -353,6 +357,70 @@ not_divisible:
       "SSA block '%.*s'",
       fn, info->ssa_reduction, info->width << stage, (int)len, p);
   return -1;
+}
+
+static void
+free_block_list (int n, const char *const *names)
+{
+  if (names) {
+    for (int i = 0; i < n; i++)
+      free ((char *)names[i]);
+    free ((char **)names);
+  }
+}
+
+/* frame_rate: "N" or "N/D", decimal integers > 0 with nothing around them
+ * (a decimal such as 29.97 is refused: the spec wants an exact rate). */
+static int
+parse_frame_rate (ssan_info *info, const ssan_st *st, ssan_error *err)
+{
+  const char *v = ssan_st_meta (st, "frame_rate");
+  const char *slash, *why;
+  size_t len;
+
+  info->frame_rate_num = info->frame_rate_den = 0;
+  if (!v)
+    return 0;
+  len = strlen (v);
+  slash = strchr (v, '/');
+  if (slash == NULL) {
+    info->frame_rate_den = 1;
+    if (parse_int_text (
+            v, len, 1, MAX_FRAME_RATE_PART, &info->frame_rate_num, &why))
+      goto bad;
+    return 0;
+  }
+  if (parse_int_text (v, (size_t)(slash - v), 1, MAX_FRAME_RATE_PART,
+          &info->frame_rate_num, &why)
+      || parse_int_text (slash + 1, len - (size_t)(slash - v) - 1, 1,
+          MAX_FRAME_RATE_PART, &info->frame_rate_den, &why))
+    goto bad;
+  return 0;
+
+  /* ERRORS */
+bad:
+  info->frame_rate_num = info->frame_rate_den = 0;
+  ssan_set_error (err, SSAN_ERR_FORMAT,
+      "%s: metadata key 'frame_rate': '%.64s' is not an integer or an "
+      "integer fraction N/D with N, D in [1, %d]",
+      st_fname (st), v, MAX_FRAME_RATE_PART);
+  return -1;
+}
+
+static int
+parse_source (ssan_info *info, const ssan_st *st, ssan_error *err)
+{
+  const char *v = ssan_st_meta (st, "source");
+
+  info->source = NULL;
+  if (!v)
+    return 0;
+  info->source = strdup (v);
+  if (!info->source) {
+    ssan_set_error (err, SSAN_ERR_NOMEM, "%s: out of memory", st_fname (st));
+    return -1;
+  }
+  return 0;
 }
 
 static int
@@ -484,9 +552,17 @@ ssan_info_parse (ssan_info *info, const ssan_st *st, ssan_error *err)
       || get_triple (st, "std", def_std, 1, info->std, err)
       || get_int (st, "ssa_reduction", 0, 2, 1, MAX_REDUCTION,
           &info->ssa_reduction, err)
-      || parse_ssa_blocks (info, st, err) || parse_labels (info, st, err)
+      || parse_block_list (info, st, "ssa_blocks", 1, &info->n_ssa_blocks,
+          &info->ssa_blocks, err)
+      || parse_labels (info, st, err)
       || get_int (st, "window_frames", 0, info->segments, info->segments,
-          MAX_WINDOW_FRAMES, &info->window_frames, err))
+          MAX_WINDOW_FRAMES, &info->window_frames, err)
+      || parse_frame_rate (info, st, err)
+      || parse_block_list (info, st, "shift_blocks", 0, &info->n_shift_blocks,
+          &info->shift_blocks, err)
+      || get_int (
+          st, "shift_div", 0, 8, 2, MAX_SHIFT_DIV, &info->shift_div, err)
+      || parse_source (info, st, err))
     goto fail;
   info->n_params = 0;
   return 0;
@@ -508,11 +584,9 @@ fail:
 void
 ssan_info_clear (ssan_info *info)
 {
-  if (info->ssa_blocks) {
-    for (int i = 0; i < info->n_ssa_blocks; i++)
-      free ((char *)info->ssa_blocks[i]);
-    free ((char **)info->ssa_blocks);
-  }
+  free_block_list (info->n_ssa_blocks, info->ssa_blocks);
+  free_block_list (info->n_shift_blocks, info->shift_blocks);
+  free ((char *)info->source);
   if (info->labels) {
     for (int i = 0; i < info->num_classes; i++)
       free ((char *)info->labels[i]);

@@ -21,12 +21,14 @@
  */
 #include "ssan-internal.h"
 #include "ssan-ops.h"
+#include "ssan-shift.h"
 
 #include <cblas.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +81,8 @@ typedef struct ssan_block {
   int has_down;
   int has_ssa;
   ssan_ssa ssa;
+  int shift; /* named in shift_blocks (TSM) */
+  int fold;  /* channels shifted each way: floor(cin / shift_div) */
 } ssan_block;
 
 struct ssan_model {
@@ -103,6 +107,7 @@ struct ssan_ctx {
   float *qkv, *att;       /* SSA: Q, K, V stacked; A (then Y) */
   float *scratch;         /* temporal attention */
   float *feat, *flog;     /* pooled features [nf][C], frame logits */
+  float *keep;            /* frames the temporal shift pushes out */
   size_t thread_size;     /* per-thread scratch: im2col, attention tiles */
   ssan_work work;         /* pool of n_threads and its scratch, owned */
   double flops;           /* per window */
@@ -346,6 +351,33 @@ parse_block_name (const char *s, int *stage, int *index)
   return 0;
 }
 
+/* Sets the int flag at byte offset `field` of every block in names. */
+static int
+mark_blocks (ssan_model *m, builder *b, const int *first, const char *key,
+    int n, const char *const *names, size_t field)
+{
+  int i, stage, index;
+
+  for (i = 0; i < n; i++) {
+    int *flag;
+
+    if (parse_block_name (names[i], &stage, &index) != 0
+        || index >= m->info.layers[stage]) {
+      ssan_set_error (b->err, SSAN_ERR_FORMAT, "%s: %s: no block named '%s'",
+          b->fname, key, names[i]);
+      return -1;
+    }
+    flag = (int *)((char *)&m->blocks[first[stage] + index] + field);
+    if (*flag) {
+      ssan_set_error (b->err, SSAN_ERR_FORMAT, "%s: %s: '%s' named twice",
+          b->fname, key, names[i]);
+      return -1;
+    }
+    *flag = 1;
+  }
+  return 0;
+}
+
 static int
 build_network (ssan_model *m, builder *b)
 {
@@ -378,21 +410,11 @@ build_network (ssan_model *m, builder *b)
   }
   m->n_blocks = n;
 
-  for (i = 0; i < info->n_ssa_blocks; i++) {
-    int stage, index;
-    if (parse_block_name (info->ssa_blocks[i], &stage, &index) != 0
-        || index >= info->layers[stage]) {
-      ssan_set_error (b->err, SSAN_ERR_FORMAT,
-          "%s: ssa_blocks: no block named '%s'", b->fname, info->ssa_blocks[i]);
-      return -1;
-    }
-    if (m->blocks[first[stage] + index].has_ssa) {
-      ssan_set_error (b->err, SSAN_ERR_FORMAT,
-          "%s: ssa_blocks: '%s' named twice", b->fname, info->ssa_blocks[i]);
-      return -1;
-    }
-    m->blocks[first[stage] + index].has_ssa = 1;
-  }
+  if (mark_blocks (m, b, first, "ssa_blocks", info->n_ssa_blocks,
+          info->ssa_blocks, offsetof (ssan_block, has_ssa))
+      || mark_blocks (m, b, first, "shift_blocks", info->n_shift_blocks,
+          info->shift_blocks, offsetof (ssan_block, shift)))
+    return -1;
 
   if (conv_bn (b, "conv1", "bn1", 3, info->width, 7, 2, 3, &m->stem) != 0)
     return -1;
@@ -405,6 +427,8 @@ build_network (ssan_model *m, builder *b)
       int64_t cout = planes * expansion;
 
       snprintf (blk, sizeof blk, "layer%d.%d", i + 1, j);
+      if (bk->shift)
+        bk->fold = (int)(cin / info->shift_div);
 #define CONV(field, c, ci, co, k, s, p)                                        \
   snprintf (cn, sizeof cn, "%s.conv%s", blk, c);                               \
   snprintf (bn, sizeof bn, "%s.bn%s", blk, c);                                 \
@@ -697,7 +721,7 @@ ssan_model_get_info (const ssan_model *model)
 
 /* Largest scratch needs for nf frames, found by walking the network. */
 typedef struct plan {
-  size_t act, col, ssa_qkv, ssa_att, scratch, spatial;
+  size_t act, col, ssa_qkv, ssa_att, scratch, spatial, keep;
   double flops; /* for all nf frames */
   int ok;
 } plan;
@@ -759,6 +783,9 @@ plan_network (plan *p, const ssan_model *m, int T, int nf)
       int dh = H, dw = W;
       plan_conv (p, &bk->down, nf, &dh, &dw);
     }
+    if (bk->fold > 0)
+      p->keep = max_sz (p->keep, ssan_shift_keep_size (bk->fold, nf / T,
+                                     mul3 (p, (size_t)H, (size_t)W, 1)));
     plan_conv (p, &bk->conv1, nf, &h, &w);
     if (bk->has_ssa) {
       size_t n = mul3 (p, (size_t)nf, (size_t)h, (size_t)w);
@@ -873,7 +900,7 @@ ssan_ctx_new (
   sizes[7] = p.scratch;
   sizes[8] = nf * (size_t)model->feat;
   sizes[9] = nf * (size_t)nclasses;
-  sizes[10] = 0;
+  sizes[10] = p.keep;
   total = 0;
   for (i = 0; i < 11; i++) {
     size_t s
@@ -906,6 +933,7 @@ ssan_ctx_new (
   ctx->scratch = ctx->arena + offs[7];
   ctx->feat = ctx->arena + offs[8];
   ctx->flog = ctx->arena + offs[9];
+  ctx->keep = ctx->arena + offs[10];
   ctx->thread_size
       = (max_sz (max_sz (p.col, p.spatial), 1) + SSAN_ALIGN_FLOATS - 1)
         & ~(size_t)(SSAN_ALIGN_FLOATS - 1);
@@ -1043,8 +1071,15 @@ block_forward (ssan_ctx *ctx, const ssan_block *bk, int nb, int *H, int *W)
   float *target;
   int h1, w1, hl, wl;
 
+  /* TSM: conv1 sees the shifted x, the identity / downsample the original */
+  if (bk->fold > 0)
+    ssan_shift_forward (
+        ctx->x, bk->fold, nb, ctx->T, hw, ctx->keep, &ctx->work);
   ssan_conv2d_forward (
       &bk->conv1, ctx->x, nf * hw, hw, nf, h, w, ctx->t1, 1, 0, &ctx->work);
+  if (bk->fold > 0)
+    ssan_shift_restore (
+        ctx->x, bk->fold, nb, ctx->T, hw, ctx->keep, &ctx->work);
   h1 = ssan_conv_out_size (h, bk->conv1.k, bk->conv1.stride, bk->conv1.pad);
   w1 = ssan_conv_out_size (w, bk->conv1.k, bk->conv1.stride, bk->conv1.pad);
   if (bk->has_ssa)

@@ -826,6 +826,31 @@ test_metadata (void)
     }
   }
   {
+    static const char *const bad_blocks[] = { "layer5.0", "layer1.1",
+      "layer1.0,layer1.0", "layer1.0,", "conv1", "layer1.0 ", "all" };
+    for (size_t i = 0; i < sizeof (bad_blocks) / sizeof (*bad_blocks); i++) {
+      snprintf (name, sizeof (name), "shift_blocks '%s'", bad_blocks[i]);
+      meta_fail (name, "shift_blocks", bad_blocks[i], "'shift_blocks'");
+    }
+  }
+  {
+    static const char *const bad_div[]
+        = { "0", "1", "-8", "8.0", " 8", "+8", "", "65537", "1e1" };
+    for (size_t i = 0; i < sizeof (bad_div) / sizeof (*bad_div); i++) {
+      snprintf (name, sizeof (name), "shift_div '%s'", bad_div[i]);
+      meta_fail (name, "shift_div", bad_div[i], "'shift_div'");
+    }
+  }
+  {
+    static const char *const bad_rates[] = { "0", "-30", "29.97", "30.0",
+      "30/0", "30/", "/1001", "30000/1001/1", "30 ", " 30", "+30", "30/-1", "",
+      "1000001", "30/1000001", "30:1", "3e1", "0/1", "\xd9\xa8" };
+    for (size_t i = 0; i < sizeof (bad_rates) / sizeof (*bad_rates); i++) {
+      snprintf (name, sizeof (name), "frame_rate '%s'", bad_rates[i]);
+      meta_fail (name, "frame_rate", bad_rates[i], "'frame_rate'");
+    }
+  }
+  {
     ssan_modelgen *g = small_with_meta ("ssa_blocks", "layer2.0");
     ssan_modelgen_set_meta (g, "ssa_reduction", "3");
     expect_model_fail ("meta: ssa_reduction 3 does not divide width 16",
@@ -991,7 +1016,10 @@ check_info_defaults (void)
          && info.std[1] == 0.224f && info.ssa_reduction == 2
          && info.n_ssa_blocks == 0 && strcmp (info.labels[0], "class 0") == 0
          && strcmp (info.labels[9], "class 9") == 0 && info.window_frames == 8
-         && info.n_params == 0;
+         && info.n_params == 0 && info.frame_rate_num == 0
+         && info.frame_rate_den == 0 && info.n_shift_blocks == 0
+         && info.shift_blocks == NULL && info.shift_div == 8
+         && info.source == NULL;
     report ("defaults: resize 256, ImageNet mean/std, labels, window, r=2", ok,
         "a default differs");
     ssan_info_clear (&info);
@@ -1013,6 +1041,10 @@ check_info_defaults (void)
   c.ssa_blocks = "layer1.1,layer4.0";
   c.ssa_reduction = 4;
   c.labels_json = "[\"\\u00e9t\\u00e9\",\"b \\\"q\\\"\",\"\"]";
+  c.shift_blocks = "layer4.0,layer1.0";
+  c.shift_div = 4;
+  c.frame_rate = "30000/1001";
+  c.source = "mmaction2:tsm \"k400\"";
   c.mean = "0.5,1e-1,-0.25";
   c.std = "2,0.5E+1,0.125";
   b = serialize (gen (&c));
@@ -1031,7 +1063,13 @@ check_info_defaults (void)
          && strcmp (info.labels[1], "b \"q\"") == 0
          && strcmp (info.labels[2], "") == 0 && info.mean[0] == 0.5f
          && info.mean[1] == 0.1f && info.mean[2] == -0.25f
-         && info.std[0] == 2.0f && info.std[1] == 5.0f && info.std[2] == 0.125f;
+         && info.std[0] == 2.0f && info.std[1] == 5.0f && info.std[2] == 0.125f
+         && info.n_shift_blocks == 2
+         && strcmp (info.shift_blocks[0], "layer4.0") == 0
+         && strcmp (info.shift_blocks[1], "layer1.0") == 0
+         && info.shift_div == 4 && info.frame_rate_num == 30000
+         && info.frame_rate_den == 1001
+         && strcmp (info.source, "mmaction2:tsm \"k400\"") == 0;
     report ("explicit: every key read back", ok, "a value differs");
     ok = take_all (&st, &info, &err) == 0;
     report ("explicit: all tensors taken (input_size 1)", ok, err.msg);
@@ -1061,6 +1099,24 @@ check_info_defaults (void)
       free (b.p);
     }
     report ("defaults: resize = round(S*256/224)", ok, "a resize differs");
+  }
+
+  /* frame_rate: an integer is N/1; an empty shift_blocks is no block */
+  {
+    ssan_modelgen *g = small_with_meta ("frame_rate", "25");
+    ssan_modelgen_set_meta (g, "shift_blocks", "");
+    b = serialize (g);
+    ok = ssan_st_parse (&st, b.p, b.size, FNAME, &err) == 0
+         && ssan_info_parse (&info, &st, &err) == 0;
+    if (ok) {
+      ok = info.frame_rate_num == 25 && info.frame_rate_den == 1
+           && info.n_shift_blocks == 0;
+      ssan_info_clear (&info);
+    }
+    report (
+        "explicit: frame_rate 25 is 25/1, shift_blocks '' none", ok, err.msg);
+    ssan_st_clear (&st);
+    free (b.p);
   }
 
   /* unknown keys are ignored */

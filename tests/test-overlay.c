@@ -12,16 +12,23 @@
 #define W 160
 #define H 120
 
+static const gint ids[3] = { 4, 1, 9 };
+static const gchar *labels[3]
+    = { "approaching", "moving right", "disappearing" };
+static const gdouble scores[3] = { 0.81, 0.12, 0.04 };
+
 static GstSsanActionResult *
 make_result (gint class_id, GstClockTime start, GstClockTime end)
 {
-  static const gint ids[3] = { 4, 1, 9 };
-  static const gchar *labels[3]
-      = { "approaching", "moving right", "disappearing" };
-  static const gdouble scores[3] = { 0.81, 0.12, 0.04 };
-
   return gst_ssan_action_result_new (
       class_id, 0.81, 3, ids, labels, scores, start, end, 7, 5 * GST_MSECOND);
+}
+
+static GstSsanActionResult *
+make_result_of (const gchar *element, const gchar *model, gint class_id)
+{
+  return gst_ssan_action_result_new_full (class_id, 0.81, 3, ids, labels,
+      scores, 0, GST_SECOND, 7, 5 * GST_MSECOND, 3, element, model);
 }
 
 /* A frame of smooth non-uniform content in any format (converted from an
@@ -263,23 +270,91 @@ GST_START_TEST (test_redraw_only_on_change)
     gst_buffer_add_ssan_action_meta (buf, a);
     gst_buffer_unref (gst_harness_push_and_pull (h, buf));
     if (i == 0)
-      first = self->action_rect;
-    fail_unless (self->action_rect == first, "redrawn for the same result");
+      first = self->panels[0].rect;
+    fail_unless (self->panels[0].rect == first, "redrawn for the same result");
   }
   buf = make_frame ("I420", 2 * GST_SECOND);
   gst_buffer_add_ssan_action_meta (buf, b);
   gst_buffer_unref (gst_harness_push_and_pull (h, buf));
-  fail_unless (self->drawn_result == b, "new result drawn");
+  fail_unless (self->panels[0].result == b, "new result drawn");
 
   /* a property change draws again too */
   g_object_set (h->element, "top-k", 0, NULL);
   buf = make_frame ("I420", 2 * GST_SECOND);
   gst_buffer_add_ssan_action_meta (buf, b);
   gst_buffer_unref (gst_harness_push_and_pull (h, buf));
-  fail_unless (self->drawn_result == b && self->action_rect != NULL);
+  fail_unless (self->panels[0].result == b && self->panels[0].rect != NULL);
 
   gst_ssan_action_result_unref (a);
   gst_ssan_action_result_unref (b);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Results of two ssanaction elements: two boxes, stacked without overlap
+ * in the order of the element names whatever the metas' order;
+ * `element` picks one. */
+GST_START_TEST (test_two_elements_stacked)
+{
+  GstHarness *h = make_overlay ("RGB");
+  GstSsanOverlay *self = (GstSsanOverlay *)h->element;
+  GstSsanActionResult *ra = make_result_of ("a", "models/x.safetensors", 4);
+  GstSsanActionResult *rb = make_result_of ("b", "y", 1);
+  GstBuffer *in = make_frame ("RGB", GST_SECOND), *buf, *one, *two;
+  gint x0, y0, x1, y1;
+  guint w0, h0, w1, h1;
+
+  buf = gst_buffer_copy (in);
+  gst_buffer_add_ssan_action_meta (buf, ra);
+  one = gst_harness_push_and_pull (h, buf);
+  fail_unless_equals_int (self->n_panels, 1);
+
+  buf = gst_buffer_copy (in);
+  gst_buffer_add_ssan_action_meta (buf, rb);
+  gst_buffer_add_ssan_action_meta (buf, ra);
+  two = gst_harness_push_and_pull (h, buf);
+  fail_unless_equals_int (self->n_panels, 2);
+  fail_unless (self->panels[0].result == ra && self->panels[1].result == rb);
+  gst_video_overlay_rectangle_get_render_rectangle (
+      self->panels[0].rect, &x0, &y0, &w0, &h0);
+  gst_video_overlay_rectangle_get_render_rectangle (
+      self->panels[1].rect, &x1, &y1, &w1, &h1);
+  fail_unless (y1 >= y0 + (gint)h0, "boxes overlap: %d+%u > %d", y0, h0, y1);
+  fail_unless (y1 < H);
+  /* the first box is the same, the second shows below it */
+  fail_unless (plane_diff ("RGB", one, two, 0, 0, W, y0 + h0) == 0);
+  fail_unless (plane_diff ("RGB", one, two, 0, y1, W, MIN (H, y1 + h1)) > 1000);
+  fail_unless (plane_diff ("RGB", in, one, 0, y1, W, MIN (H, y1 + h1)) == 0);
+  gst_buffer_unref (one);
+  gst_buffer_unref (two);
+
+  /* the other order of metas on the buffer: the same boxes */
+  buf = gst_buffer_copy (in);
+  gst_buffer_add_ssan_action_meta (buf, ra);
+  gst_buffer_add_ssan_action_meta (buf, rb);
+  gst_buffer_unref (gst_harness_push_and_pull (h, buf));
+  fail_unless (self->panels[0].result == ra && self->panels[1].result == rb);
+
+  g_object_set (h->element, "element", "b", NULL);
+  buf = gst_buffer_copy (in);
+  gst_buffer_add_ssan_action_meta (buf, ra);
+  gst_buffer_add_ssan_action_meta (buf, rb);
+  gst_buffer_unref (gst_harness_push_and_pull (h, buf));
+  fail_unless_equals_int (self->n_panels, 1);
+  fail_unless (self->panels[0].result == rb);
+
+  g_object_set (h->element, "element", "c", NULL);
+  buf = gst_buffer_copy (in);
+  gst_buffer_add_ssan_action_meta (buf, ra);
+  two = gst_harness_push_and_pull (h, buf);
+  fail_unless_equals_int (self->n_panels, 0);
+  fail_unless (buffers_equal (in, two));
+  gst_buffer_unref (two);
+
+  gst_buffer_unref (in);
+  gst_ssan_action_result_unref (ra);
+  gst_ssan_action_result_unref (rb);
   gst_harness_teardown (h);
 }
 
@@ -407,6 +482,7 @@ ssanoverlay_suite (void)
   tcase_add_test (tc, test_fade);
   tcase_add_test (tc, test_redraw_only_on_change);
   tcase_add_test (tc, test_attach_when_downstream_asks);
+  tcase_add_test (tc, test_two_elements_stacked);
   tcase_add_test (tc, test_tiny_frames);
   tcase_add_test (tc, test_stress_properties);
   return s;

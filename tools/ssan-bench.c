@@ -8,6 +8,8 @@
  * built in memory and loaded with ssan_model_load_memory:
  *   paper  resnet50, T = 8, 224x224, SSA in layer1.0,layer2.0 (the paper)
  *   tsn    the same without SSA (a plain TSN ResNet-50)
+ *   tsm    TSN ResNet-50 with TSM's temporal shift in every block (shift_div
+ *          8, mmaction2's tsm_r50): against tsn, the cost of the shift
  *   demo   the bundled demo model's configuration (tools/train.py ARCH):
  *          custom basic 1,1,1,1, width 16, T = 8, 48x48, SSA in
  *          layer1.0,layer2.0, 11 classes; models/ssan-demo.safetensors (from
@@ -55,8 +57,9 @@ static const char usage[]
       "                  [--logits FILE.f32]\n"
       "       ssan-bench --config NAME --write-model FILE\n"
       "\n"
-      "  --config NAMES   comma-separated: paper, tsn, demo (default: all\n"
-      "                   three unless --model is given)\n"
+      "  --config NAMES   comma-separated: paper, tsn, tsm, demo (default:\n"
+      "                   paper, tsn, demo unless --model is given; a name\n"
+      "                   may repeat: tsn,tsm,tsn,tsm alternates them)\n"
       "  --model FILE     also benchmark this model file\n"
       "  --threads N      engine and sgemm threads (default: all online "
       "cores)\n"
@@ -120,12 +123,14 @@ config_for (const char *name, ssan_modelgen_config *c)
 {
   ssan_modelgen_config_init (c);
   c->segments = 8;
-  if (strcmp (name, "paper") == 0 || strcmp (name, "tsn") == 0) {
+  if (strcmp (name, "paper") == 0 || strcmp (name, "tsn") == 0
+      || strcmp (name, "tsm") == 0) {
     c->arch = "resnet50";
     c->width = 64;
     c->num_classes = 174;
     c->input_size = 224;
     c->ssa_blocks = name[0] == 'p' ? "layer1.0,layer2.0" : NULL;
+    c->shift_blocks = strcmp (name, "tsm") == 0 ? "all" : NULL;
     return 1;
   }
   if (strcmp (name, "demo") == 0) {
@@ -476,7 +481,7 @@ main (int argc, char **argv)
     char why[256];
 
     if (configs == NULL || !config_for (configs, &c))
-      return fail ("--write-model needs one --config of paper, tsn, demo");
+      return fail ("--write-model needs one --config of paper, tsn, tsm, demo");
     g = ssan_modelgen_new (&c, why, sizeof why);
     if (g == NULL)
       return fail ("%s: %s", configs, why);
@@ -513,7 +518,7 @@ main (int argc, char **argv)
         break;
       if (!config_for (tok, &c)) {
         free (list);
-        return fail ("unknown configuration '%s' (paper, tsn, demo)", tok);
+        return fail ("unknown configuration '%s' (paper, tsn, tsm, demo)", tok);
       }
       if (strcmp (tok, "demo") == 0 && access (DEMO_MODEL, R_OK) == 0) {
         m = ssan_model_load (DEMO_MODEL, &err);
@@ -528,11 +533,11 @@ main (int argc, char **argv)
       {
         const ssan_info *in = ssan_model_get_info (m);
         printf ("model %s: %s, %s w %d layers %d,%d,%d,%d, T %d, %dx%d, SSA "
-                "%d block(s), %.2f M parameters (%s)\n",
+                "%d block(s), shift %d block(s), %.2f M parameters (%s)\n",
             tok, in->arch, in->block ? "bottleneck" : "basic", in->width,
             in->layers[0], in->layers[1], in->layers[2], in->layers[3],
             in->segments, in->input_size, in->input_size, in->n_ssa_blocks,
-            in->n_params * 1e-6, what);
+            in->n_shift_blocks, in->n_params * 1e-6, what);
       }
       if (run_model (
               tok, m, threads, windows, profile, input, logits_out, &res[n_res])
@@ -620,7 +625,7 @@ main (int argc, char **argv)
         100 * p->im2col / tot);
     printf ("  attention    %8.1f  %5.1f%%\n", p->attention / w * 1e3,
         100 * p->attention / tot);
-    printf ("  other        %8.1f  %5.1f%%\n", p->other / w * 1e3,
+    printf ("  other (pooling, shift, fc) %8.1f  %5.1f%%\n", p->other / w * 1e3,
         100 * p->other / tot);
     printf ("  convolutions + im2col by kind: stem %.1f, 1x1 %.1f, "
             "Winograd 3x3 %.1f, 3x3 stride 2 %.1f, 1x1 stride 2 %.1f, "

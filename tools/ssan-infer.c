@@ -137,6 +137,21 @@ print_info (const ssan_info *info)
   }
   printf ("]\n");
   printf ("window_frames: %d\n", info->window_frames);
+  if (info->frame_rate_den == 0)
+    printf ("frame_rate: unknown\n");
+  else if (info->frame_rate_den == 1)
+    printf ("frame_rate: %d\n", info->frame_rate_num);
+  else
+    printf ("frame_rate: %d/%d\n", info->frame_rate_num, info->frame_rate_den);
+  printf ("shift_blocks: ");
+  for (i = 0; i < info->n_shift_blocks; i++)
+    printf ("%s%s", i ? "," : "", info->shift_blocks[i]);
+  putchar ('\n');
+  printf ("shift_div: %d\n", info->shift_div);
+  printf ("source: ");
+  if (info->source)
+    print_json_string (info->source);
+  putchar ('\n');
   printf ("params: %lld\n", (long long)info->n_params);
 }
 

@@ -292,8 +292,33 @@ build (ssan_modelgen *g, const ssan_modelgen_config *cfg, char *err,
       || (cfg->labels_json
           && ssan_modelgen_set_meta (g, "labels", cfg->labels_json))
       || (cfg->mean && ssan_modelgen_set_meta (g, "mean", cfg->mean))
-      || (cfg->std && ssan_modelgen_set_meta (g, "std", cfg->std)))
+      || (cfg->std && ssan_modelgen_set_meta (g, "std", cfg->std))
+      || (cfg->shift_div && meta_int (g, "shift_div", cfg->shift_div))
+      || (cfg->frame_rate
+          && ssan_modelgen_set_meta (g, "frame_rate", cfg->frame_rate))
+      || (cfg->source && ssan_modelgen_set_meta (g, "source", cfg->source)))
     goto nomem;
+  if (cfg->shift_blocks && strcmp (cfg->shift_blocks, "all") == 0) {
+    /* at most 4000 names of at most 11 characters and a comma each */
+    char *all
+        = malloc ((size_t)12 * (layers[0] + layers[1] + layers[2] + layers[3]));
+    size_t at = 0;
+    int rc;
+
+    if (!all)
+      goto nomem;
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < layers[i]; j++)
+        at += (size_t)sprintf (
+            all + at, "%slayer%d.%d", at ? "," : "", i + 1, j);
+    rc = ssan_modelgen_set_meta (g, "shift_blocks", all);
+    free (all);
+    if (rc)
+      goto nomem;
+  } else if (cfg->shift_blocks
+             && ssan_modelgen_set_meta (g, "shift_blocks", cfg->shift_blocks)) {
+    goto nomem;
+  }
 
   if (add_conv (g, "conv1", w, 3, 7, INIT_CONV_RELU)
       || add_bn (g, "bn1", w, INIT_BN_WEIGHT, nbt))

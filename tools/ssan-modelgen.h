@@ -47,6 +47,11 @@ typedef struct ssan_modelgen_config {
   int ssa_reduction;         /* 0: key not written, 2 used */
   const char *labels_json;   /* written verbatim; NULL: not written */
   const char *mean, *std;    /* written verbatim; NULL: not written */
+  const char *shift_blocks;  /* TSM blocks, written verbatim ("all": every
+                              * block of the network); NULL: none */
+  int shift_div;             /* 0: key not written */
+  const char *frame_rate;    /* written verbatim; NULL: not written */
+  const char *source;        /* written verbatim; NULL: not written */
   ssan_modelgen_dtype dtype; /* of every weight */
   int num_batches_tracked;   /* also emit I64 *.num_batches_tracked [] */
   uint64_t seed;

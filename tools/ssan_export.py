@@ -145,7 +145,9 @@ def main_random(args):
         width=args.width, num_classes=args.classes, segments=args.segments,
         input_size=args.input_size, resize=args.resize,
         ssa_blocks=args.ssa_blocks, ssa_reduction=args.ssa_reduction,
-        labels=labels, window_frames=args.window_frames)
+        labels=labels, window_frames=args.window_frames,
+        shift_blocks=args.shift_blocks, shift_div=args.shift_div,
+        frame_rate=args.frame_rate, source=args.source)
     model = random_model(cfg, args.seed)
     export(model, args.output, args.dtype)
 
@@ -184,6 +186,11 @@ def main(argv=None):
     r.add_argument("--ssa-reduction", type=int, default=2)
     r.add_argument("--labels", help="comma-separated class names")
     r.add_argument("--window-frames", type=int)
+    r.add_argument("--shift-blocks", default="",
+                   help="TSM: blocks whose residual branch is shifted")
+    r.add_argument("--shift-div", type=int, default=8)
+    r.add_argument("--frame-rate", help="e.g. 30 or 30000/1001")
+    r.add_argument("--source", help="free text: where the weights came from")
     r.add_argument("--dtype", choices=WEIGHT_DTYPES, default="F32")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("-o", "--output", required=True)

@@ -1,4 +1,5 @@
-"""PyTorch twin of the SSAN network (shared/spec/ssan-model.md, sections 1-2).
+"""PyTorch twin of the SSAN network (shared/spec/ssan-model.md, sections 1-2,
+TSM's temporal shift included).
 
 This module is the reference the C engine is tested against and the network
 the training recipe trains, so it follows the spec literally and uses the
@@ -12,6 +13,7 @@ files (section 3) without the `safetensors` package.
 
 import json
 import math
+import re
 import struct
 
 import numpy as np
@@ -41,7 +43,8 @@ class SSANConfig:
     def __init__(self, arch="custom", block=None, layers=None, width=64,
                  num_classes=2, segments=8, input_size=224, resize=None,
                  mean=IMAGENET_MEAN, std=IMAGENET_STD, ssa_blocks=(),
-                 ssa_reduction=2, labels=None, window_frames=None):
+                 ssa_reduction=2, labels=None, window_frames=None,
+                 shift_blocks=(), shift_div=8, frame_rate=None, source=None):
         if arch in ARCHS:
             block, layers = ARCHS[arch]
         elif arch == "custom":
@@ -74,16 +77,31 @@ class SSANConfig:
                               else self.segments)
         if self.window_frames < self.segments:
             raise ValueError("window_frames must be >= segments")
+        if isinstance(shift_blocks, str):
+            shift_blocks = [s for s in shift_blocks.split(",") if s]
+        self.shift_blocks = tuple(shift_blocks)
+        self.shift_div = int(shift_div)
+        if self.shift_div < 2:
+            raise ValueError("shift_div must be >= 2")
+        for name in self.shift_blocks:
+            self._check_block(name, "shift")
+        if len(set(self.shift_blocks)) != len(self.shift_blocks):
+            raise ValueError("a shift block is named twice")
+        self.frame_rate = _check_rate(frame_rate)
+        self.source = None if source is None else str(source)
         for name in self.ssa_blocks:
-            parts = name.split(".")
-            if (len(parts) != 2 or parts[0] not in
-                    ("layer1", "layer2", "layer3", "layer4")
-                    or not parts[1].isdigit()
-                    or int(parts[1]) >= self.layers[int(parts[0][5]) - 1]):
-                raise ValueError("ssa block %r does not exist" % name)
-            planes = self.width * 2 ** (int(parts[0][5]) - 1)
+            self._check_block(name, "ssa")
+            planes = self.width * 2 ** (int(name[5]) - 1)
             if planes % self.ssa_reduction:
                 raise ValueError("ssa_reduction must divide %s's width" % name)
+
+    def _check_block(self, name, what):
+        parts = name.split(".")
+        if (len(parts) != 2 or parts[0] not in
+                ("layer1", "layer2", "layer3", "layer4")
+                or not parts[1].isdigit()
+                or int(parts[1]) >= self.layers[int(parts[0][5]) - 1]):
+            raise ValueError("%s block %r does not exist" % (what, name))
 
     def metadata(self):
         """The spec section 3 __metadata__ dictionary (string -> string)."""
@@ -105,6 +123,13 @@ class SSANConfig:
         if self.arch == "custom":
             md["block"] = self.block
             md["layers"] = ",".join(str(n) for n in self.layers)
+        if self.shift_blocks:
+            md["shift_blocks"] = ",".join(self.shift_blocks)
+            md["shift_div"] = str(self.shift_div)
+        if self.frame_rate is not None:
+            md["frame_rate"] = self.frame_rate
+        if self.source is not None:
+            md["source"] = self.source
         return md
 
     @classmethod
@@ -121,19 +146,40 @@ class SSANConfig:
         if arch == "custom":
             kw["block"] = need("block")
             kw["layers"] = [int(v) for v in need("layers").split(",")]
-        for key in ("width", "resize", "ssa_reduction", "window_frames"):
+        for key in ("width", "resize", "ssa_reduction", "window_frames",
+                    "shift_div"):
             if key in md:
                 kw[key] = int(md[key])
         for key in ("mean", "std"):
             if key in md:
                 kw[key] = [float(v) for v in md[key].split(",")]
-        if "ssa_blocks" in md:
-            kw["ssa_blocks"] = md["ssa_blocks"]
+        for key in ("ssa_blocks", "shift_blocks", "frame_rate", "source"):
+            if key in md:
+                kw[key] = md[key]
         if "labels" in md:
             kw["labels"] = json.loads(md["labels"])
         return cls(arch=arch, num_classes=int(need("num_classes")),
                    segments=int(need("segments")),
                    input_size=int(need("input_size")), **kw)
+
+
+_RATE = re.compile(r"[1-9][0-9]*(/[1-9][0-9]*)?\Z")
+
+
+def _check_rate(rate):
+    """frame_rate as the spec writes it ("30", "30000/1001") or None; a
+    (num, den) pair or a positive integer is formatted so."""
+    if rate is None:
+        return None
+    if isinstance(rate, tuple):
+        num, den = (int(v) for v in rate)
+        rate = str(num) if den == 1 else "%d/%d" % (num, den)
+    elif isinstance(rate, int):
+        rate = str(rate)
+    if not isinstance(rate, str) or not _RATE.match(rate):
+        raise ValueError("frame_rate %r is not N or N/D with integers > 0"
+                         % (rate,))
+    return rate
 
 
 def _fmt_float(v):
@@ -190,6 +236,21 @@ class SSA(nn.Module):
         return f + self.out_bn(self.out(y))
 
 
+def temporal_shift(x, T, fold):
+    """Spec section 1 (TSM): per window of T frames, channels [0, fold) take
+    frame t+1 (zeros at t = T-1), channels [fold, 2 fold) frame t-1 (zeros
+    at t = 0), the rest stay."""
+    if fold == 0:
+        return x
+    bt, c, h, w = x.shape
+    v = x.view(bt // T, T, c, h, w)
+    out = torch.zeros_like(v)
+    out[:, :-1, :fold] = v[:, 1:, :fold]
+    out[:, 1:, fold:2 * fold] = v[:, :-1, fold:2 * fold]
+    out[:, :, 2 * fold:] = v[:, :, 2 * fold:]
+    return out.view(bt, c, h, w)
+
+
 def _conv(cin, cout, k, stride=1):
     return nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=False)
 
@@ -201,8 +262,9 @@ def _bn(c):
 class BasicBlock(nn.Module):
     expansion = 1
 
-    def __init__(self, cin, planes, stride, ssa_reduction=None):
+    def __init__(self, cin, planes, stride, ssa_reduction=None, fold=0):
         super().__init__()
+        self.fold = fold
         self.conv1 = _conv(cin, planes, 3, stride)
         self.bn1 = _bn(planes)
         self.conv2 = _conv(planes, planes, 3)
@@ -215,7 +277,8 @@ class BasicBlock(nn.Module):
                 _bn(planes))
 
     def forward(self, x, T):
-        out = torch.relu(self.bn1(self.conv1(x)))
+        out = torch.relu(self.bn1(self.conv1(
+            temporal_shift(x, T, self.fold))))
         if self.ssa is not None:
             out = self.ssa(out, T)
         out = self.bn2(self.conv2(out))
@@ -226,8 +289,9 @@ class BasicBlock(nn.Module):
 class Bottleneck(nn.Module):
     expansion = 4
 
-    def __init__(self, cin, planes, stride, ssa_reduction=None):
+    def __init__(self, cin, planes, stride, ssa_reduction=None, fold=0):
         super().__init__()
+        self.fold = fold
         self.conv1 = _conv(cin, planes, 1)
         self.bn1 = _bn(planes)
         self.conv2 = _conv(planes, planes, 3, stride)
@@ -242,7 +306,8 @@ class Bottleneck(nn.Module):
                 _bn(planes * 4))
 
     def forward(self, x, T):
-        out = torch.relu(self.bn1(self.conv1(x)))
+        out = torch.relu(self.bn1(self.conv1(
+            temporal_shift(x, T, self.fold))))
         if self.ssa is not None:
             out = self.ssa(out, T)
         out = torch.relu(self.bn2(self.conv2(out)))
@@ -270,7 +335,9 @@ class SSAN(nn.Module):
                 stride = 2 if (i > 0 and j == 0) else 1
                 name = "layer%d.%d" % (i + 1, j)
                 red = cfg.ssa_reduction if name in cfg.ssa_blocks else None
-                blocks.append(blk(cin, planes, stride, red))
+                fold = (cin // cfg.shift_div if name in cfg.shift_blocks
+                        else 0)
+                blocks.append(blk(cin, planes, stride, red, fold))
                 cin = planes * blk.expansion
             setattr(self, "layer%d" % (i + 1), nn.ModuleList(blocks))
         self.dropout = nn.Dropout(dropout) if dropout > 0 else None

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Trains the bundled demo models on the synthetic action world.
 
-  /usr/bin/python3 tools/train.py [--synth build/tools/ssan-synth]
-      [--infer build/tools/ssan-infer] [--out models]
+  /usr/bin/python3 tools/train.py --out DIR [--force]
+      [--synth build/tools/ssan-synth] [--infer build/tools/ssan-infer]
 
 Renders training and held-out clips with the project's own `ssan-synth`
 (the same C code as the ssantestsrc element), trains a small SSAN and,
 with the identical recipe, a TSN baseline (same network without SSA
-modules), and exports both to OUT/ssan-demo.safetensors and
-OUT/tsn-demo.safetensors (spec section 3, class names in `labels`).  Finally
+modules), and exports both to DIR/ssan-demo.safetensors and
+DIR/tsn-demo.safetensors (spec section 3, class names in `labels`); an
+existing file there is never replaced without --force (checked before any
+work, so `--out models` cannot silently overwrite the bundled models).  Finally
 both are scored on test clips, with the PyTorch twin and (when --infer is
 found) through the C engine.  Progress goes to stdout: step, loss, held-out
 accuracy, time left.
@@ -360,7 +362,10 @@ def main():
     build = os.path.join(HERE, "..", "build", "tools")
     ap.add_argument("--synth", default=os.path.join(build, "ssan-synth"))
     ap.add_argument("--infer", default=os.path.join(build, "ssan-infer"))
-    ap.add_argument("--out", default=os.path.join(HERE, "..", "models"))
+    ap.add_argument("--out", required=True, metavar="DIR",
+                    help="directory for the exported models (created)")
+    ap.add_argument("--force", action="store_true",
+                    help="replace model files that already exist in DIR")
     ap.add_argument("--only", choices=("ssan", "tsn"))
     ap.add_argument("--ssa-blocks", default=SSA_BLOCKS)
     ap.add_argument("--width", type=int, default=ARCH["width"])
@@ -392,6 +397,18 @@ def main():
     ap.add_argument("--tsn-cost", type=float, default=0.65,
                     help="TSN step time relative to SSAN (ETA only)")
     args = ap.parse_args()
+    names_out = [n for n in ("ssan", "tsn") if not args.only or n == args.only]
+    outs = [os.path.join(args.out, "%s-demo.safetensors" % n)
+            for n in names_out]
+    if not args.force:
+        for path in outs:
+            if os.path.lexists(path):
+                raise SystemExit("%s exists: choose another --out or pass "
+                                 "--force to replace it" % path)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        raise SystemExit("--out %s: %s" % (args.out, e.strerror))
 
     if not 1.0 / N_CLASSES <= args.max_class_share <= 1.0:
         raise SystemExit("--max-class-share must be between 1/%d and 1"
@@ -403,7 +420,6 @@ def main():
         if not os.access(tool, os.X_OK):
             raise SystemExit("%s not found: build the project first "
                              "(meson setup build && ninja -C build)" % tool)
-    os.makedirs(args.out, exist_ok=True)
     INPUT_SIZE = args.input_size
     names = class_names(args.synth)
     t_all = time.time()

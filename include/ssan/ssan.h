@@ -68,6 +68,16 @@ typedef struct ssan_info {
   int window_frames; /* source frames one training clip spanned, >= T */
   int64_t n_params;  /* parameters in the file (BN buffers included,
                       * num_batches_tracked excluded) */
+  /* frames per second of the training clips, frame_rate_num /
+   * frame_rate_den (both > 0, as written in the file: "30" is 30/1,
+   * "30000/1001" 30000/1001); 0/0 when the file does not say */
+  int frame_rate_num;
+  int frame_rate_den;
+  int n_shift_blocks;              /* number of entries in shift_blocks */
+  const char *const *shift_blocks; /* blocks whose residual branch is
+                                    * temporally shifted (TSM, spec §1) */
+  int shift_div;      /* >= 2: floor(C / shift_div) channels shift each way */
+  const char *source; /* where the weights came from (free text), or NULL */
 } ssan_info;
 
 typedef struct ssan_model ssan_model;
@@ -122,7 +132,7 @@ typedef struct ssan_profile {
   double conv;      /* convolution GEMMs and epilogues, CPU seconds */
   double im2col;    /* im2col gathers, Winograd input transforms */
   double attention; /* SSA attention steps (not its 1x1 convolutions) */
-  double other;     /* pooling, fc, consensus, CPU seconds */
+  double other;     /* pooling, temporal shift, fc, consensus, CPU s */
   double wall;      /* seconds spent in ssan_ctx_forward */
   int64_t windows;  /* windows evaluated while profiling */
   /* conv + im2col by kind of convolution, CPU seconds */
