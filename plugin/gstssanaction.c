@@ -90,6 +90,10 @@
 #endif
 
 #include "gstssanaction.h"
+#include "gstssanactionmeta.h"
+#include "gstssanscheduler.h"
+#include "ssanpostproc.h"
+#include "ssanwindow.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -122,10 +126,12 @@ GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
 #define DEFAULT_RESULTS_APPEND FALSE
 #define DEFAULT_LATENCY 0
 #define DEFAULT_QOS FALSE
+#define DEFAULT_WINDOW_BY_TIME TRUE
+#define DEFAULT_SHARED_SCHEDULER TRUE
 
-#define MAX_SEGMENTS 256
-#define MAX_WINDOW_FRAMES 4096
-#define MAX_STRIDE 65536
+#define MAX_SEGMENTS SSAN_WINDOW_MAX_SEGMENTS
+#define MAX_WINDOW_FRAMES SSAN_WINDOW_MAX_FRAMES
+#define MAX_STRIDE SSAN_WINDOW_MAX_STRIDE
 #define MAX_SMOOTHING 1024
 #define MAX_TOP_K 1000
 
@@ -148,6 +154,107 @@ enum {
   PROP_LATENCY,
   PROP_QOS,
   PROP_RESULTS_APPEND,
+  PROP_WINDOW_BY_TIME,
+  PROP_ACTIVE_WINDOW_FRAMES,
+  PROP_ACTIVE_STRIDE,
+  PROP_SHARED_SCHEDULER,
+};
+
+/* Settings as the properties last set them (GST_OBJECT_LOCK). */
+typedef struct {
+  gchar *model;
+  gchar *labels;
+  gint segments;
+  gint window_frames;
+  gint stride;
+  gint threads;
+  GstSsanActionMode mode;
+  gint smoothing;
+  gdouble threshold;
+  gint top_k;
+  gchar *results_location;
+  GstClockTime latency;
+  gboolean qos;
+  gboolean results_append;
+  gboolean window_by_time;
+  gboolean shared_scheduler;
+} GstSsanActionSettings;
+
+/* One window handed to evaluation: what it covers and how to report it. */
+typedef struct {
+  GstClockTime start, end, start_st, end_st; /* PTS and stream times */
+  guint64 index;
+  guint generation; /* the element's when the window was cut */
+  gint top_k;
+  gdouble threshold;
+  gboolean reset_history; /* empty the smoothing history first */
+} GstSsanActionJob;
+
+/* A frame's path: transform_ip () hands it to the window (ssanwindow.h),
+ * which says whether to convert it into one of the frame slots (spec §5,
+ * setup_converter) and whether a window is complete; fill_tensor () turns
+ * the window's slots into the scheduler client's input; evaluate () runs it
+ * through the shared scheduler (gstssanscheduler.h), turns the logits into
+ * a result (ssanpostproc.h) and publishes it (message, JSON line, latest
+ * result); attach () puts the latest result on every buffer (meta, ROI). */
+struct _GstSsanAction {
+  GstBaseTransform parent;
+
+  /* GST_OBJECT_LOCK */
+  GstSsanActionSettings settings;
+  gboolean reconfigure;      /* a setting the stream depends on changed */
+  GstClockTime qos_earliest; /* from QoS events: running time */
+  gboolean reopen_results;   /* results-location was set */
+  gint active_L, active_stride; /* the window's, once caps are known */
+
+  /* Streaming thread (and start/stop); the worker only touches the
+   * client, postproc and labels while busy is set. */
+  GstSsanActionSettings active; /* settings the running configuration uses */
+  gboolean negotiated;
+  GstVideoInfo in_info;
+  GstSsanModelRef *model;
+  const ssan_info *info;
+  GstSsanSchedulerClient *client; /* its input: the window's tensor */
+  gint T, S, n_classes;
+  gchar **labels;             /* [n_classes], NULL-terminated */
+  GstVideoInfo rgb_info;      /* S x S packed RGB */
+  GstVideoConverter *convert; /* input caps -> rgb_info, centre crop */
+  ssan_window *window;        /* which frames, which slots, when */
+  guint n_slots;              /* converted frames kept at once */
+  guint8 *ring;               /* [n_slots][rgb_info.size] */
+  GstBuffer **slot_bufs;      /* wrap ring slots for the converter */
+  guint64 n_frames;           /* frames since the window was emptied */
+  guint64 window_index;       /* next window */
+  float lut[3][256];          /* pixel -> normalised value, per channel */
+  ssan_postproc *postproc;    /* smoothing history, top-k */
+  gboolean history_reset;     /* empty the history before the next result */
+  gboolean warned_not_finite; /* streaming thread or busy worker */
+
+  /* lock: worker hand-over, latest result and counters */
+  GMutex lock;
+  GCond cond;
+  GThread *worker;
+  gboolean quit;
+  gboolean busy;
+  gboolean failed;  /* the worker posted an error */
+  guint generation; /* bumped by flushes: stale results dropped */
+  GstSsanActionJob job;
+  GstSsanActionResult *latest;
+  GstStructure *latest_params; /* latest as ROI params / message fields */
+  guint64 windows_evaluated;
+  guint64 windows_skipped;
+  guint64 results_produced;      /* never reset: the next result's result_id */
+  GstClockTime worst_delay;      /* longest a sync evaluation held a frame */
+  GstClockTime latency_answered; /* own latency last reported */
+
+  gint roi_id; /* set once, at init */
+
+  /* results_lock: the results file, written by the streaming thread (sync)
+   * or the worker (async) */
+  GMutex results_lock;
+  gint results_fd; /* -1: none */
+  gchar *results_path;
+  gboolean warned_write; /* since the file was opened */
 };
 
 #define VIDEO_CAPS                                                             \
@@ -194,104 +301,6 @@ gst_ssan_action_mode_get_type (void)
   return type;
 }
 
-/* Model cache: one loaded copy per model file (canonical path), shared by
- * every element of the process.  A file changed on disk (size, mtime or
- * inode) is a new model: it is loaded again, while holders of the old copy
- * keep theirs until they let go. */
-struct _GstSsanModelRef {
-  gchar *path; /* canonical */
-  ssan_model *model;
-  struct stat st;  /* the file when it was loaded */
-  gint refcount;   /* cache_lock */
-  gboolean cached; /* the cache's entry for path (cache_lock) */
-};
-
-static GMutex cache_lock;
-static GHashTable *cache;
-
-static gboolean
-gst_ssan_model_file_same (const struct stat *a, const struct stat *b)
-{
-  return a->st_dev == b->st_dev && a->st_ino == b->st_ino
-         && a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec
-         && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-/* Whether ref's file is still the one it was loaded from. */
-static gboolean
-gst_ssan_model_ref_is_current (const GstSsanModelRef *ref)
-{
-  struct stat st;
-
-  return stat (ref->path, &st) == 0 && gst_ssan_model_file_same (&st, &ref->st);
-}
-
-static GstSsanModelRef *
-gst_ssan_model_ref_acquire (const gchar *path, ssan_error *err)
-{
-  GstSsanModelRef *ref;
-  char *canonical;
-  struct stat st;
-
-  canonical = realpath (path, NULL);
-  if (canonical == NULL || stat (canonical, &st) != 0) {
-    /* let the loader word the error */
-    ssan_model *m = ssan_model_load (path, err);
-    if (m) {
-      ssan_model_free (m);
-      snprintf (
-          err->msg, sizeof (err->msg), "%s: %s", path, g_strerror (errno));
-      err->code = SSAN_ERR_IO;
-    }
-    free (canonical);
-    return NULL;
-  }
-
-  g_mutex_lock (&cache_lock);
-  if (cache == NULL)
-    cache = g_hash_table_new (g_str_hash, g_str_equal);
-  ref = g_hash_table_lookup (cache, canonical);
-  if (ref && gst_ssan_model_file_same (&ref->st, &st)) {
-    ref->refcount++;
-  } else {
-    ssan_model *m = ssan_model_load (canonical, err);
-
-    if (m) {
-      if (ref)
-        ref->cached = FALSE;
-      ref = g_new0 (GstSsanModelRef, 1);
-      ref->path = g_strdup (canonical);
-      ref->model = m;
-      ref->st = st;
-      ref->refcount = 1;
-      ref->cached = TRUE;
-      g_hash_table_replace (cache, ref->path, ref);
-      GST_INFO ("loaded model %s", ref->path);
-    } else {
-      ref = NULL;
-    }
-  }
-  g_mutex_unlock (&cache_lock);
-  free (canonical);
-
-  return ref;
-}
-
-static void
-gst_ssan_model_ref_release (GstSsanModelRef *ref)
-{
-  g_mutex_lock (&cache_lock);
-  if (--ref->refcount == 0) {
-    if (ref->cached)
-      g_hash_table_remove (cache, ref->path);
-    GST_INFO ("freeing model %s", ref->path);
-    ssan_model_free (ref->model);
-    g_free (ref->path);
-    g_free (ref);
-  }
-  g_mutex_unlock (&cache_lock);
-}
-
 static void
 gst_ssan_action_settings_clear (GstSsanActionSettings *s)
 {
@@ -311,51 +320,12 @@ gst_ssan_action_settings_copy (
   dst->results_location = g_strdup (src->results_location);
 }
 
-/* Spec §4: frame n (counted from the start of the window sequence) is
- * sampled by some window k >= 0 iff n = k * stride + idx[i] for some i. */
-static inline gboolean
-gst_ssan_action_is_sampled (GstSsanAction *self, guint64 n)
-{
-  gint i;
-
-  for (i = 0; i < self->T; i++) {
-    guint64 idx = self->sample_idx[i];
-    if (n >= idx && (n - idx) % self->stride == 0)
-      return TRUE;
-  }
-  return FALSE;
-}
-
-static inline gboolean
-gst_ssan_action_is_window_end (GstSsanAction *self, guint64 n)
-{
-  return n + 1 >= (guint64)self->L && (n + 1 - self->L) % self->stride == 0;
-}
-
-/* Most sampled frames any window span of L frames holds: that many
- * converted frames must be kept.  The pattern is periodic in stride once
- * n >= L - 1, so two periods past 2L cover every case. */
-static guint
-gst_ssan_action_count_slots (GstSsanAction *self)
-{
-  guint64 n, end = 2 * (guint64)self->L + 2 * (guint64)self->stride;
-  guint *prefix = g_new0 (guint, end + 1);
-  guint best = 1;
-
-  for (n = 0; n < end; n++)
-    prefix[n + 1] = prefix[n] + (gst_ssan_action_is_sampled (self, n) ? 1 : 0);
-  for (n = self->L - 1; n < end; n++)
-    best = MAX (best, prefix[n + 1] - prefix[n + 1 - self->L]);
-  g_free (prefix);
-
-  return best;
-}
-
 static void
 gst_ssan_action_reset_window (GstSsanAction *self)
 {
+  if (self->window)
+    ssan_window_reset (self->window);
   self->n_frames = 0;
-  self->n_sampled = 0;
   self->window_index = 0;
   self->history_reset = TRUE;
 }
@@ -378,7 +348,7 @@ gst_ssan_action_wait_idle (GstSsanAction *self)
 }
 
 static void
-gst_ssan_action_free_buffers (GstSsanAction *self)
+gst_ssan_action_free_window (GstSsanAction *self)
 {
   guint i;
 
@@ -388,15 +358,15 @@ gst_ssan_action_free_buffers (GstSsanAction *self)
   }
   g_clear_pointer (&self->slot_bufs, g_free);
   g_clear_pointer (&self->ring, g_free);
-  g_clear_pointer (&self->slot_of, g_free);
-  g_clear_pointer (&self->pts, g_free);
-  g_clear_pointer (&self->sample_idx, g_free);
-  g_clear_pointer (&self->tensor, g_free);
-  g_clear_pointer (&self->logits, g_free);
-  g_clear_pointer (&self->probs, g_free);
-  g_clear_pointer (&self->avg, g_free);
-  g_clear_pointer (&self->order, g_free);
+  g_clear_pointer (&self->window, ssan_window_free);
   self->n_slots = 0;
+}
+
+static void
+gst_ssan_action_free_buffers (GstSsanAction *self)
+{
+  gst_ssan_action_free_window (self);
+  g_clear_pointer (&self->postproc, ssan_postproc_free);
 }
 
 /* Makes location (NULL: none) the results file, truncated or appended to;
@@ -494,14 +464,14 @@ gst_ssan_action_free_stream (GstSsanAction *self)
   g_clear_pointer (&self->convert, gst_video_converter_free);
   self->negotiated = FALSE;
   g_clear_pointer (&self->labels, g_strfreev);
-  g_clear_pointer (&self->ctx, ssan_ctx_free);
+  g_clear_pointer (&self->client, gst_ssan_scheduler_client_free);
   if (self->model)
     gst_ssan_model_ref_release (self->model);
   self->model = NULL;
   self->info = NULL;
   gst_ssan_action_open_results (self, NULL, FALSE);
   gst_ssan_action_settings_clear (&self->active);
-  self->T = self->L = self->stride = self->S = self->n_classes = 0;
+  self->T = self->S = self->n_classes = 0;
 }
 
 /* Rebuilds the converter for the negotiated input: centre crop of side
@@ -606,6 +576,101 @@ gst_ssan_action_read_labels (
   return labels;
 }
 
+/* Cuts windows for the negotiated stream: L and stride (scaled to the
+ * stream's rate, or by time on variable-rate streams, spec §4), the frame
+ * slots, the converter.  Runs in configure () once caps are known and in
+ * set_caps (); the worker never touches the window or the slots.  Posts an
+ * error and returns FALSE on failure. */
+static gboolean
+gst_ssan_action_setup_window (GstSsanAction *self)
+{
+  ssan_window_request q = {
+    0,
+  };
+  ssan_window_plan plan;
+  ssan_window_status status;
+  gint bad_length = 0;
+  gsize slot_size;
+  guint slot;
+
+  q.segments = self->T;
+  q.window_frames = self->active.window_frames;
+  q.stride = self->active.stride;
+  q.model_window_frames = self->info->window_frames;
+  q.model_rate_num = self->info->frame_rate_num;
+  q.model_rate_den = self->info->frame_rate_den;
+  q.stream_rate_num = GST_VIDEO_INFO_FPS_N (&self->in_info);
+  q.stream_rate_den = GST_VIDEO_INFO_FPS_D (&self->in_info);
+  q.by_time = self->active.window_by_time;
+  status = ssan_window_plan_make (&q, &plan, &bad_length);
+  if (status != SSAN_WINDOW_OK)
+    goto bad_plan;
+
+  gst_ssan_action_free_window (self);
+  self->window = ssan_window_new (&plan);
+  if (self->window == NULL)
+    goto no_memory;
+  self->n_slots = (guint)ssan_window_n_slots (self->window);
+  slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
+  self->ring = g_try_malloc0_n (self->n_slots, slot_size);
+  if (self->ring == NULL)
+    goto no_memory;
+  self->slot_bufs = g_new0 (GstBuffer *, self->n_slots);
+  for (slot = 0; slot < self->n_slots; slot++)
+    self->slot_bufs[slot] = gst_buffer_new_wrapped_full (
+        0, self->ring + slot * slot_size, slot_size, 0, slot_size, NULL, NULL);
+
+  GST_OBJECT_LOCK (self);
+  self->active_L = plan.L;
+  self->active_stride = plan.stride;
+  GST_OBJECT_UNLOCK (self);
+  if (plan.mode == SSAN_WINDOW_BY_TIME)
+    GST_INFO_OBJECT (self,
+        "variable-rate stream: windows of %" GST_TIME_FORMAT
+        " (%d frames at the model's %d/%d fps) every %" GST_TIME_FORMAT
+        ", T %d, %u frame slots",
+        GST_TIME_ARGS (plan.duration), plan.L, self->info->frame_rate_num,
+        self->info->frame_rate_den, GST_TIME_ARGS (plan.step), plan.T,
+        self->n_slots);
+  else
+    GST_INFO_OBJECT (self,
+        "windows of L %d frames every %d (%s), T %d, %u frame slots", plan.L,
+        plan.stride,
+        plan.scaled ? "scaled from the model's rate to the stream's"
+                    : "as set or the model's",
+        plan.T, self->n_slots);
+
+  return gst_ssan_action_setup_converter (self, &self->in_info);
+
+  /* ERRORS */
+bad_plan : {
+  if (status == SSAN_WINDOW_ERR_LENGTH)
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("A window of %d frames at %d/%d fps is longer than %d frames.",
+            bad_length, q.stream_rate_num, q.stream_rate_den,
+            MAX_WINDOW_FRAMES),
+        ("the model's %d frames at %d/%d fps, scaled to the stream's rate; "
+         "set window-frames, or window-by-time=false",
+            q.model_window_frames, q.model_rate_num, q.model_rate_den));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("A stride of more than %d frames at %d/%d fps.", MAX_STRIDE,
+            q.stream_rate_num, q.stream_rate_den),
+        ("the stride scaled from the model's %d/%d fps to the stream's; set "
+         "stride, or window-by-time=false",
+            q.model_rate_num, q.model_rate_den));
+  return FALSE;
+}
+no_memory : {
+  GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+      ("Not enough memory for %u frames of %dx%d.", self->n_slots, self->S,
+          self->S),
+      (NULL));
+  gst_ssan_action_free_window (self);
+  return FALSE;
+}
+}
+
 /* Brings the running configuration in line with the settings.  Runs in
  * start() and, after a property change, in the streaming thread before the
  * next buffer; the worker is idle while it runs.  Posts an error and
@@ -620,9 +685,11 @@ gst_ssan_action_configure (GstSsanAction *self)
   ssan_error err = {
     0,
   };
-  gint T, L, stride, c, i, p;
-  guint slot;
-  gsize slot_size;
+  ssan_window_request q = {
+    0,
+  };
+  ssan_window_plan plan;
+  gint T, L = 0, c, i, p;
 
   GST_OBJECT_LOCK (self);
   gst_ssan_action_settings_copy (&s, &self->settings);
@@ -643,32 +710,33 @@ gst_ssan_action_configure (GstSsanAction *self)
     GstSsanModelRef *ref = gst_ssan_model_ref_acquire (s.model, &err);
     if (ref == NULL)
       goto load_failed;
-    g_clear_pointer (&self->ctx, ssan_ctx_free);
+    g_clear_pointer (&self->client, gst_ssan_scheduler_client_free);
     g_clear_pointer (&self->labels, g_strfreev);
     if (self->model)
       gst_ssan_model_ref_release (self->model);
     self->model = ref;
-    self->info = ssan_model_get_info (ref->model);
+    self->info = gst_ssan_model_ref_get_info (ref);
   }
 
+  /* the bounds of T, L and stride before the stream's rate is known */
   T = s.segments > 0 ? s.segments : self->info->segments;
-  if (s.window_frames > 0)
-    L = s.window_frames;
-  else
-    L = MAX (self->info->window_frames, T);
-  if (L < T)
+  q.segments = T;
+  q.window_frames = s.window_frames;
+  q.stride = s.stride;
+  q.model_window_frames = self->info->window_frames;
+  if (ssan_window_plan_make (&q, &plan, &L) != SSAN_WINDOW_OK)
     goto bad_window;
-  if (L > MAX_WINDOW_FRAMES)
-    goto bad_window;
-  stride = s.stride > 0 ? s.stride : MAX (1, L / T);
 
-  if (self->ctx == NULL || ssan_ctx_get_segments (self->ctx) != T) {
-    g_clear_pointer (&self->ctx, ssan_ctx_free);
-    self->ctx = ssan_ctx_new (self->model->model, T, 1, &err);
-    if (self->ctx == NULL)
+  if (self->client == NULL || self->T != T
+      || s.shared_scheduler != self->active.shared_scheduler) {
+    g_clear_pointer (&self->client, gst_ssan_scheduler_client_free);
+    self->client = gst_ssan_scheduler_client_new (
+        self->model, T, s.shared_scheduler, &err);
+    if (self->client == NULL)
       goto ctx_failed;
   }
-  ssan_ctx_set_threads (self->ctx, s.threads);
+  if (s.threads > 0)
+    gst_ssan_scheduler_set_thread_budget (s.threads);
 
   if (model_changed || g_strcmp0 (s.labels, self->active.labels) != 0) {
     gchar **labels;
@@ -696,55 +764,28 @@ gst_ssan_action_configure (GstSsanAction *self)
 
   gst_ssan_action_free_buffers (self);
   self->T = T;
-  self->L = L;
-  self->stride = stride;
   self->S = self->info->input_size;
   self->n_classes = self->info->num_classes;
-  self->smoothing = MAX (1, s.smoothing);
-
-  self->sample_idx = g_new (gint, T);
-  for (i = 0; i < T; i++)
-    self->sample_idx[i] = ssan_sample_index (L, T, i);
+  self->postproc = ssan_postproc_new (self->n_classes, MAX (1, s.smoothing));
+  if (self->postproc == NULL)
+    goto no_memory;
 
   gst_video_info_set_format (
       &self->rgb_info, GST_VIDEO_FORMAT_RGB, self->S, self->S);
-  slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
-  self->n_slots = gst_ssan_action_count_slots (self);
-  self->ring = g_try_malloc0_n (self->n_slots, slot_size);
-  if (self->ring == NULL)
-    goto no_memory;
-  self->slot_bufs = g_new0 (GstBuffer *, self->n_slots);
-  for (slot = 0; slot < self->n_slots; slot++)
-    self->slot_bufs[slot] = gst_buffer_new_wrapped_full (
-        0, self->ring + slot * slot_size, slot_size, 0, slot_size, NULL, NULL);
-  self->slot_of = g_new (gint, L);
-  self->pts = g_new (GstClockTime, L);
-  self->tensor
-      = g_try_malloc_n ((gsize)T * 3 * self->S, self->S * sizeof (float));
-  if (self->tensor == NULL)
-    goto no_memory;
-  self->logits = g_new0 (float, self->n_classes);
-  self->probs = g_new0 (gdouble, (gsize)self->smoothing * self->n_classes);
-  self->avg = g_new0 (gdouble, self->n_classes);
-  self->order = g_new0 (gint, self->n_classes);
-
   for (c = 0; c < 3; c++)
     for (p = 0; p < 256; p++)
       self->lut[c][p]
           = (float)((p / 255.0 - self->info->mean[c]) / self->info->std[c]);
 
-  if (self->negotiated
-      && !gst_ssan_action_setup_converter (self, &self->in_info))
-    goto failed;
-
   gst_ssan_action_settings_copy (&self->active, &s);
   gst_ssan_action_settings_clear (&s);
+  if (self->negotiated && !gst_ssan_action_setup_window (self))
+    goto failed;
   gst_ssan_action_reset_window (self);
 
-  GST_INFO_OBJECT (self,
-      "model %s: T %d, L %d, stride %d, S %d, %d classes, "
-      "%u frame slots",
-      self->model->path, T, L, stride, self->S, self->n_classes, self->n_slots);
+  GST_INFO_OBJECT (self, "model %s: T %d, S %d, %d classes, %s scheduler",
+      gst_ssan_model_ref_get_path (self->model), T, self->S, self->n_classes,
+      self->active.shared_scheduler ? "shared" : "own");
   return TRUE;
 
   /* ERRORS */
@@ -778,8 +819,7 @@ ctx_failed : {
 }
 no_memory : {
   GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
-      ("Not enough memory for %u frames of %dx%d.", self->n_slots, self->S,
-          self->S),
+      ("Not enough memory for the results of %d classes.", self->n_classes),
       (NULL));
   goto failed;
 }
@@ -928,24 +968,23 @@ gst_ssan_action_reopen_results (GstSsanAction *self)
   return TRUE;
 }
 
-/* Fills the [T][3][S][S] tensor of the window ending on frame n from the
- * converted frames. */
+/* Fills the scheduler client's input, [T][3][S][S], from the converted
+ * frames of the window just completed. */
 static void
-gst_ssan_action_fill_tensor (GstSsanAction *self, guint64 n)
+gst_ssan_action_fill_tensor (GstSsanAction *self)
 {
   gsize plane = (gsize)self->S * self->S;
   gsize slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
   gint rstride = GST_VIDEO_INFO_PLANE_STRIDE (&self->rgb_info, 0);
-  guint64 first = n + 1 - self->L;
+  const gint *slots = ssan_window_slots (self->window);
+  float *tensor = gst_ssan_scheduler_client_get_input (self->client);
   gint t, x, y;
 
   for (t = 0; t < self->T; t++) {
-    guint64 f = first + self->sample_idx[t];
-    gint slot = self->slot_of[f % self->L];
-    const guint8 *src = self->ring + slot * slot_size;
-    float *r = self->tensor + t * 3 * plane, *g = r + plane, *b = g + plane;
+    const guint8 *src = self->ring + slots[t] * slot_size;
+    float *r = tensor + t * 3 * plane, *g = r + plane, *b = g + plane;
 
-    g_assert (slot >= 0);
+    g_assert (slots[t] >= 0);
     for (y = 0; y < self->S; y++) {
       const guint8 *p = src + y * rstride;
       for (x = 0; x < self->S; x++, p += 3) {
@@ -957,95 +996,54 @@ gst_ssan_action_fill_tensor (GstSsanAction *self, guint64 n)
   }
 }
 
-/* Runs the network on the tensor and publishes the result.  Runs in the
- * streaming thread (sync) or the worker (async), never both at once. */
+/* Runs the client's input through the scheduler (batched with other
+ * elements' windows), turns the logits into a result and publishes it.
+ * Runs in the streaming thread (sync) or the worker (async), never both at
+ * once. */
 static gboolean
-gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
-    GstClockTime end, GstClockTime st_start, GstClockTime st_end, guint64 index,
-    guint generation, gint top_k, gdouble threshold, gboolean reset_history)
+gst_ssan_action_evaluate (GstSsanAction *self, const GstSsanActionJob *job)
 {
   GstSsanActionResult *result;
+  GstSsanSchedulerOutcome out;
   GstStructure *params;
   GstMessage *message;
   const gchar *top_labels[MAX_TOP_K];
   gint top_ids[MAX_TOP_K];
   gdouble top_scores[MAX_TOP_K];
-  gint64 t0, t1;
-  ssan_error err = {
-    0,
-  };
-  gdouble max, sum, *probs;
-  gint C = self->n_classes, i, j, class_id;
+  gint i, n_top, class_id;
   gchar *name;
-  guint h;
 
-  t0 = g_get_monotonic_time ();
-  if (ssan_ctx_forward (self->ctx, self->tensor, 1, self->logits, &err) != 0)
+  if (!gst_ssan_scheduler_client_submit (self->client, job->index)
+      || !gst_ssan_scheduler_client_wait (self->client, &out))
+    goto not_run;
+  if (!out.ok)
     goto forward_failed;
-  t1 = g_get_monotonic_time ();
 
+  if (job->reset_history)
+    ssan_postproc_reset (self->postproc);
+  n_top = ssan_postproc_run (self->postproc,
+      gst_ssan_scheduler_client_get_logits (self->client), job->top_k,
+      job->threshold, top_ids, top_scores, &class_id);
   /* weights from elsewhere can overflow: no result rather than NaNs */
-  for (i = 0; i < C; i++) {
-    if (!isfinite (self->logits[i]))
-      goto not_finite;
-  }
-
-  if (reset_history) {
-    self->n_history = 0;
-    self->history_pos = 0;
-  }
-  probs = self->probs + (gsize)self->history_pos * C;
-  max = self->logits[0];
-  for (i = 1; i < C; i++)
-    max = MAX (max, self->logits[i]);
-  sum = 0.0;
-  for (i = 0; i < C; i++)
-    sum += probs[i] = exp ((gdouble)self->logits[i] - max);
-  for (i = 0; i < C; i++)
-    probs[i] /= sum;
-  self->history_pos = (self->history_pos + 1) % self->smoothing;
-  self->n_history = MIN (self->n_history + 1, (guint)self->smoothing);
-
-  for (i = 0; i < C; i++) {
-    self->avg[i] = 0.0;
-    for (h = 0; h < self->n_history; h++)
-      self->avg[i] += self->probs[(gsize)h * C + i];
-    self->avg[i] /= self->n_history;
-  }
-
-  /* partial selection sort: top_k is small */
-  top_k = MIN (top_k, C);
-  for (i = 0; i < C; i++)
-    self->order[i] = i;
-  for (i = 0; i < top_k; i++) {
-    gint best = i;
-    for (j = i + 1; j < C; j++)
-      if (self->avg[self->order[j]] > self->avg[self->order[best]])
-        best = j;
-    j = self->order[i];
-    self->order[i] = self->order[best];
-    self->order[best] = j;
-    top_ids[i] = self->order[i];
-    top_labels[i] = self->labels[self->order[i]];
-    top_scores[i] = self->avg[self->order[i]];
-  }
-  class_id = top_scores[0] >= threshold ? top_ids[0] : -1;
+  if (n_top == 0)
+    goto not_finite;
+  for (i = 0; i < n_top; i++)
+    top_labels[i] = self->labels[top_ids[i]];
   name = gst_object_get_name (GST_OBJECT (self));
 
   /* the result id counts published results only: built under the lock */
   g_mutex_lock (&self->lock);
-  if (generation != self->generation) {
+  if (job->generation != self->generation) {
     g_mutex_unlock (&self->lock);
     GST_DEBUG_OBJECT (self,
         "dropping result of window %" G_GUINT64_FORMAT " from before a flush",
-        index);
+        job->index);
     g_free (name);
     return TRUE;
   }
-  result = gst_ssan_action_result_new_full (class_id, top_scores[0], top_k,
-      top_ids, top_labels, top_scores, start, end, index,
-      (GstClockTime)(t1 - t0) * GST_USECOND, self->results_produced++, name,
-      self->active.model);
+  result = gst_ssan_action_result_new_full (class_id, top_scores[0], n_top,
+      top_ids, top_labels, top_scores, job->start, job->end, job->index,
+      out.inference_time, self->results_produced++, name, self->active.model);
   params = gst_ssan_action_result_to_structure (result, "ssan-action");
   gst_ssan_action_clear_latest (self);
   self->latest = gst_ssan_action_result_ref (result);
@@ -1058,12 +1056,13 @@ gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
 
   GST_LOG_OBJECT (self,
       "window %" G_GUINT64_FORMAT " [%" GST_TIME_FORMAT " - %" GST_TIME_FORMAT
-      "]: %s (%d) %.4f in %" GST_TIME_FORMAT,
-      index, GST_TIME_ARGS (start), GST_TIME_ARGS (end), result->label,
-      class_id, result->confidence, GST_TIME_ARGS (result->inference_time));
+      "]: %s (%d) %.4f in %" GST_TIME_FORMAT " (batch of %d)",
+      job->index, GST_TIME_ARGS (job->start), GST_TIME_ARGS (job->end),
+      result->label, class_id, result->confidence,
+      GST_TIME_ARGS (result->inference_time), out.batch);
 
   gst_element_post_message (GST_ELEMENT (self), message);
-  gst_ssan_action_write_json (self, result, st_start, st_end);
+  gst_ssan_action_write_json (self, result, job->start_st, job->end_st);
 
   gst_ssan_action_result_unref (result);
   return TRUE;
@@ -1074,15 +1073,21 @@ not_finite : {
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("Model \"%s\" gave non-finite scores for window %" G_GUINT64_FORMAT
          "; such windows give no result.",
-            self->model->path, index),
+            gst_ssan_model_ref_get_path (self->model), job->index),
         (NULL));
   self->warned_not_finite = TRUE;
   return TRUE;
 }
+not_run : {
+  GST_ELEMENT_ERROR (self, STREAM, FAILED,
+      ("Inference failed on window %" G_GUINT64_FORMAT ".", job->index),
+      ("the scheduler did not take the window"));
+  return FALSE;
+}
 forward_failed : {
   GST_ELEMENT_ERROR (self, STREAM, FAILED,
-      ("Inference failed on window %" G_GUINT64_FORMAT ".", index),
-      ("%s", err.msg));
+      ("Inference failed on window %" G_GUINT64_FORMAT ".", job->index),
+      ("%s", out.message));
   return FALSE;
 }
 }
@@ -1100,10 +1105,7 @@ gst_ssan_action_worker (gpointer data)
       break;
     g_mutex_unlock (&self->lock);
 
-    if (!gst_ssan_action_evaluate (self, self->job.start, self->job.end,
-            self->job.start_st, self->job.end_st, self->job.index,
-            self->job.generation, self->job.top_k, self->job.threshold,
-            self->job.reset_history)) {
+    if (!gst_ssan_action_evaluate (self, &self->job)) {
       g_mutex_lock (&self->lock);
       self->failed = TRUE;
       g_mutex_unlock (&self->lock);
@@ -1203,15 +1205,16 @@ gst_ssan_action_set_caps (
   if (!gst_video_info_from_caps (&info, incaps))
     goto invalid_caps;
 
-  /* the worker never touches the converter or the frame ring */
-  gst_ssan_action_reset_window (self);
+  /* the worker never touches the window, the frame slots or the
+   * converter */
   self->in_info = info;
   self->negotiated = TRUE;
-  /* before start() (caps may overtake it), start() sets the converter up */
-  if (self->info && !gst_ssan_action_setup_converter (self, &info)) {
+  /* before start() (caps may overtake it), start() sets the window up */
+  if (self->info && !gst_ssan_action_setup_window (self)) {
     self->negotiated = FALSE;
     return FALSE;
   }
+  gst_ssan_action_reset_window (self);
   return TRUE;
 
   /* ERRORS */
@@ -1397,9 +1400,8 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   GstSsanAction *self = GST_SSAN_ACTION (trans);
   GstSsanActionMode mode;
   gboolean reconfigure, reopen, failed;
-  gint top_k, pos;
+  gint top_k, slot, ready;
   gdouble threshold;
-  guint64 n;
 
   /* The sink pad accepts buffers before start() ran (see there) and after
    * a failed start. */
@@ -1433,12 +1435,8 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     gst_ssan_action_reset_window (self);
   }
 
-  n = self->n_frames;
-  pos = n % self->L;
-  self->pts[pos] = GST_BUFFER_PTS (buf);
-
-  if (gst_ssan_action_is_sampled (self, n)) {
-    guint slot = self->n_sampled % self->n_slots;
+  ready = ssan_window_push (self->window, GST_BUFFER_PTS (buf), &slot);
+  if (slot >= 0) {
     GstVideoFrame in, out;
 
     if (!gst_video_frame_map (&in, &self->in_info, buf, GST_MAP_READ))
@@ -1451,20 +1449,17 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     gst_video_converter_frame (self->convert, &in, &out);
     gst_video_frame_unmap (&out);
     gst_video_frame_unmap (&in);
-
-    self->slot_of[pos] = slot;
-    self->n_sampled++;
-  } else {
-    self->slot_of[pos] = -1;
   }
+  self->n_frames++;
 
-  if (gst_ssan_action_is_window_end (self, n)) {
-    GstClockTime start = self->pts[(n + 1 - self->L) % self->L];
-    GstClockTime end = self->pts[pos];
+  if (ready) {
+    GstClockTime start, end;
     GstClockTime st_start = GST_CLOCK_TIME_NONE, st_end = GST_CLOCK_TIME_NONE;
-    guint64 index = self->window_index++;
+    GstSsanActionJob job;
     gboolean late;
 
+    ssan_window_span (self->window, &start, &end);
+    job.index = self->window_index++;
     /* GstBaseTransform resets the segment under the object lock when the
      * sink pad is activated, which does not wait for the streaming thread */
     GST_OBJECT_LOCK (self);
@@ -1476,26 +1471,33 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     }
     GST_OBJECT_UNLOCK (self);
 
+    job.start = start;
+    job.end = end;
+    job.start_st = st_start;
+    job.end_st = st_end;
+    job.top_k = top_k;
+    job.threshold = threshold;
+
     late = gst_ssan_action_qos_late (self, end);
     g_mutex_lock (&self->lock);
     if (late) {
       self->windows_skipped++;
       g_mutex_unlock (&self->lock);
       GST_DEBUG_OBJECT (self,
-          "late downstream (QoS): skipping window %" G_GUINT64_FORMAT, index);
+          "late downstream (QoS): skipping window %" G_GUINT64_FORMAT,
+          job.index);
     } else if (mode == GST_SSAN_ACTION_MODE_SYNC) {
-      guint generation;
       gint64 t0;
 
       while (self->busy)
         g_cond_wait (&self->cond, &self->lock);
-      generation = self->generation;
+      job.generation = self->generation;
       g_mutex_unlock (&self->lock);
 
       t0 = g_get_monotonic_time ();
-      gst_ssan_action_fill_tensor (self, n);
-      if (!gst_ssan_action_evaluate (self, start, end, st_start, st_end, index,
-              generation, top_k, threshold, self->history_reset))
+      gst_ssan_action_fill_tensor (self);
+      job.reset_history = self->history_reset;
+      if (!gst_ssan_action_evaluate (self, &job))
         return GST_FLOW_ERROR;
       self->history_reset = FALSE;
       gst_ssan_action_note_delay (
@@ -1504,30 +1506,23 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
       self->windows_skipped++;
       g_mutex_unlock (&self->lock);
       GST_DEBUG_OBJECT (
-          self, "worker busy: skipping window %" G_GUINT64_FORMAT, index);
+          self, "worker busy: skipping window %" G_GUINT64_FORMAT, job.index);
     } else {
       g_mutex_unlock (&self->lock);
 
-      /* the worker is idle: nobody else touches the tensor */
-      gst_ssan_action_fill_tensor (self, n);
+      /* the worker is idle: nobody else touches the client's input */
+      gst_ssan_action_fill_tensor (self);
 
       g_mutex_lock (&self->lock);
-      self->job.start = start;
-      self->job.end = end;
-      self->job.start_st = st_start;
-      self->job.end_st = st_end;
-      self->job.index = index;
-      self->job.generation = self->generation;
-      self->job.top_k = top_k;
-      self->job.threshold = threshold;
-      self->job.reset_history = self->history_reset;
+      job.generation = self->generation;
+      job.reset_history = self->history_reset;
+      self->job = job;
       self->history_reset = FALSE;
       self->busy = TRUE;
       g_cond_broadcast (&self->cond);
       g_mutex_unlock (&self->lock);
     }
   }
-  self->n_frames++;
 
   gst_ssan_action_attach (self, buf);
 
@@ -1644,6 +1639,12 @@ gst_ssan_action_set_property (
       s->results_append = g_value_get_boolean (value);
       reconfigure = FALSE;
       break;
+    case PROP_WINDOW_BY_TIME:
+      s->window_by_time = g_value_get_boolean (value);
+      break;
+    case PROP_SHARED_SCHEDULER:
+      s->shared_scheduler = g_value_get_boolean (value);
+      break;
     default:
       reconfigure = FALSE;
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1727,6 +1728,18 @@ gst_ssan_action_get_property (
     case PROP_QOS:
       g_value_set_boolean (value, s->qos);
       break;
+    case PROP_WINDOW_BY_TIME:
+      g_value_set_boolean (value, s->window_by_time);
+      break;
+    case PROP_SHARED_SCHEDULER:
+      g_value_set_boolean (value, s->shared_scheduler);
+      break;
+    case PROP_ACTIVE_WINDOW_FRAMES:
+      g_value_set_int (value, self->active_L);
+      break;
+    case PROP_ACTIVE_STRIDE:
+      g_value_set_int (value, self->active_stride);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1791,8 +1804,38 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           0, MAX_STRIDE, DEFAULT_STRIDE, rw));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
-          "Threads the engine may use (0 = all online cores)", 0, 1024,
-          DEFAULT_THREADS, rw));
+          "Threads all inference of the process may use at once, shared by "
+          "every ssanaction (process-wide: a value set here applies to all; "
+          "0 = leave it: GST_SSAN_THREADS from the environment, else the "
+          "online cores)",
+          0, 1024, DEFAULT_THREADS, rw));
+  g_object_class_install_property (gobject_class, PROP_SHARED_SCHEDULER,
+      g_param_spec_boolean ("shared-scheduler", "Shared scheduler",
+          "Queue windows in the inference scheduler shared by every "
+          "ssanaction of the process naming the same model file and "
+          "segments, which evaluates them in batches; false: a scheduler "
+          "of this element's own (no batching with other elements)",
+          DEFAULT_SHARED_SCHEDULER, rw));
+  g_object_class_install_property (gobject_class, PROP_WINDOW_BY_TIME,
+      g_param_spec_boolean ("window-by-time", "Window by time",
+          "When the model states the frame rate of its training clips: on a "
+          "fixed-rate stream of another rate scale the model's window and "
+          "stride to it (unless window-frames is set), so that a window "
+          "covers the same time; on a variable-rate stream (framerate 0/1) "
+          "sample each segment's frame by timestamp within a window of the "
+          "model's duration.  false: always count frames",
+          DEFAULT_WINDOW_BY_TIME, rw));
+  g_object_class_install_property (gobject_class, PROP_ACTIVE_WINDOW_FRAMES,
+      g_param_spec_int ("active-window-frames", "Active window frames",
+          "Frames L a window spans now (after the choices of window-frames "
+          "and window-by-time; on a variable-rate stream, at the model's "
+          "rate); 0 before caps",
+          0, G_MAXINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ACTIVE_STRIDE,
+      g_param_spec_int ("active-stride", "Active stride",
+          "Frames between the ends of two windows now (as "
+          "active-window-frames); 0 before caps",
+          0, G_MAXINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_MODE,
       g_param_spec_enum ("mode", "Mode",
           "sync: evaluate a window before its last frame is pushed on "
@@ -1910,6 +1953,8 @@ gst_ssan_action_init (GstSsanAction *self)
   s->latency = DEFAULT_LATENCY;
   s->results_append = DEFAULT_RESULTS_APPEND;
   s->qos = DEFAULT_QOS;
+  s->window_by_time = DEFAULT_WINDOW_BY_TIME;
+  s->shared_scheduler = DEFAULT_SHARED_SCHEDULER;
   self->qos_earliest = GST_CLOCK_TIME_NONE;
 
   g_mutex_init (&self->lock);

@@ -1898,7 +1898,8 @@ count_model_loads (GstDebugCategory *category, GstDebugLevel level,
     const gchar *file, const gchar *function, gint line, GObject *object,
     GstDebugMessage *message, gpointer user_data)
 {
-  if (!g_strcmp0 (gst_debug_category_get_name (category), "ssanaction")
+  /* the model cache lives with the scheduler */
+  if (!g_strcmp0 (gst_debug_category_get_name (category), "ssanscheduler")
       && g_str_has_prefix (gst_debug_message_get (message), "loaded model "))
     g_atomic_int_inc (&model_loads);
 }
@@ -1925,7 +1926,7 @@ GST_START_TEST (test_shared_model)
     gst_debug_add_log_function (count_model_loads, NULL, NULL);
     g_once_init_leave (&counting, 1);
   }
-  gst_debug_set_threshold_for_name ("ssanaction", GST_LEVEL_INFO);
+  gst_debug_set_threshold_for_name ("ssanscheduler", GST_LEVEL_INFO);
   g_atomic_int_set (&model_loads, 0);
 
   fail_unless (g_file_get_contents (MODEL_T3, &data, &size, NULL));
@@ -1987,7 +1988,7 @@ GST_START_TEST (test_shared_model)
   gst_element_set_state (h2->element, GST_STATE_NULL);
   gst_harness_teardown (h2);
 
-  gst_debug_unset_threshold_for_name ("ssanaction");
+  gst_debug_unset_threshold_for_name ("ssanscheduler");
   g_unlink (path);
   g_free (path);
   g_free (data);
