@@ -202,9 +202,9 @@ struct _GstSsanAction {
 
   /* GST_OBJECT_LOCK */
   GstSsanActionSettings settings;
-  gboolean reconfigure;      /* a setting the stream depends on changed */
-  GstClockTime qos_earliest; /* from QoS events: running time */
-  gboolean reopen_results;   /* results-location was set */
+  gboolean reconfigure;         /* a setting the stream depends on changed */
+  GstClockTime qos_earliest;    /* from QoS events: running time */
+  gboolean reopen_results;      /* results-location was set */
   gint active_L, active_stride; /* the window's, once caps are known */
 
   /* Streaming thread (and start/stop); the worker only touches the

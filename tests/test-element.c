@@ -19,6 +19,7 @@
 
 #include "ssan/ssan.h"
 #include "gstssanactionmeta.h"
+#include "ssan-modelgen.h"
 
 #define MODEL_T8 SSAN_TEST_DATA "/golden/basic_l1_t8.safetensors"
 #define MODEL_T3 SSAN_TEST_DATA "/golden/basic_stride2_r4_b2.safetensors"
@@ -1891,6 +1892,139 @@ GST_START_TEST (test_async_skips)
 
 GST_END_TEST;
 
+/* A small model (T 4, window_frames, 32x32, 5 classes) trained at rate
+ * (NULL: no frame_rate key), in a temporary file. */
+static gchar *
+write_rate_model (const gchar *rate, gint window_frames)
+{
+  ssan_modelgen_config cfg;
+  ssan_modelgen *g;
+  gchar *path;
+  char err[256];
+  gint fd = g_file_open_tmp ("ssan-rate-XXXXXX.safetensors", &path, NULL);
+
+  fail_unless (fd >= 0);
+  close (fd);
+  ssan_modelgen_config_init (&cfg);
+  cfg.arch = "custom";
+  cfg.layers[0] = cfg.layers[1] = cfg.layers[2] = cfg.layers[3] = 1;
+  cfg.width = 4;
+  cfg.num_classes = 5;
+  cfg.segments = 4;
+  cfg.input_size = 32;
+  cfg.window_frames = window_frames;
+  g = ssan_modelgen_new (&cfg, err, sizeof (err));
+  fail_unless (g != NULL, "%s", err);
+  if (rate)
+    fail_unless (ssan_modelgen_set_meta (g, "frame_rate", rate) == 0);
+  fail_unless (ssan_modelgen_write_file (g, path) == 0);
+  ssan_modelgen_free (g);
+  return path;
+}
+
+/* Pushes n frames with the given caps rate and PTS every period; checks
+ * the window the element chose and the windows it produced. */
+static void
+check_rate (const gchar *model, const gchar *props, gint fps_n,
+    GstClockTime period, guint n, gint expect_L, gint expect_stride,
+    guint expect_windows, GstClockTime expect_span)
+{
+  GstVideoInfo info;
+  GstHarness *h = new_harness (model, props, 32, 32, "RGB", &info);
+  GstBus *bus = harness_bus (h);
+  GList *results, *l;
+  gint L, stride;
+  guint i;
+
+  GST_VIDEO_INFO_FPS_N (&info) = fps_n;
+  GST_VIDEO_INFO_FPS_D (&info) = 1;
+  gst_harness_set_src_caps (h, gst_video_info_to_caps (&info));
+  for (i = 0; i < n; i++) {
+    fail_unless_equals_int (
+        gst_harness_push (h, make_frame (&info, i, i * period)), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+  g_object_get (
+      h->element, "active-window-frames", &L, "active-stride", &stride, NULL);
+  fail_unless (L == expect_L && stride == expect_stride,
+      "%s at %d fps: L %d stride %d, expected %d %d", props, fps_n, L, stride,
+      expect_L, expect_stride);
+  results = pop_results (bus);
+  fail_unless_equals_int (g_list_length (results), expect_windows);
+  for (l = results; l; l = l->next) {
+    guint64 start, end;
+
+    fail_unless (gst_structure_get_uint64 (l->data, "window-start", &start));
+    fail_unless (gst_structure_get_uint64 (l->data, "window-end", &end));
+    fail_unless_equals_uint64 (end - start, expect_span);
+  }
+  free_results (results);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+/* Spec §4 by time: a model trained at 50 fps on a 25 fps stream keeps its
+ * windows' duration (L 12 -> 6, stride 3 -> 2); off with window-by-time,
+ * or when window-frames is set, or when the model does not say its rate;
+ * on a variable-rate stream windows go by timestamp: D = 12/25 s from
+ * every 3/25 s, complete at their last segment's centre, 0.42 s in. */
+GST_START_TEST (test_window_by_time)
+{
+  gchar *m50 = write_rate_model ("50", 12), *m25 = write_rate_model ("25", 12);
+  gchar *mnone = write_rate_model (NULL, 12);
+  const GstClockTime f = GST_SECOND / 25;
+
+  check_rate (m50, NULL, 25, f, 20, 6, 2, 8, 5 * f);
+  check_rate (m50, "window-by-time=false", 25, f, 20, 12, 3, 3, 11 * f);
+  check_rate (m50, "window-frames=8", 25, f, 20, 8, 2, 7, 7 * f);
+  check_rate (mnone, NULL, 25, f, 20, 12, 3, 3, 11 * f);
+  check_rate (m25, NULL, 25, f, 20, 12, 3, 3, 11 * f);
+  /* variable rate, frames every 20 ms: window k spans frames 6k to 6k + 21
+   * (0.42 s); without the model's rate, frames are counted */
+  check_rate (m25, NULL, 0, f / 2, 40, 12, 3, 4, 21 * f / 2);
+  check_rate (mnone, NULL, 0, f / 2, 40, 12, 3, 10, 11 * f / 2);
+  check_rate (m25, "window-by-time=false", 0, f / 2, 40, 12, 3, 10, 11 * f / 2);
+
+  g_unlink (m50);
+  g_unlink (m25);
+  g_unlink (mnone);
+  g_free (m50);
+  g_free (m25);
+  g_free (mnone);
+}
+
+GST_END_TEST;
+
+/* A window the stream's rate makes longer than 4096 frames: a clear error
+ * at negotiation, no crash. */
+GST_START_TEST (test_window_by_time_too_long)
+{
+  gchar *m = write_rate_model ("1", 4000);
+  GstVideoInfo info;
+  GstHarness *h = new_harness (m, NULL, 32, 32, "RGB", &info);
+  GstBus *bus = harness_bus (h);
+  GstMessage *msg;
+
+  GST_VIDEO_INFO_FPS_N (&info) = 2;
+  gst_harness_set_src_caps (h, gst_video_info_to_caps (&info));
+  fail_if (gst_harness_push (h, make_frame (&info, 0, 0)) == GST_FLOW_OK);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  {
+    GError *e = NULL;
+    gst_message_parse_error (msg, &e, NULL);
+    fail_unless (strstr (e->message, "8000 frames") != NULL, "%s", e->message);
+    g_error_free (e);
+  }
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_unlink (m);
+  g_free (m);
+}
+
+GST_END_TEST;
+
 static gint model_loads;
 
 static void
@@ -2254,6 +2388,8 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_caps_churn);
   tcase_add_test (tc, test_async_skips);
   tcase_add_test (tc, test_shared_model);
+  tcase_add_test (tc, test_window_by_time);
+  tcase_add_test (tc, test_window_by_time_too_long);
   tcase_add_test (tc, test_shared_model_threads);
   tcase_add_test (tc, test_stress);
 
