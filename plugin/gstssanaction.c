@@ -21,6 +21,21 @@
  * dithering) to input_size x input_size RGB; frames whose shorter side is
  * the model's resize are thus only cropped, not scaled.
  *
+ * Windows by time (#GstSsanAction:window-by-time): when the model states
+ * the frame rate r of its training clips, a fixed-rate stream of another
+ * rate f gets L' = max (T, round (L f / r)) and stride' = max (1, round
+ * (stride f / r)) unless window-frames is set; a variable-rate stream
+ * (framerate 0/1) gets windows of duration L / r every stride / r, each
+ * segment taking the frame whose PTS is nearest its centre (see
+ * ssanwindow.h).  #GstSsanAction:active-window-frames and
+ * #GstSsanAction:active-stride tell what was chosen.
+ *
+ * Inference: the elements of a process naming the same model file and
+ * segments queue their windows in one shared scheduler, which evaluates
+ * them in batches on the process's thread budget (#GstSsanAction:threads,
+ * GST_SSAN_THREADS, else the online cores; see gstssanscheduler.h);
+ * #GstSsanAction:shared-scheduler=false gives the element its own.
+ *
  * Each result (label, class id, smoothed confidence, top-k labels and
  * scores, window start/end PTS, window index, inference time, result id,
  * element name, model) is
