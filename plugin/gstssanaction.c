@@ -106,6 +106,7 @@
 
 #include "gstssanaction.h"
 #include "gstssanactionmeta.h"
+#include "gstssanactionoutput.h"
 #include "gstssanscheduler.h"
 #include "ssanpostproc.h"
 #include "ssanwindow.h"
@@ -114,15 +115,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <json-glib/json-glib.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
 #define GST_CAT_DEFAULT gst_ssan_action_debug
@@ -418,47 +416,6 @@ open_failed : {
       ("%s", g_strerror (errno)));
   return FALSE;
 }
-}
-
-/* Writes all of data to fd, or sets *error to errno.  A FIFO or pipe whose
- * reader went away answers EPIPE and raises SIGPIPE, whose default action
- * would kill the host process: SIGPIPE is blocked in this thread while
- * writing, and one it raised is taken off again before it is unblocked
- * (one pending before is left alone). */
-static gboolean
-gst_ssan_action_write_all (gint fd, const gchar *data, gsize len, gint *error)
-{
-  sigset_t pipe_set, old, pending;
-  gboolean was_pending;
-
-  sigemptyset (&pipe_set);
-  sigaddset (&pipe_set, SIGPIPE);
-  sigpending (&pending);
-  was_pending = sigismember (&pending, SIGPIPE);
-  pthread_sigmask (SIG_BLOCK, &pipe_set, &old);
-
-  *error = 0;
-  while (len > 0) {
-    ssize_t n = write (fd, data, len);
-
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      *error = n < 0 ? errno : EIO;
-      break;
-    }
-    data += n;
-    len -= n;
-  }
-
-  if (*error == EPIPE && !was_pending) {
-    const struct timespec zero = { 0, 0 };
-
-    while (sigtimedwait (&pipe_set, NULL, &zero) < 0 && errno == EINTR)
-      ;
-  }
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
-  return *error == 0;
 }
 
 /* What stop() lets go: the model, its context and labels stay for the
@@ -845,100 +802,13 @@ failed : {
 }
 }
 
-static GstStructure *
-gst_ssan_action_result_to_structure (
-    const GstSsanActionResult *r, const gchar *name)
-{
-  GValue labels = G_VALUE_INIT, scores = G_VALUE_INIT, v = G_VALUE_INIT;
-  GstStructure *s;
-  guint i;
-
-  gst_value_array_init (&labels, r->n_top);
-  gst_value_array_init (&scores, r->n_top);
-  for (i = 0; i < r->n_top; i++) {
-    g_value_init (&v, G_TYPE_STRING);
-    g_value_set_string (&v, r->top_labels[i]);
-    gst_value_array_append_and_take_value (&labels, &v);
-    g_value_init (&v, G_TYPE_DOUBLE);
-    g_value_set_double (&v, r->top_scores[i]);
-    gst_value_array_append_and_take_value (&scores, &v);
-  }
-
-  s = gst_structure_new (name, "label", G_TYPE_STRING, r->label, "class-id",
-      G_TYPE_INT, r->class_id, "confidence", G_TYPE_DOUBLE, r->confidence,
-      "window-start", G_TYPE_UINT64, r->window_start, "window-end",
-      G_TYPE_UINT64, r->window_end, "window-index", G_TYPE_UINT64,
-      r->window_index, "inference-time", G_TYPE_UINT64, r->inference_time,
-      "element", G_TYPE_STRING, r->element, "result-id", G_TYPE_UINT64,
-      r->result_id, "model", G_TYPE_STRING, r->model, NULL);
-  gst_structure_take_value (s, "labels", &labels);
-  gst_structure_take_value (s, "scores", &scores);
-
-  return s;
-}
-
-static void
-gst_ssan_action_json_time (JsonBuilder *b, const gchar *name, GstClockTime t)
-{
-  json_builder_set_member_name (b, name);
-  if (GST_CLOCK_TIME_IS_VALID (t))
-    json_builder_add_int_value (b, (gint64)t);
-  else
-    json_builder_add_null_value (b);
-}
-
 static void
 gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
     GstClockTime st_start, GstClockTime st_end)
 {
-  JsonBuilder *b = json_builder_new ();
-  JsonGenerator *gen;
-  JsonNode *root;
-  gchar *line;
   gsize len;
+  gchar *line = gst_ssan_action_result_to_json_line (r, st_start, st_end, &len);
   gint error;
-  guint i;
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "label");
-  json_builder_add_string_value (b, r->label);
-  json_builder_set_member_name (b, "class-id");
-  json_builder_add_int_value (b, r->class_id);
-  json_builder_set_member_name (b, "confidence");
-  json_builder_add_double_value (b, r->confidence);
-  gst_ssan_action_json_time (b, "window-start", r->window_start);
-  gst_ssan_action_json_time (b, "window-end", r->window_end);
-  json_builder_set_member_name (b, "window-index");
-  json_builder_add_int_value (b, (gint64)r->window_index);
-  json_builder_set_member_name (b, "inference-time");
-  json_builder_add_int_value (b, (gint64)r->inference_time);
-  json_builder_set_member_name (b, "element");
-  json_builder_add_string_value (b, r->element);
-  json_builder_set_member_name (b, "result-id");
-  json_builder_add_int_value (b, (gint64)r->result_id);
-  json_builder_set_member_name (b, "model");
-  json_builder_add_string_value (b, r->model);
-  json_builder_set_member_name (b, "labels");
-  json_builder_begin_array (b);
-  for (i = 0; i < r->n_top; i++)
-    json_builder_add_string_value (b, r->top_labels[i]);
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "scores");
-  json_builder_begin_array (b);
-  for (i = 0; i < r->n_top; i++)
-    json_builder_add_double_value (b, r->top_scores[i]);
-  json_builder_end_array (b);
-  gst_ssan_action_json_time (b, "stream-time", st_start);
-  gst_ssan_action_json_time (b, "stream-time-end", st_end);
-  json_builder_end_object (b);
-
-  root = json_builder_get_root (b);
-  gen = json_generator_new ();
-  json_generator_set_root (gen, root);
-  line = json_generator_to_data (gen, &len);
-  /* one write per line: lines of several writers never interleave */
-  line = g_realloc (line, len + 1);
-  line[len++] = '\n';
 
   g_mutex_lock (&self->results_lock);
   if (self->results_fd >= 0
@@ -951,11 +821,7 @@ gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
     self->warned_write = TRUE;
   }
   g_mutex_unlock (&self->results_lock);
-
   g_free (line);
-  json_node_unref (root);
-  g_object_unref (gen);
-  g_object_unref (b);
 }
 
 /* results-location set while streaming (log rotation): the next line goes
@@ -1259,8 +1125,6 @@ gst_ssan_action_attach (GstSsanAction *self, GstBuffer *buf)
 {
   GstSsanActionResult *result = NULL;
   GstStructure *params = NULL;
-  GstSsanActionMeta *meta;
-  GstVideoRegionOfInterestMeta *roi;
 
   g_mutex_lock (&self->lock);
   if (self->latest) {
@@ -1271,25 +1135,9 @@ gst_ssan_action_attach (GstSsanAction *self, GstBuffer *buf)
 
   if (result == NULL)
     return;
-
-  /* other ssanaction elements' metas stay; ours replaces our own */
-  meta = gst_buffer_get_ssan_action_meta_for (buf, result->element);
-  if (meta) {
-    gst_ssan_action_result_unref (meta->result);
-    meta->result = gst_ssan_action_result_ref (result);
-  } else {
-    gst_buffer_add_ssan_action_meta (buf, result);
-  }
-
-  roi = gst_buffer_get_video_region_of_interest_meta_id (buf, self->roi_id);
-  if (roi && roi->roi_type == g_quark_from_static_string ("action"))
-    gst_buffer_remove_meta (buf, (GstMeta *)roi);
-  roi = gst_buffer_add_video_region_of_interest_meta (buf, "action", 0, 0,
+  gst_ssan_action_attach_result (buf, result, params, self->roi_id,
       GST_VIDEO_INFO_WIDTH (&self->in_info),
       GST_VIDEO_INFO_HEIGHT (&self->in_info));
-  roi->id = self->roi_id;
-  gst_video_region_of_interest_meta_add_param (roi, params);
-
   gst_ssan_action_result_unref (result);
 }
 
