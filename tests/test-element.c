@@ -1959,7 +1959,7 @@ check_rate (const gchar *model, const gchar *props, gint fps_n,
     fail_unless_equals_uint64 (end - start, expect_span);
   }
   free_results (results);
-  gst_object_unref (bus);
+  drop_bus (bus);
   gst_harness_teardown (h);
 }
 
@@ -2017,7 +2017,7 @@ GST_START_TEST (test_window_by_time_too_long)
     g_error_free (e);
   }
   gst_message_unref (msg);
-  gst_object_unref (bus);
+  drop_bus (bus);
   gst_harness_teardown (h);
   g_unlink (m);
   g_free (m);
