@@ -109,6 +109,7 @@
 #include "gstssanactionoutput.h"
 #include "gstssanscheduler.h"
 #include "ssanpostproc.h"
+#include "ssanroi.h"
 #include "ssanwindow.h"
 
 #include <errno.h>
@@ -120,7 +121,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
 
 GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
 #define GST_CAT_DEFAULT gst_ssan_action_debug
@@ -141,6 +141,12 @@ GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
 #define DEFAULT_QOS FALSE
 #define DEFAULT_WINDOW_BY_TIME TRUE
 #define DEFAULT_SHARED_SCHEDULER TRUE
+#define DEFAULT_INFERENCE_REGION GST_SSAN_ACTION_REGION_FULL_FRAME
+#define DEFAULT_OBJECT_CLASS NULL
+#define DEFAULT_MAX_OBJECTS 16
+#define DEFAULT_ROI_MARGIN 0.0
+
+#define MAX_OBJECTS 256
 
 #define MAX_SEGMENTS SSAN_WINDOW_MAX_SEGMENTS
 #define MAX_WINDOW_FRAMES SSAN_WINDOW_MAX_FRAMES
@@ -171,6 +177,12 @@ enum {
   PROP_ACTIVE_WINDOW_FRAMES,
   PROP_ACTIVE_STRIDE,
   PROP_SHARED_SCHEDULER,
+  PROP_INFERENCE_REGION,
+  PROP_OBJECT_CLASS,
+  PROP_MAX_OBJECTS,
+  PROP_ROI_MARGIN,
+  PROP_OBJECTS_EVICTED,
+  PROP_ROIS_IGNORED,
 };
 
 /* Settings as the properties last set them (GST_OBJECT_LOCK). */
@@ -191,6 +203,10 @@ typedef struct {
   gboolean results_append;
   gboolean window_by_time;
   gboolean shared_scheduler;
+  GstSsanActionRegion inference_region;
+  gchar *object_class;
+  gint max_objects;
+  gdouble roi_margin;
 } GstSsanActionSettings;
 
 /* One window handed to evaluation: what it covers and how to report it. */
@@ -201,7 +217,31 @@ typedef struct {
   gint top_k;
   gdouble threshold;
   gboolean reset_history; /* empty the smoothing history first */
+  gboolean has_object;    /* inference-region=roi: about this object */
+  GstSsanActionObjectInfo object;
 } GstSsanActionJob;
+
+/* inference-region=roi: the state of one tracked object, in the slot the
+ * object table (ssanroi.h) gave it.  A slot's memory is made when an object
+ * first takes it and kept for the objects after it (at most max-objects).
+ * Streaming thread only. */
+typedef struct {
+  gboolean allocated;
+  ssan_window *window;
+  guint n_slots;
+  guint8 *ring;          /* [n_slots][rgb_info.size] */
+  GstBuffer **slot_bufs; /* wrap ring slots for the converter */
+  GstVideoConverter *convert;
+  ssan_crop crop; /* what convert crops */
+  ssan_postproc *postproc;
+  GstSsanSchedulerClient *client;
+  guint64 window_index;
+  gboolean history_reset;
+  gboolean pending; /* a window of it is in the scheduler */
+  GstSsanActionJob job;
+  GstSsanActionObjectInfo box; /* its box in the current frame */
+  GstStructure *latest_params; /* its latest result, as ROI params */
+} GstSsanActionObject;
 
 /* A frame's path: transform_ip () hands it to the window (ssanwindow.h),
  * which says whether to convert it into one of the frame slots (spec §5,
@@ -240,6 +280,10 @@ struct _GstSsanAction {
   guint64 window_index;       /* next window */
   float lut[3][256];          /* pixel -> normalised value, per channel */
   ssan_postproc *postproc;    /* smoothing history, top-k */
+  ssan_objects *objects;      /* inference-region=roi: tracked objects */
+  GstSsanActionObject *obj;   /* [max-objects], by the table's slots */
+  GQuark object_class;        /* 0: any ROI type but "action" */
+  ssan_window_plan plan;      /* of the windows (also the objects') */
   gboolean history_reset;     /* empty the history before the next result */
   gboolean warned_not_finite; /* streaming thread or busy worker */
 
@@ -256,8 +300,10 @@ struct _GstSsanAction {
   GstStructure *latest_params; /* latest as ROI params / message fields */
   guint64 windows_evaluated;
   guint64 windows_skipped;
-  guint64 results_produced;      /* never reset: the next result's result_id */
-  GstClockTime worst_delay;      /* longest a sync evaluation held a frame */
+  guint64 objects_evicted;  /* objects whose window a newcomer took */
+  guint64 rois_ignored;     /* ROIs without a window: table full, bad box */
+  guint64 results_produced; /* never reset: the next result's result_id */
+  GstClockTime worst_delay; /* longest a sync evaluation held a frame */
   GstClockTime latency_answered; /* own latency last reported */
 
   gint roi_id; /* set once, at init */
@@ -314,12 +360,32 @@ gst_ssan_action_mode_get_type (void)
   return type;
 }
 
+GType
+gst_ssan_action_region_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_SSAN_ACTION_REGION_FULL_FRAME, "One window over the whole frame",
+        "full-frame" },
+    { GST_SSAN_ACTION_REGION_ROI,
+        "One window per tracked object (upstream ROI metas)", "roi" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType _type = g_enum_register_static ("GstSsanActionRegion", values);
+    g_once_init_leave (&type, _type);
+  }
+  return type;
+}
+
 static void
 gst_ssan_action_settings_clear (GstSsanActionSettings *s)
 {
   g_clear_pointer (&s->model, g_free);
   g_clear_pointer (&s->labels, g_free);
   g_clear_pointer (&s->results_location, g_free);
+  g_clear_pointer (&s->object_class, g_free);
 }
 
 static void
@@ -331,13 +397,17 @@ gst_ssan_action_settings_copy (
   dst->model = g_strdup (src->model);
   dst->labels = g_strdup (src->labels);
   dst->results_location = g_strdup (src->results_location);
+  dst->object_class = g_strdup (src->object_class);
 }
+
+static void gst_ssan_action_objects_clear (GstSsanAction *self, gboolean keep);
 
 static void
 gst_ssan_action_reset_window (GstSsanAction *self)
 {
   if (self->window)
     ssan_window_reset (self->window);
+  gst_ssan_action_objects_clear (self, TRUE);
   self->n_frames = 0;
   self->window_index = 0;
   self->history_reset = TRUE;
@@ -375,9 +445,110 @@ gst_ssan_action_free_window (GstSsanAction *self)
   self->n_slots = 0;
 }
 
+/* A new object in obj's slot: an empty window and history, no result;
+ * a window of the object before it still in the scheduler is dropped. */
+static void
+gst_ssan_action_object_reset (GstSsanActionObject *obj)
+{
+  if (obj->client)
+    gst_ssan_scheduler_client_cancel (obj->client);
+  if (obj->window)
+    ssan_window_reset (obj->window);
+  obj->pending = FALSE;
+  obj->window_index = 0;
+  obj->history_reset = TRUE;
+  g_clear_pointer (&obj->latest_params, gst_structure_free);
+}
+
+static void
+gst_ssan_action_object_free (GstSsanActionObject *obj)
+{
+  guint i;
+
+  if (obj->slot_bufs) {
+    for (i = 0; i < obj->n_slots; i++)
+      gst_buffer_unref (obj->slot_bufs[i]);
+  }
+  g_free (obj->slot_bufs);
+  g_free (obj->ring);
+  if (obj->window)
+    ssan_window_free (obj->window);
+  if (obj->convert)
+    gst_video_converter_free (obj->convert);
+  if (obj->postproc)
+    ssan_postproc_free (obj->postproc);
+  if (obj->client)
+    gst_ssan_scheduler_client_free (obj->client);
+  if (obj->latest_params)
+    gst_structure_free (obj->latest_params);
+  memset (obj, 0, sizeof (*obj));
+}
+
+/* Gives obj's slot its memory (once per slot): window, frames, history,
+ * a client of the element's scheduler.  FALSE when memory runs out. */
+static gboolean
+gst_ssan_action_object_alloc (GstSsanAction *self, GstSsanActionObject *obj)
+{
+  gsize slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
+  ssan_error err = {
+    0,
+  };
+  guint i;
+
+  obj->window = ssan_window_new (&self->plan);
+  if (obj->window == NULL)
+    goto failed;
+  obj->n_slots = (guint)ssan_window_n_slots (obj->window);
+  obj->ring = g_try_malloc0_n (obj->n_slots, slot_size);
+  obj->postproc
+      = ssan_postproc_new (self->n_classes, MAX (1, self->active.smoothing));
+  obj->client = gst_ssan_scheduler_client_new (
+      self->model, self->T, self->active.shared_scheduler, &err);
+  if (obj->ring == NULL || obj->postproc == NULL || obj->client == NULL)
+    goto failed;
+  obj->slot_bufs = g_new0 (GstBuffer *, obj->n_slots);
+  for (i = 0; i < obj->n_slots; i++)
+    obj->slot_bufs[i] = gst_buffer_new_wrapped_full (
+        0, obj->ring + i * slot_size, slot_size, 0, slot_size, NULL, NULL);
+  obj->allocated = TRUE;
+  return TRUE;
+
+failed:
+  GST_WARNING_OBJECT (self, "no memory for an object's window: %s", err.msg);
+  gst_ssan_action_object_free (obj);
+  return FALSE;
+}
+
+/* Forgets every tracked object (flush, caps, configuration); their memory
+ * goes too unless keep. */
+static void
+gst_ssan_action_objects_clear (GstSsanAction *self, gboolean keep)
+{
+  gint i;
+
+  if (self->objects == NULL)
+    return;
+  ssan_objects_clear (self->objects);
+  for (i = 0; i < ssan_objects_capacity (self->objects); i++) {
+    if (keep && self->obj[i].allocated)
+      gst_ssan_action_object_reset (&self->obj[i]);
+    else
+      gst_ssan_action_object_free (&self->obj[i]);
+  }
+}
+
+static void
+gst_ssan_action_objects_free (GstSsanAction *self)
+{
+  gst_ssan_action_objects_clear (self, FALSE);
+  g_clear_pointer (&self->obj, g_free);
+  g_clear_pointer (&self->objects, ssan_objects_free);
+}
+
 static void
 gst_ssan_action_free_buffers (GstSsanAction *self)
 {
+  gst_ssan_action_objects_free (self);
   gst_ssan_action_free_window (self);
   g_clear_pointer (&self->postproc, ssan_postproc_free);
 }
@@ -446,21 +617,13 @@ gst_ssan_action_free_stream (GstSsanAction *self)
   self->T = self->S = self->n_classes = 0;
 }
 
-/* Rebuilds the converter for the negotiated input: centre crop of side
- * shorter * S / resize (rounded, at least 1), scaled to S x S RGB. */
-static gboolean
-gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
+/* A converter of the negotiated input to the model's S x S RGB: the crop
+ * (ssanroi.h) scaled, linear resampling, no dither; NULL on failure. */
+static GstVideoConverter *
+gst_ssan_action_new_converter (
+    GstSsanAction *self, const GstVideoInfo *in, const ssan_crop *crop)
 {
-  gint w = GST_VIDEO_INFO_WIDTH (in), h = GST_VIDEO_INFO_HEIGHT (in);
-  gint64 shorter = MIN (w, h);
   GstVideoInfo out = self->rgb_info;
-  gint side;
-
-  g_clear_pointer (&self->convert, gst_video_converter_free);
-
-  side = (gint)((shorter * self->S + self->info->resize / 2)
-                / self->info->resize);
-  side = CLAMP (side, 1, (gint)shorter);
 
   /* the converter insists on matching rates and layouts */
   GST_VIDEO_INFO_FPS_N (&out) = GST_VIDEO_INFO_FPS_N (in);
@@ -468,16 +631,32 @@ gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
   GST_VIDEO_INFO_INTERLACE_MODE (&out) = GST_VIDEO_INFO_INTERLACE_MODE (in);
   GST_VIDEO_INFO_FIELD_ORDER (&out) = GST_VIDEO_INFO_FIELD_ORDER (in);
 
-  self->convert = gst_video_converter_new ((GstVideoInfo *)in, &out,
+  return gst_video_converter_new ((GstVideoInfo *)in, &out,
       gst_structure_new ("GstVideoConverter", GST_VIDEO_CONVERTER_OPT_SRC_X,
-          G_TYPE_INT, (w - side) / 2, GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT,
-          (h - side) / 2, GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, side,
-          GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, side,
+          G_TYPE_INT, crop->x, GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT,
+          crop->y, GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, crop->side,
+          GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, crop->side,
           GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD,
           GST_TYPE_VIDEO_RESAMPLER_METHOD, GST_VIDEO_RESAMPLER_METHOD_LINEAR,
           GST_VIDEO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_VIDEO_DITHER_METHOD,
           GST_VIDEO_DITHER_NONE, GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT,
           1, NULL));
+}
+
+/* Rebuilds the converter for the negotiated input: the full-frame crop of
+ * spec §5, centre square of side shorter * S / resize (rounded, at least
+ * 1), scaled to S x S RGB. */
+static gboolean
+gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
+{
+  gint w = GST_VIDEO_INFO_WIDTH (in), h = GST_VIDEO_INFO_HEIGHT (in);
+  ssan_crop crop;
+
+  g_clear_pointer (&self->convert, gst_video_converter_free);
+  if (ssan_crop_for_box (
+          w, h, 0, 0, w, h, 0.0, self->S, self->info->resize, &crop)
+      == 0)
+    self->convert = gst_ssan_action_new_converter (self, in, &crop);
   if (self->convert == NULL) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Cannot convert %s %dx%d video to the model's %dx%d RGB input.",
@@ -486,8 +665,8 @@ gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
     return FALSE;
   }
   GST_DEBUG_OBJECT (self, "%s %dx%d: crop %d at %d,%d -> RGB %dx%d",
-      GST_VIDEO_INFO_NAME (in), w, h, side, (w - side) / 2, (h - side) / 2,
-      self->S, self->S);
+      GST_VIDEO_INFO_NAME (in), w, h, crop.side, crop.x, crop.y, self->S,
+      self->S);
   return TRUE;
 }
 
@@ -579,6 +758,9 @@ gst_ssan_action_setup_window (GstSsanAction *self)
     goto bad_plan;
 
   gst_ssan_action_free_window (self);
+  /* the objects' windows follow the plan */
+  gst_ssan_action_objects_clear (self, FALSE);
+  self->plan = plan;
   self->window = ssan_window_new (&plan);
   if (self->window == NULL)
     goto no_memory;
@@ -741,6 +923,17 @@ gst_ssan_action_configure (GstSsanAction *self)
   self->postproc = ssan_postproc_new (self->n_classes, MAX (1, s.smoothing));
   if (self->postproc == NULL)
     goto no_memory;
+  if (s.inference_region == GST_SSAN_ACTION_REGION_ROI) {
+    gint max_objects = CLAMP (s.max_objects, 1, MAX_OBJECTS);
+
+    self->objects = ssan_objects_new (max_objects, 0);
+    self->obj = g_new0 (GstSsanActionObject, max_objects);
+    if (self->objects == NULL)
+      goto no_memory;
+  }
+  self->object_class = s.object_class && s.object_class[0] != '\0'
+                           ? g_quark_from_string (s.object_class)
+                           : 0;
 
   gst_video_info_set_format (
       &self->rgb_info, GST_VIDEO_FORMAT_RGB, self->S, self->S);
@@ -804,10 +997,12 @@ failed : {
 
 static void
 gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
-    GstClockTime st_start, GstClockTime st_end)
+    const GstSsanActionObjectInfo *obj, GstClockTime st_start,
+    GstClockTime st_end)
 {
   gsize len;
-  gchar *line = gst_ssan_action_result_to_json_line (r, st_start, st_end, &len);
+  gchar *line
+      = gst_ssan_action_result_to_json_line (r, obj, st_start, st_end, &len);
   gint error;
 
   g_mutex_lock (&self->results_lock);
@@ -849,20 +1044,21 @@ gst_ssan_action_reopen_results (GstSsanAction *self)
   return TRUE;
 }
 
-/* Fills the scheduler client's input, [T][3][S][S], from the converted
- * frames of the window just completed. */
+/* Fills a scheduler client's input, [T][3][S][S], from the converted
+ * frames (in ring) of the window just completed. */
 static void
-gst_ssan_action_fill_tensor (GstSsanAction *self)
+gst_ssan_action_fill_tensor (GstSsanAction *self, ssan_window *window,
+    const guint8 *ring, GstSsanSchedulerClient *client)
 {
   gsize plane = (gsize)self->S * self->S;
   gsize slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
   gint rstride = GST_VIDEO_INFO_PLANE_STRIDE (&self->rgb_info, 0);
-  const gint *slots = ssan_window_slots (self->window);
-  float *tensor = gst_ssan_scheduler_client_get_input (self->client);
+  const gint *slots = ssan_window_slots (window);
+  float *tensor = gst_ssan_scheduler_client_get_input (client);
   gint t, x, y;
 
   for (t = 0; t < self->T; t++) {
-    const guint8 *src = self->ring + slots[t] * slot_size;
+    const guint8 *src = ring + slots[t] * slot_size;
     float *r = tensor + t * 3 * plane, *g = r + plane, *b = g + plane;
 
     g_assert (slots[t] >= 0);
@@ -877,15 +1073,16 @@ gst_ssan_action_fill_tensor (GstSsanAction *self)
   }
 }
 
-/* Runs the client's input through the scheduler (batched with other
- * elements' windows), turns the logits into a result and publishes it.
- * Runs in the streaming thread (sync) or the worker (async), never both at
- * once. */
+/* Turns the logits of a finished window (out, from client) into a result
+ * and publishes it: bus message, JSON line, and as the latest result of
+ * the element (obj NULL) or of the object.  FALSE when the engine failed
+ * (posted as an error). */
 static gboolean
-gst_ssan_action_evaluate (GstSsanAction *self, const GstSsanActionJob *job)
+gst_ssan_action_publish (GstSsanAction *self, GstSsanActionObject *obj,
+    GstSsanSchedulerClient *client, ssan_postproc *postproc,
+    const GstSsanActionJob *job, const GstSsanSchedulerOutcome *out)
 {
   GstSsanActionResult *result;
-  GstSsanSchedulerOutcome out;
   GstStructure *params;
   GstMessage *message;
   const gchar *top_labels[MAX_TOP_K];
@@ -894,17 +1091,14 @@ gst_ssan_action_evaluate (GstSsanAction *self, const GstSsanActionJob *job)
   gint i, n_top, class_id;
   gchar *name;
 
-  if (!gst_ssan_scheduler_client_submit (self->client, job->index)
-      || !gst_ssan_scheduler_client_wait (self->client, &out))
-    goto not_run;
-  if (!out.ok)
+  if (!out->ok)
     goto forward_failed;
 
   if (job->reset_history)
-    ssan_postproc_reset (self->postproc);
-  n_top = ssan_postproc_run (self->postproc,
-      gst_ssan_scheduler_client_get_logits (self->client), job->top_k,
-      job->threshold, top_ids, top_scores, &class_id);
+    ssan_postproc_reset (postproc);
+  n_top = ssan_postproc_run (postproc,
+      gst_ssan_scheduler_client_get_logits (client), job->top_k, job->threshold,
+      top_ids, top_scores, &class_id);
   /* weights from elsewhere can overflow: no result rather than NaNs */
   if (n_top == 0)
     goto not_finite;
@@ -924,26 +1118,33 @@ gst_ssan_action_evaluate (GstSsanAction *self, const GstSsanActionJob *job)
   }
   result = gst_ssan_action_result_new_full (class_id, top_scores[0], n_top,
       top_ids, top_labels, top_scores, job->start, job->end, job->index,
-      out.inference_time, self->results_produced++, name, self->active.model);
+      out->inference_time, self->results_produced++, name, self->active.model);
   params = gst_ssan_action_result_to_structure (result, "ssan-action");
-  gst_ssan_action_clear_latest (self);
-  self->latest = gst_ssan_action_result_ref (result);
-  self->latest_params = params;
+  if (job->has_object)
+    gst_ssan_action_object_to_structure (&job->object, params);
+  if (obj) {
+    g_clear_pointer (&obj->latest_params, gst_structure_free);
+    obj->latest_params = gst_structure_copy (params);
+  } else {
+    gst_ssan_action_clear_latest (self);
+    self->latest = gst_ssan_action_result_ref (result);
+    self->latest_params = gst_structure_copy (params);
+  }
   self->windows_evaluated++;
-  message = gst_message_new_element (
-      GST_OBJECT (self), gst_structure_copy (params));
+  message = gst_message_new_element (GST_OBJECT (self), params);
   g_mutex_unlock (&self->lock);
   g_free (name);
 
   GST_LOG_OBJECT (self,
       "window %" G_GUINT64_FORMAT " [%" GST_TIME_FORMAT " - %" GST_TIME_FORMAT
-      "]: %s (%d) %.4f in %" GST_TIME_FORMAT " (batch of %d)",
+      "]%s: %s (%d) %.4f in %" GST_TIME_FORMAT " (batch of %d)",
       job->index, GST_TIME_ARGS (job->start), GST_TIME_ARGS (job->end),
-      result->label, class_id, result->confidence,
-      GST_TIME_ARGS (result->inference_time), out.batch);
+      job->has_object ? " of an object" : "", result->label, class_id,
+      result->confidence, GST_TIME_ARGS (result->inference_time), out->batch);
 
   gst_element_post_message (GST_ELEMENT (self), message);
-  gst_ssan_action_write_json (self, result, job->start_st, job->end_st);
+  gst_ssan_action_write_json (self, result,
+      job->has_object ? &job->object : NULL, job->start_st, job->end_st);
 
   gst_ssan_action_result_unref (result);
   return TRUE;
@@ -959,16 +1160,33 @@ not_finite : {
   self->warned_not_finite = TRUE;
   return TRUE;
 }
+forward_failed : {
+  GST_ELEMENT_ERROR (self, STREAM, FAILED,
+      ("Inference failed on window %" G_GUINT64_FORMAT ".", job->index),
+      ("%s", out->message));
+  return FALSE;
+}
+}
+
+/* Runs the client's input through the scheduler (batched with other
+ * elements' windows) and publishes the result.  Runs in the streaming
+ * thread (sync) or the worker (async), never both at once. */
+static gboolean
+gst_ssan_action_evaluate (GstSsanAction *self, const GstSsanActionJob *job)
+{
+  GstSsanSchedulerOutcome out;
+
+  if (!gst_ssan_scheduler_client_submit (self->client, job->index)
+      || !gst_ssan_scheduler_client_wait (self->client, &out))
+    goto not_run;
+  return gst_ssan_action_publish (
+      self, NULL, self->client, self->postproc, job, &out);
+
+  /* ERRORS */
 not_run : {
   GST_ELEMENT_ERROR (self, STREAM, FAILED,
       ("Inference failed on window %" G_GUINT64_FORMAT ".", job->index),
       ("the scheduler did not take the window"));
-  return FALSE;
-}
-forward_failed : {
-  GST_ELEMENT_ERROR (self, STREAM, FAILED,
-      ("Inference failed on window %" G_GUINT64_FORMAT ".", job->index),
-      ("%s", out.message));
   return FALSE;
 }
 }
@@ -1023,6 +1241,8 @@ gst_ssan_action_start (GstBaseTransform *trans)
   gst_ssan_action_clear_latest (self);
   self->windows_evaluated = 0;
   self->windows_skipped = 0;
+  self->objects_evicted = 0;
+  self->rois_ignored = 0;
   self->worst_delay = 0;
   self->latency_answered = 0;
   g_mutex_unlock (&self->lock);
@@ -1257,6 +1477,260 @@ gst_ssan_action_src_event (GstBaseTransform *trans, GstEvent *event)
   return GST_BASE_TRANSFORM_CLASS (parent_class)->src_event (trans, event);
 }
 
+/* With inference-region=roi, whether roi is one of the objects to follow:
+ * of the object-class type, or of any type but ssanaction's own
+ * "action". */
+static gboolean
+gst_ssan_action_wants_roi (
+    GstSsanAction *self, const GstVideoRegionOfInterestMeta *roi)
+{
+  if (self->object_class)
+    return roi->roi_type == self->object_class;
+  return roi->roi_type != g_quark_from_static_string ("action");
+}
+
+/* Collects the finished windows of the objects (sync: waits for those in
+ * the scheduler, which ran them as one batch) and publishes them. */
+static gboolean
+gst_ssan_action_collect_objects (GstSsanAction *self, gboolean wait)
+{
+  GstSsanSchedulerOutcome out;
+  gint i;
+
+  for (i = 0; i < ssan_objects_capacity (self->objects); i++) {
+    GstSsanActionObject *obj = &self->obj[i];
+    gboolean done;
+
+    if (!obj->pending)
+      continue;
+    done = wait ? gst_ssan_scheduler_client_wait (obj->client, &out)
+                : gst_ssan_scheduler_client_poll (obj->client, &out);
+    if (!done)
+      continue;
+    obj->pending = FALSE;
+    if (!gst_ssan_action_publish (
+            self, obj, obj->client, obj->postproc, &obj->job, &out))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* inference-region=roi: pushes buf into the window of every object it
+ * has a ROI meta of (spec §5 on the object's box), queues the windows that
+ * complete (all objects' at once: one batch), drops the objects that are
+ * gone, and publishes what is finished (sync: this frame's windows). */
+static GstFlowReturn
+gst_ssan_action_process_objects (GstSsanAction *self, GstBuffer *buf,
+    GstSsanActionMode mode, gint top_k, gdouble threshold)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  gint W = GST_VIDEO_INFO_WIDTH (&self->in_info);
+  gint H = GST_VIDEO_INFO_HEIGHT (&self->in_info);
+  GstVideoFrame in;
+  gboolean mapped = FALSE, sync = mode == GST_SSAN_ACTION_MODE_SYNC;
+  gpointer state = NULL;
+  GstMeta *meta;
+  gint64 t0 = g_get_monotonic_time ();
+  gint dropped[MAX_OBJECTS], n_dropped, i, queued = 0;
+  gdouble margin;
+
+  GST_OBJECT_LOCK (self);
+  margin = self->settings.roi_margin;
+  GST_OBJECT_UNLOCK (self);
+
+  ssan_objects_begin (self->objects);
+  while ((meta = gst_buffer_iterate_meta_filtered (
+              buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)meta;
+    GstSsanActionObject *obj;
+    GstSsanActionJob job;
+    ssan_crop crop;
+    gint slot, fs, ready;
+
+    if (!gst_ssan_action_wants_roi (self, roi))
+      continue;
+    if (ssan_crop_for_box (W, H, roi->x, roi->y, roi->w, roi->h, margin,
+            self->S, self->info->resize, &crop)
+        != 0) {
+      /* outside the frame or empty: not this frame */
+      g_mutex_lock (&self->lock);
+      self->rois_ignored++;
+      g_mutex_unlock (&self->lock);
+      continue;
+    }
+    switch (ssan_objects_see (self->objects, roi->id, &slot, NULL)) {
+      case SSAN_OBJECTS_IGNORED:
+        g_mutex_lock (&self->lock);
+        self->rois_ignored++;
+        g_mutex_unlock (&self->lock);
+        continue;
+      case SSAN_OBJECTS_DUPLICATE:
+        continue;
+      case SSAN_OBJECTS_REPLACED:
+        g_mutex_lock (&self->lock);
+        self->objects_evicted++;
+        g_mutex_unlock (&self->lock);
+        /* fall through */
+      case SSAN_OBJECTS_NEW:
+        obj = &self->obj[slot];
+        if (!obj->allocated && !gst_ssan_action_object_alloc (self, obj))
+          goto no_memory;
+        gst_ssan_action_object_reset (obj);
+        break;
+      default:
+        obj = &self->obj[slot];
+        break;
+    }
+    obj->box.id = roi->id;
+    obj->box.x = roi->x;
+    obj->box.y = roi->y;
+    obj->box.width = roi->w;
+    obj->box.height = roi->h;
+
+    ready = ssan_window_push (obj->window, GST_BUFFER_PTS (buf), &fs);
+    if (fs >= 0) {
+      GstVideoFrame out;
+
+      if (!mapped
+          && !gst_video_frame_map (&in, &self->in_info, buf, GST_MAP_READ))
+        goto invalid_buffer;
+      mapped = TRUE;
+      if (obj->convert == NULL || obj->crop.x != crop.x || obj->crop.y != crop.y
+          || obj->crop.side != crop.side) {
+        g_clear_pointer (&obj->convert, gst_video_converter_free);
+        obj->convert
+            = gst_ssan_action_new_converter (self, &self->in_info, &crop);
+        if (obj->convert == NULL)
+          goto no_converter;
+        obj->crop = crop;
+      }
+      if (!gst_video_frame_map (&out, &self->rgb_info, obj->slot_bufs[fs],
+              GST_MAP_WRITE | GST_VIDEO_FRAME_MAP_FLAG_NO_REF))
+        goto invalid_buffer;
+      gst_video_converter_frame (obj->convert, &in, &out);
+      gst_video_frame_unmap (&out);
+    }
+    if (!ready)
+      continue;
+    job.index = obj->window_index++;
+    if (obj->pending) {
+      /* async: its last window is still in the scheduler */
+      g_mutex_lock (&self->lock);
+      self->windows_skipped++;
+      g_mutex_unlock (&self->lock);
+      continue;
+    }
+
+    ssan_window_span (obj->window, &job.start, &job.end);
+    job.start_st = job.end_st = GST_CLOCK_TIME_NONE;
+    GST_OBJECT_LOCK (self);
+    if (trans->segment.format == GST_FORMAT_TIME) {
+      job.start_st = gst_segment_to_stream_time (
+          &trans->segment, GST_FORMAT_TIME, job.start);
+      job.end_st = gst_segment_to_stream_time (
+          &trans->segment, GST_FORMAT_TIME, job.end);
+    }
+    GST_OBJECT_UNLOCK (self);
+    job.top_k = top_k;
+    job.threshold = threshold;
+    job.has_object = TRUE;
+    job.object = obj->box;
+    if (gst_ssan_action_qos_late (self, job.end)) {
+      g_mutex_lock (&self->lock);
+      self->windows_skipped++;
+      g_mutex_unlock (&self->lock);
+      continue;
+    }
+    g_mutex_lock (&self->lock);
+    job.generation = self->generation;
+    g_mutex_unlock (&self->lock);
+    job.reset_history = obj->history_reset;
+    obj->history_reset = FALSE;
+    gst_ssan_action_fill_tensor (self, obj->window, obj->ring, obj->client);
+    if (!gst_ssan_scheduler_client_submit (obj->client, job.index))
+      goto not_run;
+    obj->job = job;
+    obj->pending = TRUE;
+    queued++;
+  }
+  if (mapped)
+    gst_video_frame_unmap (&in);
+
+  n_dropped = ssan_objects_end (self->objects, dropped);
+  for (i = 0; i < n_dropped; i++)
+    gst_ssan_action_object_reset (&self->obj[dropped[i]]);
+
+  if (!gst_ssan_action_collect_objects (self, sync))
+    return GST_FLOW_ERROR;
+  if (sync && queued > 0)
+    gst_ssan_action_note_delay (
+        self, (g_get_monotonic_time () - t0) * GST_USECOND);
+  return GST_FLOW_OK;
+
+  /* ERRORS */
+no_memory : {
+  if (mapped)
+    gst_video_frame_unmap (&in);
+  GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+      ("Not enough memory for the window of another object."), (NULL));
+  return GST_FLOW_ERROR;
+}
+no_converter : {
+  gst_video_frame_unmap (&in);
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+      ("Cannot convert %s %dx%d video to the model's %dx%d RGB input.",
+          GST_VIDEO_INFO_NAME (&self->in_info), W, H, self->S, self->S),
+      ("gst_video_converter_new failed"));
+  return GST_FLOW_ERROR;
+}
+invalid_buffer : {
+  if (mapped)
+    gst_video_frame_unmap (&in);
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ("Could not read a %s %dx%d frame (buffer of %" G_GSIZE_FORMAT " bytes).",
+          GST_VIDEO_INFO_NAME (&self->in_info), W, H,
+          gst_buffer_get_size (buf)),
+      (NULL));
+  return GST_FLOW_ERROR;
+}
+not_run : {
+  if (mapped)
+    gst_video_frame_unmap (&in);
+  GST_ELEMENT_ERROR (self, STREAM, FAILED,
+      ("Inference failed on an object's window."),
+      ("the scheduler did not take the window"));
+  return GST_FLOW_ERROR;
+}
+}
+
+/* inference-region=roi: each followed ROI meta of a tracked object with a
+ * result gets that result as an "ssan-action" param. */
+static void
+gst_ssan_action_attach_objects (GstSsanAction *self, GstBuffer *buf)
+{
+  gpointer state = NULL;
+  GstMeta *meta;
+  gint i;
+
+  while ((meta = gst_buffer_iterate_meta_filtered (
+              buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)meta;
+
+    if (!gst_ssan_action_wants_roi (self, roi))
+      continue;
+    for (i = 0; i < ssan_objects_capacity (self->objects); i++) {
+      gint64 id;
+
+      if (self->obj[i].latest_params
+          && ssan_objects_get_id (self->objects, i, &id) && id == roi->id) {
+        gst_video_region_of_interest_meta_add_param (
+            roi, gst_structure_copy (self->obj[i].latest_params));
+        break;
+      }
+    }
+  }
+}
+
 static GstFlowReturn
 gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
@@ -1292,6 +1766,20 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 
   if (self->convert == NULL)
     goto not_negotiated;
+
+  if (self->objects) {
+    GstFlowReturn ret;
+
+    if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0) {
+      GST_DEBUG_OBJECT (self, "DISCONT: emptying the objects' windows");
+      gst_ssan_action_reset_window (self);
+    }
+    self->n_frames++;
+    ret = gst_ssan_action_process_objects (self, buf, mode, top_k, threshold);
+    if (ret == GST_FLOW_OK)
+      gst_ssan_action_attach_objects (self, buf);
+    return ret;
+  }
 
   if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0) {
     GST_DEBUG_OBJECT (self, "DISCONT: emptying the window");
@@ -1358,7 +1846,8 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
       g_mutex_unlock (&self->lock);
 
       t0 = g_get_monotonic_time ();
-      gst_ssan_action_fill_tensor (self);
+      gst_ssan_action_fill_tensor (
+          self, self->window, self->ring, self->client);
       job.reset_history = self->history_reset;
       if (!gst_ssan_action_evaluate (self, &job))
         return GST_FLOW_ERROR;
@@ -1374,7 +1863,8 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
       g_mutex_unlock (&self->lock);
 
       /* the worker is idle: nobody else touches the client's input */
-      gst_ssan_action_fill_tensor (self);
+      gst_ssan_action_fill_tensor (
+          self, self->window, self->ring, self->client);
 
       g_mutex_lock (&self->lock);
       job.generation = self->generation;
@@ -1429,6 +1919,8 @@ gst_ssan_action_sink_event (GstBaseTransform *trans, GstEvent *event)
     case GST_EVENT_EOS:
       /* the last window's result goes out before EOS does */
       gst_ssan_action_wait_idle (self);
+      if (self->objects)
+        gst_ssan_action_collect_objects (self, TRUE);
       break;
     default:
       break;
@@ -1508,6 +2000,20 @@ gst_ssan_action_set_property (
     case PROP_SHARED_SCHEDULER:
       s->shared_scheduler = g_value_get_boolean (value);
       break;
+    case PROP_INFERENCE_REGION:
+      s->inference_region = g_value_get_enum (value);
+      break;
+    case PROP_OBJECT_CLASS:
+      g_free (s->object_class);
+      s->object_class = g_value_dup_string (value);
+      break;
+    case PROP_MAX_OBJECTS:
+      s->max_objects = g_value_get_int (value);
+      break;
+    case PROP_ROI_MARGIN:
+      s->roi_margin = g_value_get_double (value);
+      reconfigure = FALSE;
+      break;
     default:
       reconfigure = FALSE;
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1542,6 +2048,16 @@ gst_ssan_action_get_property (
       return;
     case PROP_ROI_ID:
       g_value_set_int (value, self->roi_id);
+      return;
+    case PROP_OBJECTS_EVICTED:
+      g_mutex_lock (&self->lock);
+      g_value_set_uint64 (value, self->objects_evicted);
+      g_mutex_unlock (&self->lock);
+      return;
+    case PROP_ROIS_IGNORED:
+      g_mutex_lock (&self->lock);
+      g_value_set_uint64 (value, self->rois_ignored);
+      g_mutex_unlock (&self->lock);
       return;
     default:
       break;
@@ -1596,6 +2112,18 @@ gst_ssan_action_get_property (
       break;
     case PROP_SHARED_SCHEDULER:
       g_value_set_boolean (value, s->shared_scheduler);
+      break;
+    case PROP_INFERENCE_REGION:
+      g_value_set_enum (value, s->inference_region);
+      break;
+    case PROP_OBJECT_CLASS:
+      g_value_set_string (value, s->object_class);
+      break;
+    case PROP_MAX_OBJECTS:
+      g_value_set_int (value, s->max_objects);
+      break;
+    case PROP_ROI_MARGIN:
+      g_value_set_double (value, s->roi_margin);
       break;
     case PROP_ACTIVE_WINDOW_FRAMES:
       g_value_set_int (value, self->active_L);
@@ -1688,6 +2216,45 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           "sample each segment's frame by timestamp within a window of the "
           "model's duration.  false: always count frames",
           DEFAULT_WINDOW_BY_TIME, rw));
+  g_object_class_install_property (gobject_class, PROP_INFERENCE_REGION,
+      g_param_spec_enum ("inference-region", "Inference region",
+          "full-frame: one window over the whole frame.  roi: one window per "
+          "tracked object, keyed by the id of upstream "
+          "GstVideoRegionOfInterestMeta (a tracker's track id), each frame "
+          "cropped to the object's box (spec §5 on the box, grown by "
+          "roi-margin); results go to the object's ROI meta as an "
+          "\"ssan-action\" param and to the message and JSON line with "
+          "object-id and the box",
+          GST_TYPE_SSAN_ACTION_REGION, DEFAULT_INFERENCE_REGION, rw));
+  g_object_class_install_property (gobject_class, PROP_OBJECT_CLASS,
+      g_param_spec_string ("object-class", "Object class",
+          "With inference-region=roi, follow only ROI metas of this type "
+          "(e.g. \"person\"); unset: every type but ssanaction's own "
+          "\"action\"",
+          DEFAULT_OBJECT_CLASS, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_OBJECTS,
+      g_param_spec_int ("max-objects", "Max objects",
+          "With inference-region=roi, objects followed at once: a new one "
+          "takes the window of the object seen longest ago (counted in "
+          "objects-evicted) unless all were seen in this frame (then its ROI "
+          "is counted in rois-ignored); an object absent from a frame loses "
+          "its window",
+          1, MAX_OBJECTS, DEFAULT_MAX_OBJECTS, rw));
+  g_object_class_install_property (gobject_class, PROP_ROI_MARGIN,
+      g_param_spec_double ("roi-margin", "ROI margin",
+          "With inference-region=roi, grow each box by this fraction of its "
+          "width and height on every side before cropping (clipped to the "
+          "frame)",
+          0.0, 1.0, DEFAULT_ROI_MARGIN, rw));
+  g_object_class_install_property (gobject_class, PROP_OBJECTS_EVICTED,
+      g_param_spec_uint64 ("objects-evicted", "Objects evicted",
+          "Objects whose window a new object took (max-objects)", 0,
+          G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ROIS_IGNORED,
+      g_param_spec_uint64 ("rois-ignored", "ROIs ignored",
+          "ROI metas given no window: no pixel inside the frame, or every "
+          "window taken by an object of the same frame",
+          0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_ACTIVE_WINDOW_FRAMES,
       g_param_spec_int ("active-window-frames", "Active window frames",
           "Frames L a window spans now (after the choices of window-frames "
@@ -1795,6 +2362,7 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
   trans_class->src_event = GST_DEBUG_FUNCPTR (gst_ssan_action_src_event);
 
   gst_type_mark_as_plugin_api (GST_TYPE_SSAN_ACTION_MODE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_SSAN_ACTION_REGION, 0);
 }
 
 static void
@@ -1818,6 +2386,10 @@ gst_ssan_action_init (GstSsanAction *self)
   s->qos = DEFAULT_QOS;
   s->window_by_time = DEFAULT_WINDOW_BY_TIME;
   s->shared_scheduler = DEFAULT_SHARED_SCHEDULER;
+  s->inference_region = DEFAULT_INFERENCE_REGION;
+  s->object_class = g_strdup (DEFAULT_OBJECT_CLASS);
+  s->max_objects = DEFAULT_MAX_OBJECTS;
+  s->roi_margin = DEFAULT_ROI_MARGIN;
   self->qos_earliest = GST_CLOCK_TIME_NONE;
 
   g_mutex_init (&self->lock);

@@ -27,6 +27,20 @@ typedef enum {
 #define GST_TYPE_SSAN_ACTION_MODE (gst_ssan_action_mode_get_type ())
 GType gst_ssan_action_mode_get_type (void);
 
+/**
+ * GstSsanActionRegion:
+ * @GST_SSAN_ACTION_REGION_FULL_FRAME: one window over the whole frame
+ * @GST_SSAN_ACTION_REGION_ROI: one window per tracked object, from the
+ *   GstVideoRegionOfInterestMeta of upstream (keyed by their id)
+ */
+typedef enum {
+  GST_SSAN_ACTION_REGION_FULL_FRAME = 0,
+  GST_SSAN_ACTION_REGION_ROI = 1,
+} GstSsanActionRegion;
+
+#define GST_TYPE_SSAN_ACTION_REGION (gst_ssan_action_region_get_type ())
+GType gst_ssan_action_region_get_type (void);
+
 GST_ELEMENT_REGISTER_DECLARE (ssanaction);
 
 G_END_DECLS

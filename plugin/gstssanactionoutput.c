@@ -62,9 +62,19 @@ gst_ssan_action_output_json_time (
     json_builder_add_null_value (b);
 }
 
+void
+gst_ssan_action_object_to_structure (
+    const GstSsanActionObjectInfo *obj, GstStructure *s)
+{
+  gst_structure_set (s, "object-id", G_TYPE_INT64, obj->id, "object-x",
+      G_TYPE_UINT, obj->x, "object-y", G_TYPE_UINT, obj->y, "object-width",
+      G_TYPE_UINT, obj->width, "object-height", G_TYPE_UINT, obj->height, NULL);
+}
+
 gchar *
 gst_ssan_action_result_to_json_line (const GstSsanActionResult *r,
-    GstClockTime st_start, GstClockTime st_end, gsize *length)
+    const GstSsanActionObjectInfo *obj, GstClockTime st_start,
+    GstClockTime st_end, gsize *length)
 {
   JsonBuilder *b = json_builder_new ();
   JsonGenerator *gen;
@@ -92,6 +102,18 @@ gst_ssan_action_result_to_json_line (const GstSsanActionResult *r,
   json_builder_add_int_value (b, (gint64)r->result_id);
   json_builder_set_member_name (b, "model");
   json_builder_add_string_value (b, r->model);
+  if (obj) {
+    json_builder_set_member_name (b, "object-id");
+    json_builder_add_int_value (b, obj->id);
+    json_builder_set_member_name (b, "object-x");
+    json_builder_add_int_value (b, obj->x);
+    json_builder_set_member_name (b, "object-y");
+    json_builder_add_int_value (b, obj->y);
+    json_builder_set_member_name (b, "object-width");
+    json_builder_add_int_value (b, obj->width);
+    json_builder_set_member_name (b, "object-height");
+    json_builder_add_int_value (b, obj->height);
+  }
   json_builder_set_member_name (b, "labels");
   json_builder_begin_array (b);
   for (i = 0; i < r->n_top; i++)

@@ -13,11 +13,24 @@ G_BEGIN_DECLS
 GstStructure *gst_ssan_action_result_to_structure (
     const GstSsanActionResult *r, const gchar *name);
 
+/* The tracked object a result is about (inference-region=roi): the id of
+ * its ROI meta and its box in the window's last frame. */
+typedef struct {
+  gint64 id;
+  guint x, y, width, height;
+} GstSsanActionObjectInfo;
+
+/* Adds the object's fields to a result structure: object-id (gint64),
+ * object-x, object-y, object-width, object-height (guint). */
+void gst_ssan_action_object_to_structure (
+    const GstSsanActionObjectInfo *obj, GstStructure *s);
+
 /* The result as one JSON object with the structure's fields (times in ns or
- * null) plus stream-time and stream-time-end, ending in a newline;
- * *length bytes, g_free it. */
+ * null; the object's when obj is not NULL) plus stream-time and
+ * stream-time-end, ending in a newline; *length bytes, g_free it. */
 gchar *gst_ssan_action_result_to_json_line (const GstSsanActionResult *r,
-    GstClockTime st_start, GstClockTime st_end, gsize *length);
+    const GstSsanActionObjectInfo *obj, GstClockTime st_start,
+    GstClockTime st_end, gsize *length);
 
 /* Writes all of data to fd, or sets *error to errno; a reader gone away is
  * EPIPE, never a SIGPIPE for the process. */
