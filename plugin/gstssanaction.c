@@ -1515,6 +1515,29 @@ gst_ssan_action_collect_objects (GstSsanAction *self, gboolean wait)
   return TRUE;
 }
 
+/* An object is gone (or evicted): its finished window is published; one
+ * still queued is dropped and one running waited for and dropped (both
+ * counted in windows-skipped), so that its slot can serve a new object. */
+static gboolean
+gst_ssan_action_object_gone (GstSsanAction *self, GstSsanActionObject *obj)
+{
+  GstSsanSchedulerOutcome out;
+  gboolean ok = TRUE;
+
+  if (obj->pending) {
+    if (gst_ssan_scheduler_client_poll (obj->client, &out)) {
+      ok = gst_ssan_action_publish (
+          self, obj, obj->client, obj->postproc, &obj->job, &out);
+    } else {
+      g_mutex_lock (&self->lock);
+      self->windows_skipped++;
+      g_mutex_unlock (&self->lock);
+    }
+  }
+  gst_ssan_action_object_reset (obj);
+  return ok;
+}
+
 /* inference-region=roi: pushes buf into the window of every object it
  * has a ROI meta of (spec §5 on the object's box), queues the windows that
  * complete (all objects' at once: one batch), drops the objects that are
@@ -1575,7 +1598,8 @@ gst_ssan_action_process_objects (GstSsanAction *self, GstBuffer *buf,
         obj = &self->obj[slot];
         if (!obj->allocated && !gst_ssan_action_object_alloc (self, obj))
           goto no_memory;
-        gst_ssan_action_object_reset (obj);
+        if (!gst_ssan_action_object_gone (self, obj))
+          goto failed;
         break;
       default:
         obj = &self->obj[slot];
@@ -1658,7 +1682,8 @@ gst_ssan_action_process_objects (GstSsanAction *self, GstBuffer *buf,
 
   n_dropped = ssan_objects_end (self->objects, dropped);
   for (i = 0; i < n_dropped; i++)
-    gst_ssan_action_object_reset (&self->obj[dropped[i]]);
+    if (!gst_ssan_action_object_gone (self, &self->obj[dropped[i]]))
+      return GST_FLOW_ERROR;
 
   if (!gst_ssan_action_collect_objects (self, sync))
     return GST_FLOW_ERROR;
@@ -1699,6 +1724,11 @@ not_run : {
   GST_ELEMENT_ERROR (self, STREAM, FAILED,
       ("Inference failed on an object's window."),
       ("the scheduler did not take the window"));
+  return GST_FLOW_ERROR;
+}
+failed : {
+  if (mapped)
+    gst_video_frame_unmap (&in);
   return GST_FLOW_ERROR;
 }
 }

@@ -2025,6 +2025,190 @@ GST_START_TEST (test_window_by_time_too_long)
 
 GST_END_TEST;
 
+/* inference-region=roi on ssantestsrc actors=4 (two clips of 32 frames,
+ * 128x96: cells of 64x48): every object (ids 1..8: a new one per actor and
+ * clip) gets exactly the windows of spec §4 within its clip, (32 - 12) / 3
+ * + 1 = 7, with its cell's box, and every actor ROI of a buffer after its
+ * object's first result carries an ssan-action param of that object. */
+static gint roi_params_seen;
+
+static void
+count_roi_params (GstElement *sink, GstBuffer *buf, GstPad *pad, gpointer d)
+{
+  gpointer state = NULL;
+  GstMeta *meta;
+
+  while ((meta = gst_buffer_iterate_meta_filtered (
+              buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)meta;
+    GstStructure *p
+        = gst_video_region_of_interest_meta_get_param (roi, "ssan-action");
+    gint64 id;
+
+    if (p == NULL)
+      continue;
+    fail_unless (gst_structure_get_int64 (p, "object-id", &id));
+    fail_unless_equals_int64 (id, roi->id);
+    g_atomic_int_inc (&roi_params_seen);
+  }
+}
+
+static void
+run_roi_actors (gboolean async)
+{
+  gchar *desc = g_strdup_printf (
+      "ssantestsrc actors=4 seed=3 clip-frames=32 num-buffers=64 ! "
+      "video/x-raw,format=RGB,width=128,height=96,framerate=25/1 ! "
+      "ssanaction name=a inference-region=roi mode=%s model=" MODEL_L12 " ! "
+      "fakesink name=sink signal-handoffs=true",
+      async ? "async" : "sync");
+  GstElement *p = gst_parse_launch (desc, NULL);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (p), "sink");
+  GstBus *bus = gst_element_get_bus (p);
+  gint per_object[9] = { 0 };
+  gboolean done = FALSE;
+  gint i;
+
+  g_atomic_int_set (&roi_params_seen, 0);
+  g_signal_connect (sink, "handoff", G_CALLBACK (count_roi_params), NULL);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  while (!done) {
+    GstMessage *m = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT);
+    const GstStructure *s;
+    gint64 id;
+    guint x, y, w, h;
+
+    fail_unless (m != NULL);
+    fail_if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR);
+    done = GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS;
+    s = gst_message_get_structure (m);
+    if (!done && gst_structure_has_name (s, "ssan-action")) {
+      fail_unless (gst_structure_get_int64 (s, "object-id", &id));
+      fail_unless (id >= 1 && id <= 8, "object %" G_GINT64_FORMAT, id);
+      fail_unless (gst_structure_get_uint (s, "object-x", &x)
+                   && gst_structure_get_uint (s, "object-y", &y)
+                   && gst_structure_get_uint (s, "object-width", &w)
+                   && gst_structure_get_uint (s, "object-height", &h));
+      /* actor k = (id - 1) % 4 in cell k of the 2 x 2 grid */
+      fail_unless_equals_int (x, ((id - 1) % 2) * 64);
+      fail_unless_equals_int (y, (((id - 1) % 4) / 2) * 48);
+      fail_unless (w == 64 && h == 48);
+      per_object[id]++;
+    }
+    gst_message_unref (m);
+  }
+  for (i = 1; i <= 8; i++) {
+    /* async: a window due while the object's last is still in the
+     * scheduler, or still queued when its object goes, is skipped */
+    if (async)
+      fail_unless (per_object[i] <= 7, "object %d: %d", i, per_object[i]);
+    else
+      fail_unless_equals_int (per_object[i], 7);
+  }
+  {
+    GstElement *a = gst_bin_get_by_name (GST_BIN (p), "a");
+    guint64 evaluated, skipped;
+
+    g_object_get (
+        a, "windows-evaluated", &evaluated, "windows-skipped", &skipped, NULL);
+    fail_unless_equals_uint64 (evaluated + skipped, 8 * 7);
+    gst_object_unref (a);
+  }
+  /* per clip and actor, frames 11..31 carry a result: 21 * 8 */
+  if (!async)
+    fail_unless_equals_int (g_atomic_int_get (&roi_params_seen), 21 * 8);
+  g_free (desc);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (sink);
+  gst_object_unref (bus);
+  gst_object_unref (p);
+}
+
+GST_START_TEST (test_roi_actors)
+{
+  run_roi_actors (FALSE);
+  run_roi_actors (TRUE);
+}
+
+GST_END_TEST;
+
+/* Bad ROIs: a box outside the frame and one of zero size are counted and
+ * skipped; a thousand ROIs on one frame fill the other windows (one
+ * object evicted, the rest counted) without disturbing the object that
+ * stays; an object seen every other frame never fills a window; another
+ * type is not followed.  Only object 1 gives results, exactly spec §4's. */
+GST_START_TEST (test_roi_bad_input)
+{
+  GstVideoInfo info;
+  GstHarness *h = new_harness (MODEL_L12,
+      "inference-region=roi max-objects=4 object-class=person", 64, 48, "RGB",
+      &info);
+  GstBus *bus = harness_bus (h);
+  GList *results, *l;
+  guint64 evicted, ignored;
+  guint n, i;
+
+  for (n = 0; n < 30; n++) {
+    GstBuffer *buf = make_frame_at (&info, n), *out;
+    GstVideoRegionOfInterestMeta *roi;
+
+    roi = gst_buffer_add_video_region_of_interest_meta (
+        buf, "person", 8, 8, 32, 32);
+    roi->id = 1;
+    roi = gst_buffer_add_video_region_of_interest_meta (
+        buf, "person", 100, 100, 10, 10);
+    roi->id = 2;
+    roi = gst_buffer_add_video_region_of_interest_meta (
+        buf, "person", 5, 5, 0, 0);
+    roi->id = 3;
+    if (n % 2 == 0) {
+      roi = gst_buffer_add_video_region_of_interest_meta (
+          buf, "person", 0, 0, 64, 48);
+      roi->id = 4;
+    }
+    roi = gst_buffer_add_video_region_of_interest_meta (
+        buf, "face", 0, 0, 20, 20);
+    roi->id = 7;
+    if (n == 5) {
+      for (i = 0; i < 1000; i++) {
+        roi = gst_buffer_add_video_region_of_interest_meta (
+            buf, "person", i % 60, i % 40, 4, 8);
+        roi->id = 1000 + (gint)i;
+      }
+    }
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    out = gst_harness_pull (h);
+    roi = gst_buffer_get_video_region_of_interest_meta_id (out, 1);
+    fail_unless (roi != NULL);
+    fail_unless (
+        (gst_video_region_of_interest_meta_get_param (roi, "ssan-action")
+            != NULL)
+        == (n >= 11));
+    gst_buffer_unref (out);
+  }
+  results = pop_results (bus);
+  fail_unless_equals_int (g_list_length (results), (30 - 12) / 3 + 1);
+  for (l = results; l; l = l->next) {
+    gint64 id;
+
+    fail_unless (gst_structure_get_int64 (l->data, "object-id", &id));
+    fail_unless_equals_int64 (id, 1);
+  }
+  free_results (results);
+  g_object_get (
+      h->element, "objects-evicted", &evicted, "rois-ignored", &ignored, NULL);
+  /* frame 5: 1000 and 1001 take the free windows, 1002 object 4's (seen
+   * on frame 4, not yet dropped), the other 997 find none; frame 6: object
+   * 4 again, in the window of 1000 (not seen since frame 5) */
+  fail_unless_equals_uint64 (evicted, 2);
+  fail_unless_equals_uint64 (ignored, 2 * 30 + 997);
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static gint model_loads;
 
 static void
@@ -2390,6 +2574,8 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_shared_model);
   tcase_add_test (tc, test_window_by_time);
   tcase_add_test (tc, test_window_by_time_too_long);
+  tcase_add_test (tc, test_roi_actors);
+  tcase_add_test (tc, test_roi_bad_input);
   tcase_add_test (tc, test_shared_model_threads);
   tcase_add_test (tc, test_stress);
 
