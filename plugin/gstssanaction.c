@@ -1477,6 +1477,27 @@ gst_ssan_action_src_event (GstBaseTransform *trans, GstEvent *event)
   return GST_BASE_TRANSFORM_CLASS (parent_class)->src_event (trans, event);
 }
 
+/* The PTS and stream times of the window window just completed. */
+static void
+gst_ssan_action_job_times (
+    GstSsanAction *self, ssan_window *window, GstSsanActionJob *job)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+
+  ssan_window_span (window, &job->start, &job->end);
+  job->start_st = job->end_st = GST_CLOCK_TIME_NONE;
+  /* GstBaseTransform resets the segment under the object lock when the
+   * sink pad is activated, which does not wait for the streaming thread */
+  GST_OBJECT_LOCK (self);
+  if (trans->segment.format == GST_FORMAT_TIME) {
+    job->start_st = gst_segment_to_stream_time (
+        &trans->segment, GST_FORMAT_TIME, job->start);
+    job->end_st = gst_segment_to_stream_time (
+        &trans->segment, GST_FORMAT_TIME, job->end);
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
 /* With inference-region=roi, whether roi is one of the objects to follow:
  * of the object-class type, or of any type but ssanaction's own
  * "action". */
@@ -1546,7 +1567,6 @@ static GstFlowReturn
 gst_ssan_action_process_objects (GstSsanAction *self, GstBuffer *buf,
     GstSsanActionMode mode, gint top_k, gdouble threshold)
 {
-  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   gint W = GST_VIDEO_INFO_WIDTH (&self->in_info);
   gint H = GST_VIDEO_INFO_HEIGHT (&self->in_info);
   GstVideoFrame in;
@@ -1645,16 +1665,7 @@ gst_ssan_action_process_objects (GstSsanAction *self, GstBuffer *buf,
       continue;
     }
 
-    ssan_window_span (obj->window, &job.start, &job.end);
-    job.start_st = job.end_st = GST_CLOCK_TIME_NONE;
-    GST_OBJECT_LOCK (self);
-    if (trans->segment.format == GST_FORMAT_TIME) {
-      job.start_st = gst_segment_to_stream_time (
-          &trans->segment, GST_FORMAT_TIME, job.start);
-      job.end_st = gst_segment_to_stream_time (
-          &trans->segment, GST_FORMAT_TIME, job.end);
-    }
-    GST_OBJECT_UNLOCK (self);
+    gst_ssan_action_job_times (self, obj->window, &job);
     job.top_k = top_k;
     job.threshold = threshold;
     job.has_object = TRUE;
@@ -1834,32 +1845,16 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   self->n_frames++;
 
   if (ready) {
-    GstClockTime start, end;
-    GstClockTime st_start = GST_CLOCK_TIME_NONE, st_end = GST_CLOCK_TIME_NONE;
     GstSsanActionJob job;
     gboolean late;
 
-    ssan_window_span (self->window, &start, &end);
     job.index = self->window_index++;
-    /* GstBaseTransform resets the segment under the object lock when the
-     * sink pad is activated, which does not wait for the streaming thread */
-    GST_OBJECT_LOCK (self);
-    if (trans->segment.format == GST_FORMAT_TIME) {
-      st_start = gst_segment_to_stream_time (
-          &trans->segment, GST_FORMAT_TIME, start);
-      st_end
-          = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, end);
-    }
-    GST_OBJECT_UNLOCK (self);
-
-    job.start = start;
-    job.end = end;
-    job.start_st = st_start;
-    job.end_st = st_end;
+    gst_ssan_action_job_times (self, self->window, &job);
     job.top_k = top_k;
+    job.has_object = FALSE;
     job.threshold = threshold;
 
-    late = gst_ssan_action_qos_late (self, end);
+    late = gst_ssan_action_qos_late (self, job.end);
     g_mutex_lock (&self->lock);
     if (late) {
       self->windows_skipped++;

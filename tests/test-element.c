@@ -2133,6 +2133,13 @@ GST_START_TEST (test_roi_actors)
 
 GST_END_TEST;
 
+static void
+add_roi (GstBuffer *buf, const gchar *type, guint x, guint y, guint w, guint h,
+    gint id)
+{
+  gst_buffer_add_video_region_of_interest_meta (buf, type, x, y, w, h)->id = id;
+}
+
 /* Bad ROIs: a box outside the frame and one of zero size are counted and
  * skipped; a thousand ROIs on one frame fill the other windows (one
  * object evicted, the rest counted) without disturbing the object that
@@ -2153,28 +2160,16 @@ GST_START_TEST (test_roi_bad_input)
     GstBuffer *buf = make_frame_at (&info, n), *out;
     GstVideoRegionOfInterestMeta *roi;
 
-    roi = gst_buffer_add_video_region_of_interest_meta (
-        buf, "person", 8, 8, 32, 32);
-    roi->id = 1;
-    roi = gst_buffer_add_video_region_of_interest_meta (
-        buf, "person", 100, 100, 10, 10);
-    roi->id = 2;
-    roi = gst_buffer_add_video_region_of_interest_meta (
-        buf, "person", 5, 5, 0, 0);
-    roi->id = 3;
+    add_roi (buf, "person", 8, 8, 32, 32, 1);
+    add_roi (buf, "person", 100, 100, 10, 10, 2);
+    add_roi (buf, "person", 5, 5, 0, 0, 3);
     if (n % 2 == 0) {
-      roi = gst_buffer_add_video_region_of_interest_meta (
-          buf, "person", 0, 0, 64, 48);
-      roi->id = 4;
+      add_roi (buf, "person", 0, 0, 64, 48, 4);
     }
-    roi = gst_buffer_add_video_region_of_interest_meta (
-        buf, "face", 0, 0, 20, 20);
-    roi->id = 7;
+    add_roi (buf, "face", 0, 0, 20, 20, 7);
     if (n == 5) {
       for (i = 0; i < 1000; i++) {
-        roi = gst_buffer_add_video_region_of_interest_meta (
-            buf, "person", i % 60, i % 40, 4, 8);
-        roi->id = 1000 + (gint)i;
+        add_roi (buf, "person", i % 60, i % 40, 4, 8, 1000 + (gint)i);
       }
     }
     fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);

@@ -9,19 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int n_passed, n_failed;
-
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (cond) {                                                                \
-      n_passed++;                                                              \
-    } else {                                                                   \
-      n_failed++;                                                              \
-      fprintf (stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                    \
-      fprintf (stderr, __VA_ARGS__);                                           \
-      fputc ('\n', stderr);                                                    \
-    }                                                                          \
-  } while (0)
+#include "unit-check.h"
 
 static void
 check_crop (const char *what, int W, int H, int64_t bx, int64_t by, int64_t bw,

@@ -398,6 +398,21 @@ worker_run (gpointer data)
   return NULL;
 }
 
+/* Sync pipelines on the same frames give the same results. */
+static void
+check_same_results (const Worker *a, const Worker *b)
+{
+  guint j;
+
+  fail_unless_equals_int (a->n_results, b->n_results);
+  for (j = 0; j < a->n_results; j++) {
+    fail_unless_equals_int (g_array_index (a->classes, gint, j),
+        g_array_index (b->classes, gint, j));
+    fail_unless (g_array_index (a->confidences, gdouble, j)
+                 == g_array_index (b->confidences, gdouble, j));
+  }
+}
+
 /* Four pipelines, each in its own thread, name the same model file (one
  * loaded copy); in sync mode each gives exactly the windows of spec §4
  * and the same results as the others (same frames). */
@@ -406,7 +421,7 @@ run_parallel (gboolean async)
 {
   Worker w[N_PARALLEL];
   GThread *t[N_PARALLEL];
-  guint i, j;
+  guint i;
 
   for (i = 0; i < N_PARALLEL; i++) {
     memset (&w[i], 0, sizeof (w[i]));
@@ -430,12 +445,7 @@ run_parallel (gboolean async)
     }
     /* (90 - 12) / 3 + 1 */
     fail_unless_equals_int (w[i].n_results, 27);
-    for (j = 0; j < w[i].n_results; j++) {
-      fail_unless_equals_int (g_array_index (w[i].classes, gint, j),
-          g_array_index (w[0].classes, gint, j));
-      fail_unless (g_array_index (w[i].confidences, gdouble, j)
-                   == g_array_index (w[0].confidences, gdouble, j));
-    }
+    check_same_results (&w[i], &w[0]);
   }
   for (i = 0; i < N_PARALLEL; i++) {
     g_array_unref (w[i].confidences);
@@ -470,7 +480,7 @@ GST_START_TEST (test_shared_scheduler_churn)
 {
   Worker w[3];
   GThread *t[3];
-  guint i, j, cycles = 0;
+  guint i, cycles = 0;
 
   g_atomic_int_set (&churn_done, 0);
   for (i = 0; i < 3; i++) {
@@ -509,12 +519,7 @@ GST_START_TEST (test_shared_scheduler_churn)
     fail_unless (w[i].error == NULL, "pipeline %u: %s", i, w[i].error);
     /* (90 - 12) / 3 + 1 */
     fail_unless_equals_int (w[i].n_results, 27);
-    for (j = 0; j < w[i].n_results; j++) {
-      fail_unless_equals_int (g_array_index (w[i].classes, gint, j),
-          g_array_index (w[0].classes, gint, j));
-      fail_unless (g_array_index (w[i].confidences, gdouble, j)
-                   == g_array_index (w[0].confidences, gdouble, j));
-    }
+    check_same_results (&w[i], &w[0]);
   }
   for (i = 0; i < 3; i++) {
     g_array_unref (w[i].confidences);

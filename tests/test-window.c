@@ -10,19 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int n_passed, n_failed;
-
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (cond) {                                                                \
-      n_passed++;                                                              \
-    } else {                                                                   \
-      n_failed++;                                                              \
-      fprintf (stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                    \
-      fprintf (stderr, __VA_ARGS__);                                           \
-      fputc ('\n', stderr);                                                    \
-    }                                                                          \
-  } while (0)
+#include "unit-check.h"
 
 #define NONE SSAN_WINDOW_TIME_NONE
 
