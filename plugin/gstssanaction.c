@@ -78,7 +78,11 @@
  * the smoothing history is cleared.  A flush also drops the latest result
  * (buffers after a seek carry no stale meta); DISCONT and caps changes keep
  * it until the next result.  EOS never evaluates a partial window (in async
- * mode it waits for the window being evaluated).  Changes of model, labels,
+ * mode it waits for the window being evaluated).  In reverse playback
+ * (rate < 0) a DISCONT buffer whose PTS goes back does not empty the window
+ * (sources mark every reverse buffer so), and each window is fed to the
+ * network oldest first in time, as in forward playback; window-start and
+ * window-end stay the oldest and newest PTS.  Changes of model, labels,
  * segments, window-frames, stride, threads and smoothing while streaming
  * take effect at the next buffer, once the worker is idle, and empty the
  * window; a failure then (say a bad model file) is a stream error.
@@ -277,6 +281,7 @@ struct _GstSsanAction {
   guint8 *ring;               /* [n_slots][rgb_info.size] */
   GstBuffer **slot_bufs;      /* wrap ring slots for the converter */
   guint64 n_frames;           /* frames since the window was emptied */
+  GstClockTime last_pts;      /* of the frame before */
   guint64 window_index;       /* next window */
   float lut[3][256];          /* pixel -> normalised value, per channel */
   ssan_postproc *postproc;    /* smoothing history, top-k */
@@ -1045,10 +1050,12 @@ gst_ssan_action_reopen_results (GstSsanAction *self)
 }
 
 /* Fills a scheduler client's input, [T][3][S][S], from the converted
- * frames (in ring) of the window just completed. */
+ * frames (in ring) of the window just completed, oldest first in time: in
+ * reverse playback frames arrive latest first, so the sampled frames go in
+ * the other way round. */
 static void
 gst_ssan_action_fill_tensor (GstSsanAction *self, ssan_window *window,
-    const guint8 *ring, GstSsanSchedulerClient *client)
+    const guint8 *ring, GstSsanSchedulerClient *client, gboolean reverse)
 {
   gsize plane = (gsize)self->S * self->S;
   gsize slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
@@ -1059,7 +1066,8 @@ gst_ssan_action_fill_tensor (GstSsanAction *self, ssan_window *window,
 
   for (t = 0; t < self->T; t++) {
     const guint8 *src = ring + slots[t] * slot_size;
-    float *r = tensor + t * 3 * plane, *g = r + plane, *b = g + plane;
+    float *r = tensor + (reverse ? self->T - 1 - t : t) * 3 * plane;
+    float *g = r + plane, *b = g + plane;
 
     g_assert (slots[t] >= 0);
     for (y = 0; y < self->S; y++) {
@@ -1468,23 +1476,26 @@ gst_ssan_action_src_event (GstBaseTransform *trans, GstEvent *event)
     else if (diff > 0) /* late: the next frame will be at least as late */
       self->qos_earliest = timestamp + 2 * diff;
     else
-      self->qos_earliest = (GstClockTimeDiff)timestamp + diff > 0 ? (
-                               GstClockTime)((GstClockTimeDiff)timestamp + diff)
-                                                                  : 0;
+      self->qos_earliest = MAX ((GstClockTimeDiff)timestamp + diff, 0);
     GST_OBJECT_UNLOCK (self);
   }
 
   return GST_BASE_TRANSFORM_CLASS (parent_class)->src_event (trans, event);
 }
 
-/* The PTS and stream times of the window window just completed. */
-static void
-gst_ssan_action_job_times (
-    GstSsanAction *self, ssan_window *window, GstSsanActionJob *job)
+/* The PTS (oldest and newest: in reverse playback the first frame to
+ * arrive is the newest) and stream times of the window just completed;
+ * returns the PTS of the frame that completed it. */
+static GstClockTime
+gst_ssan_action_job_times (GstSsanAction *self, ssan_window *window,
+    gboolean reverse, GstSsanActionJob *job)
 {
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstClockTime first, last;
 
-  ssan_window_span (window, &job->start, &job->end);
+  ssan_window_span (window, &first, &last);
+  job->start = reverse ? last : first;
+  job->end = reverse ? first : last;
   job->start_st = job->end_st = GST_CLOCK_TIME_NONE;
   /* GstBaseTransform resets the segment under the object lock when the
    * sink pad is activated, which does not wait for the streaming thread */
@@ -1496,6 +1507,7 @@ gst_ssan_action_job_times (
         &trans->segment, GST_FORMAT_TIME, job->end);
   }
   GST_OBJECT_UNLOCK (self);
+  return last;
 }
 
 /* With inference-region=roi, whether roi is one of the objects to follow:
@@ -1565,7 +1577,7 @@ gst_ssan_action_object_gone (GstSsanAction *self, GstSsanActionObject *obj)
  * gone, and publishes what is finished (sync: this frame's windows). */
 static GstFlowReturn
 gst_ssan_action_process_objects (GstSsanAction *self, GstBuffer *buf,
-    GstSsanActionMode mode, gint top_k, gdouble threshold)
+    GstSsanActionMode mode, gint top_k, gdouble threshold, gboolean reverse)
 {
   gint W = GST_VIDEO_INFO_WIDTH (&self->in_info);
   gint H = GST_VIDEO_INFO_HEIGHT (&self->in_info);
@@ -1587,6 +1599,7 @@ gst_ssan_action_process_objects (GstSsanAction *self, GstBuffer *buf,
     GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)meta;
     GstSsanActionObject *obj;
     GstSsanActionJob job;
+    GstClockTime last;
     ssan_crop crop;
     gint slot, fs, ready;
 
@@ -1665,12 +1678,12 @@ gst_ssan_action_process_objects (GstSsanAction *self, GstBuffer *buf,
       continue;
     }
 
-    gst_ssan_action_job_times (self, obj->window, &job);
+    last = gst_ssan_action_job_times (self, obj->window, reverse, &job);
     job.top_k = top_k;
     job.threshold = threshold;
     job.has_object = TRUE;
     job.object = obj->box;
-    if (gst_ssan_action_qos_late (self, job.end)) {
+    if (gst_ssan_action_qos_late (self, last)) {
       g_mutex_lock (&self->lock);
       self->windows_skipped++;
       g_mutex_unlock (&self->lock);
@@ -1681,7 +1694,8 @@ gst_ssan_action_process_objects (GstSsanAction *self, GstBuffer *buf,
     g_mutex_unlock (&self->lock);
     job.reset_history = obj->history_reset;
     obj->history_reset = FALSE;
-    gst_ssan_action_fill_tensor (self, obj->window, obj->ring, obj->client);
+    gst_ssan_action_fill_tensor (
+        self, obj->window, obj->ring, obj->client, reverse);
     if (!gst_ssan_scheduler_client_submit (obj->client, job.index))
       goto not_run;
     obj->job = job;
@@ -1777,7 +1791,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstSsanAction *self = GST_SSAN_ACTION (trans);
   GstSsanActionMode mode;
-  gboolean reconfigure, reopen, failed;
+  gboolean reconfigure, reopen, reverse, failed;
   gint top_k, slot, ready;
   gdouble threshold;
 
@@ -1792,6 +1806,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   mode = self->settings.mode;
   top_k = self->settings.top_k;
   threshold = self->settings.threshold;
+  reverse = trans->segment.rate < 0.0;
   GST_OBJECT_UNLOCK (self);
 
   if (reconfigure && !gst_ssan_action_configure (self))
@@ -1808,23 +1823,26 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   if (self->convert == NULL)
     goto not_negotiated;
 
+  /* in reverse playback every buffer (basesrc) or chunk (decoders) may be
+   * DISCONT: only a step that does not go back in time empties it */
+  if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0
+      && (!reverse || !GST_BUFFER_PTS_IS_VALID (buf)
+          || !GST_CLOCK_TIME_IS_VALID (self->last_pts)
+          || GST_BUFFER_PTS (buf) >= self->last_pts)) {
+    GST_DEBUG_OBJECT (self, "DISCONT: emptying the window");
+    gst_ssan_action_reset_window (self);
+  }
+  self->last_pts = GST_BUFFER_PTS (buf);
+
   if (self->objects) {
     GstFlowReturn ret;
 
-    if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0) {
-      GST_DEBUG_OBJECT (self, "DISCONT: emptying the objects' windows");
-      gst_ssan_action_reset_window (self);
-    }
     self->n_frames++;
-    ret = gst_ssan_action_process_objects (self, buf, mode, top_k, threshold);
+    ret = gst_ssan_action_process_objects (
+        self, buf, mode, top_k, threshold, reverse);
     if (ret == GST_FLOW_OK)
       gst_ssan_action_attach_objects (self, buf);
     return ret;
-  }
-
-  if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0) {
-    GST_DEBUG_OBJECT (self, "DISCONT: emptying the window");
-    gst_ssan_action_reset_window (self);
   }
 
   ready = ssan_window_push (self->window, GST_BUFFER_PTS (buf), &slot);
@@ -1846,15 +1864,16 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 
   if (ready) {
     GstSsanActionJob job;
+    GstClockTime last;
     gboolean late;
 
     job.index = self->window_index++;
-    gst_ssan_action_job_times (self, self->window, &job);
+    last = gst_ssan_action_job_times (self, self->window, reverse, &job);
     job.top_k = top_k;
     job.has_object = FALSE;
     job.threshold = threshold;
 
-    late = gst_ssan_action_qos_late (self, job.end);
+    late = gst_ssan_action_qos_late (self, last);
     g_mutex_lock (&self->lock);
     if (late) {
       self->windows_skipped++;
@@ -1872,7 +1891,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 
       t0 = g_get_monotonic_time ();
       gst_ssan_action_fill_tensor (
-          self, self->window, self->ring, self->client);
+          self, self->window, self->ring, self->client, reverse);
       job.reset_history = self->history_reset;
       if (!gst_ssan_action_evaluate (self, &job))
         return GST_FLOW_ERROR;
@@ -1889,7 +1908,7 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 
       /* the worker is idle: nobody else touches the client's input */
       gst_ssan_action_fill_tensor (
-          self, self->window, self->ring, self->client);
+          self, self->window, self->ring, self->client, reverse);
 
       g_mutex_lock (&self->lock);
       job.generation = self->generation;
@@ -2331,8 +2350,10 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_WINDOWS_SKIPPED,
       g_param_spec_uint64 ("windows-skipped", "Windows skipped",
-          "Windows skipped in async mode because the worker was busy", 0,
-          G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+          "Windows skipped: in async mode because the worker was busy (or "
+          "an object's window was still evaluated), with qos because their "
+          "last frame was late downstream",
+          0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_ROI_ID,
       g_param_spec_int ("roi-id", "ROI id",
           "id of this element's full-frame \"action\" "
@@ -2347,8 +2368,12 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           "measured (a LATENCY message is posted when that grows); "
           "async mode adds none",
           0, G_MAXUINT64, DEFAULT_LATENCY, rw));
-  /* GstBaseTransform's own QoS would drop frames: ours skips windows */
-  g_object_class_override_property (gobject_class, PROP_QOS, "qos");
+  /* shadows GstBaseTransform's qos, whose QoS would drop frames */
+  g_object_class_install_property (gobject_class, PROP_QOS,
+      g_param_spec_boolean ("qos", "QoS",
+          "Skip windows whose last frame is already late downstream (QoS "
+          "events), counted in windows-skipped; frames are never dropped",
+          DEFAULT_QOS, rw));
 
   gst_element_class_set_static_metadata (element_class,
       "SSAN action recognition", "Filter/Analyzer/Video",

@@ -132,7 +132,8 @@ gst_ssan_action_result_to_json_line (const GstSsanActionResult *r,
   gen = json_generator_new ();
   json_generator_set_root (gen, root);
   line = json_generator_to_data (gen, &len);
-  /* one write per line: lines of several writers never interleave */
+  /* one write per line: with results-append, lines of several elements
+   * writing to one file do not interleave */
   line = g_realloc (line, len + 1);
   line[len++] = '\n';
 

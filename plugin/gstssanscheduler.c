@@ -468,9 +468,9 @@ gst_ssan_scheduler_new (
   s->refcount = 1;
   if (shared)
     shared_scheds = g_list_prepend (shared_scheds, s);
-  GST_INFO ("model %s, T %d: new %s scheduler",
+  GST_INFO ("model %s, T %d: new %s scheduler, kernels %s",
       gst_ssan_model_ref_get_path (model), segments,
-      shared ? "shared" : "private");
+      shared ? "shared" : "private", ssan_ctx_get_kernels (s->ctx));
   return s;
 
   /* ERRORS */

@@ -633,11 +633,15 @@ fail:
   return NULL;
 }
 
+/* The file is read, not mapped: a file truncated while mapped (replaced in
+ * place, e.g. by cp, while being loaded) would kill the process with
+ * SIGBUS.  A file that changed while being read is refused. */
 ssan_model *
 ssan_model_load (const char *path, ssan_error *err)
 {
-  struct stat sb;
-  void *map;
+  struct stat sb, sb2;
+  uint8_t *data;
+  size_t done = 0;
   ssan_model *m;
   int fd;
 
@@ -658,12 +662,27 @@ ssan_model_load (const char *path, ssan_error *err)
     goto empty;
   if ((uint64_t)sb.st_size > SIZE_MAX)
     goto too_big;
-  map = mmap (NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (map == MAP_FAILED)
-    goto map_failed;
+  data = malloc ((size_t)sb.st_size);
+  if (data == NULL)
+    goto too_big;
+  while (done < (size_t)sb.st_size) {
+    ssize_t n = pread (fd, data + done, (size_t)sb.st_size - done, done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      goto read_failed;
+    if (n == 0)
+      goto changed;
+    done += (size_t)n;
+  }
+  if (fstat (fd, &sb2) != 0)
+    goto stat_failed_data;
+  if (sb2.st_size != sb.st_size || sb2.st_mtim.tv_sec != sb.st_mtim.tv_sec
+      || sb2.st_mtim.tv_nsec != sb.st_mtim.tv_nsec)
+    goto changed;
   close (fd);
-  m = ssan_model_load_memory (map, (size_t)sb.st_size, path, err);
-  munmap (map, (size_t)sb.st_size);
+  m = ssan_model_load_memory (data, (size_t)sb.st_size, path, err);
+  free (data);
   return m;
 
   /* ERRORS */
@@ -692,9 +711,20 @@ too_big:
   ssan_set_error (err, SSAN_ERR_NOMEM, "%s: file too large", path);
   close (fd);
   return NULL;
-map_failed:
+read_failed:
   ssan_set_error (
       err, SSAN_ERR_IO, "%s: cannot read: %s", path, strerror (errno));
+  free (data);
+  close (fd);
+  return NULL;
+stat_failed_data:
+  free (data);
+  goto stat_failed;
+changed:
+  ssan_set_error (err, SSAN_ERR_IO,
+      "%s: cannot read: the file changed while being read (being replaced?)",
+      path);
+  free (data);
   close (fd);
   return NULL;
 }
@@ -868,11 +898,18 @@ ssan_ctx_new (
   plan p;
   size_t nf, total, sizes[11], offs[11];
   int i, nclasses;
+  const ssan_kernels *kern;
+  char why[200];
 
   if (model == NULL || segments < 0 || max_batch < 1) {
     ssan_set_error (err, SSAN_ERR_ARG,
         "ssan_ctx_new: invalid arguments (segments %d, max_batch %d)", segments,
         max_batch);
+    return NULL;
+  }
+  kern = ssan_kernels_default (why, sizeof why);
+  if (kern == NULL) {
+    ssan_set_error (err, SSAN_ERR_ARG, "ssan_ctx_new: %s", why);
     return NULL;
   }
   if (segments == 0)
@@ -921,6 +958,7 @@ ssan_ctx_new (
     goto nomem;
   }
   ctx->model = model;
+  ctx->work.kern = kern;
   ctx->T = segments;
   ctx->max_batch = max_batch;
   ctx->flops = p.flops / max_batch;
@@ -967,6 +1005,12 @@ int
 ssan_ctx_get_segments (const ssan_ctx *ctx)
 {
   return ctx ? ctx->T : 0;
+}
+
+const char *
+ssan_ctx_get_kernels (const ssan_ctx *ctx)
+{
+  return ctx ? ctx->work.kern->name : NULL;
 }
 
 void

@@ -1,4 +1,6 @@
-/* gst-ssan engine: op kernels (internal, not installed).
+/* gst-ssan engine: op drivers (internal, not installed), src/ops/: what
+ * each op computes and how it is sliced over the threads; the kernel
+ * tables (src/kernels/) compute the slices.
  *
  * Activation layout inside the network is "CNHW": a tensor of nf frames with
  * C channels of H x W is float[C][nf][H][W], element (c, f, y, x) at
@@ -13,59 +15,23 @@
 #ifndef SSAN_OPS_H
 #define SSAN_OPS_H
 
+#include "kernels/ssan-kernels.h"
+#include "ssan-pool.h"
+#include "ssan-prof.h"
+
 #include <stddef.h>
 
-/* A small pool of threads for the engine's own loops.  ssan_pool_run calls
- * fn(arg, item, thread) for every item in [0, n_items), spread over the
- * pool's threads (thread 0 is the caller; thread < ssan_pool_threads) and
- * returns when all are done.  A NULL pool runs everything in the caller. */
-typedef struct ssan_pool ssan_pool;
-typedef void (*ssan_pool_fn) (void *arg, int item, int thread);
-
-ssan_pool *ssan_pool_new (int n_threads);
-void ssan_pool_free (ssan_pool *pool);
-int ssan_pool_threads (const ssan_pool *pool);
-void ssan_pool_run (ssan_pool *pool, int n_items, ssan_pool_fn fn, void *arg);
-
-/* Where ops run: a pool (NULL: the caller alone) and per-thread scratch,
- * thread t owning scratch[t*stride, (t+1)*stride).  The GEMMs inside run in
- * these threads, so OpenBLAS must be single-threaded while ops run
- * (openblas_set_num_threads (1)). */
+/* Where ops run: a kernel table, a pool (NULL: the caller alone) and
+ * per-thread scratch, thread t owning scratch[t*stride, (t+1)*stride).  The
+ * GEMMs inside run in these threads, so OpenBLAS must be single-threaded while
+ * ops run (openblas_set_num_threads (1)). */
 typedef struct ssan_work {
+  const ssan_kernels *kern;
   ssan_pool *pool;
   float *scratch;
   size_t stride;
   double *prof; /* NULL, or seconds [thread][SSAN_PART_COUNT] to add to */
 } ssan_work;
-
-/* Kinds of convolution, for profiling */
-enum {
-  SSAN_KIND_LARGE,    /* kernels of 5 and more (the stem's 7x7 / 2) */
-  SSAN_KIND_1X1,      /* 1x1 stride 1: GEMMs on the feature map */
-  SSAN_KIND_WINOGRAD, /* 3x3 stride 1 as Winograd */
-  SSAN_KIND_STRIDED,  /* 3x3 stride 2 and more (im2col + GEMM or, stride
-                         2, Winograd) */
-  SSAN_KIND_DOWN,     /* 1x1 stride 2 and more (downsample) */
-  SSAN_KIND_OTHER,    /* the rest (3x3 stride 1 on 1-pixel maps) */
-  SSAN_KIND_COUNT
-};
-
-/* Parts of the work for profiling.  The convolutions' time (CONV +
- * IM2COL) is also added to the part of their kind (ssan_conv_kind). */
-enum {
-  SSAN_PART_CONV,   /* convolution GEMMs and their epilogues (Winograd:
-                       and output transforms) */
-  SSAN_PART_IM2COL, /* im2col gathers, Winograd input transforms */
-  SSAN_PART_ATTN,   /* SSA attention (not its 1x1 convolutions) */
-  SSAN_PART_OTHER,  /* pooling, fc, consensus */
-  SSAN_PART_KIND,   /* first of SSAN_KIND_COUNT parts, one per kind */
-  SSAN_PART_COUNT = SSAN_PART_KIND + SSAN_KIND_COUNT
-};
-
-/* Adds the calling thread's CPU seconds since t0 (from ssan_prof_start) to
- * part of thread; both do nothing when prof is NULL. */
-double ssan_prof_start (const double *prof);
-void ssan_prof_stop (double *prof, int thread, int part, double t0);
 
 /* A convolution with BatchNorm folded in: w is [cout][cin][k][k], b [cout]
  * (b may be NULL for no bias).  A 3x3 stride-1 pad-1 convolution with wu
@@ -130,8 +96,8 @@ void ssan_wino_s2_transform (
 
 /* Floats of per-thread scratch that ssan_conv2d_forward needs for cv on nf
  * frames of H x W: im2col buffer or Winograd chunk (none for a 1x1
- * stride-1 unpadded convolution), plus, where the AVX2+FMA GEMM kernel can
- * run, its panel of input rows.  With less (or no) scratch, a 1x1 stride-1
+ * stride-1 unpadded convolution), plus the panel of a table's GEMM kernel
+ * (SSAN_GEMM_PANEL).  With less (or no) scratch, a 1x1 stride-1
  * convolution runs its GEMM in OpenBLAS. */
 size_t ssan_conv_scratch_size (const ssan_conv *cv, int nf, int H, int W);
 
@@ -166,12 +132,8 @@ void ssan_avgpool_forward (const float *src, int C, int nf, int hw, float *dst);
  * no n x n matrix is ever held.  Each thread's scratch holds
  * ssan_attn_spatial_scratch(c) floats; threads take (frame, query tile)
  * items.  pack holds 2*c*nf*n floats (keys and values laid out for the
- * AVX2+FMA kernels). */
+ * table's attn_ kernels). */
 size_t ssan_attn_spatial_scratch (int c);
-/* Tests only: 1 makes the position branch and the convolutions' GEMMs use
- * OpenBLAS, and the Winograd transforms their portable code, even where the
- * AVX2+FMA kernels could run. */
-void ssan_attn_force_generic (int on);
 void ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
     size_t ld, int c, int n, int nf, float *a, float *pack,
     const ssan_work *work);

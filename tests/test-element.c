@@ -943,6 +943,71 @@ GST_START_TEST (test_results_write_failure)
 
 GST_END_TEST;
 
+/* Reverse playback (rate -1): frames arrive latest first, each DISCONT as
+ * basesrc marks them; windows still form and the network sees each one
+ * oldest first in time, so the numbers are those of the same frames played
+ * forward (L = 5, T = 3 samples the same frames both ways). */
+GST_START_TEST (test_reverse_playback)
+{
+  const guint N = 12;
+  TestModel tm;
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GstSegment segment;
+  GList *results, *l;
+  gchar *props;
+  gdouble *ref;
+  guint n, k = 0;
+  gint C, c;
+
+  test_model_load (&tm, MODEL_T3);
+  C = tm.info->num_classes;
+  ref = g_new (gdouble, C);
+  props = g_strdup_printf ("window-frames=5 stride=1 top-k=%d", C);
+  h = new_harness (MODEL_T3, props, tm.R, tm.R, "RGB", &info);
+  g_free (props);
+  bus = harness_bus (h);
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  segment.rate = -1.0;
+  segment.stop = N * FRAME_DURATION;
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
+
+  for (n = 0; n < N; n++) {
+    GstBuffer *buf = make_frame_at (&info, N - 1 - n);
+
+    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+  results = pop_results (bus);
+  fail_unless_equals_int (g_list_length (results), N - 4);
+  for (l = results; l; l = l->next, k++) {
+    guint oldest = N - 5 - k;
+
+    fail_unless_equals_uint64 (field_u64 (l->data, "window-index"), k);
+    fail_unless_equals_uint64 (
+        field_u64 (l->data, "window-start"), oldest * FRAME_DURATION);
+    fail_unless_equals_uint64 (
+        field_u64 (l->data, "window-end"), (oldest + 4) * FRAME_DURATION);
+    reference_probs (&tm, &info, 5, 3, oldest, ref);
+    for (c = 0; c < C; c++) {
+      gdouble got = score_of (l->data, tm.info->labels[c]);
+
+      fail_unless (fabs (got - ref[c]) < 1e-4,
+          "window %u class %d: %f vs reference %f", k, c, got, ref[c]);
+    }
+  }
+  free_results (results);
+
+  drop_bus (bus);
+  gst_harness_teardown (h);
+  ssan_model_free (tm.model);
+  g_free (ref);
+}
+
+GST_END_TEST;
+
 /* Counts the warnings and ssan-action messages on the bus. */
 static void
 count_messages (GstBus *bus, guint *warnings, guint *results)
@@ -1132,6 +1197,44 @@ GST_START_TEST (test_results_rotation_append)
   g_free (b);
   g_free (b1);
   g_free (dir);
+}
+
+GST_END_TEST;
+
+/* results-location set while playing to a place that cannot be written
+ * (missing directory; a read-only file system answers the same way): the
+ * documented error, as a stream error. */
+GST_START_TEST (test_results_rotation_unwritable)
+{
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  h = new_harness (MODEL_T3, "window-frames=3", 16, 16, "I420", &info);
+  bus = harness_bus (h);
+  push_n (h, &info, 0, 3);
+  g_object_set (h->element, "results-location",
+      "/nonexistent-ssan-dir/results.jsonl", NULL);
+  fail_unless_equals_int (
+      gst_harness_push (h, make_frame_at (&info, 3)), GST_FLOW_ERROR);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &error, &debug);
+  fail_unless (g_error_matches (
+      error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE));
+  fail_unless_equals_string (error->message,
+      "Could not open results file \"/nonexistent-ssan-dir/results.jsonl\" "
+      "for writing.");
+  fail_unless (strstr (debug, "No such file or directory"), "%s", debug);
+  g_error_free (error);
+  g_free (debug);
+  gst_message_unref (msg);
+
+  drop_bus (bus);
+  gst_harness_teardown (h);
 }
 
 GST_END_TEST;
@@ -2552,7 +2655,9 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_no_timestamps_json);
   tcase_add_test (tc, test_results_write_failure);
   tcase_add_test (tc, test_results_fifo_reader_gone);
+  tcase_add_test (tc, test_reverse_playback);
   tcase_add_test (tc, test_results_rotation_append);
+  tcase_add_test (tc, test_results_rotation_unwritable);
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_inspect_example);
   tcase_add_test (tc, test_qos_skips_windows_not_frames);

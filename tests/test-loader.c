@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FNAME "bad.safetensors"
 
@@ -1234,6 +1235,113 @@ test_generated_scale (void)
   }
 }
 
+/* ---- a file replaced in place while being loaded ------------------- */
+
+typedef struct {
+  const char *path;
+  buf files[2];
+  gint stop;
+  gint rewrites; /* files written whole so far */
+} rewriter;
+
+/* Rewrites the file in place (truncate, then 64 KiB writes, as cp does),
+ * alternating two models, until told to stop. */
+static gpointer
+rewrite_loop (gpointer data)
+{
+  rewriter *r = data;
+  unsigned k = 0;
+
+  while (!g_atomic_int_get (&r->stop)) {
+    const buf *b = &r->files[k++ % 2];
+    FILE *f = fopen (r->path, "wb");
+    size_t off;
+
+    if (f == NULL)
+      abort ();
+    for (off = 0; off < b->size; off += 65536)
+      fwrite (b->p + off, 1, MIN ((size_t)65536, b->size - off), f);
+    fclose (f);
+    g_atomic_int_inc (&r->rewrites);
+    /* leave room for whole loads too (the outcome is checked either way) */
+    g_usleep (2000);
+  }
+  return NULL;
+}
+
+/* ssan_model_load on a file being replaced (cp over a model while an
+ * element starts): one of the two models or an error naming the file,
+ * never a crash (it was mapped: SIGBUS when truncated under the map). */
+static void
+test_replaced_while_loading (void)
+{
+  ssan_modelgen_config c;
+  int64_t n_params[2];
+  rewriter r = { 0 };
+  GThread *thread;
+  char *path = NULL, detail[700] = "";
+  int i, fd, loaded = 0, refused = 0, bad = 0;
+
+  ssan_modelgen_config_init (&c);
+  c.width = 16;
+  c.num_classes = 5;
+  c.segments = 2;
+  c.input_size = 32;
+  c.seed = 3;
+  {
+    ssan_modelgen *g = gen (&c);
+    n_params[0] = ssan_modelgen_n_params (g);
+    r.files[0] = serialize (g);
+  }
+  small_config (&c);
+  {
+    ssan_modelgen *g = gen (&c);
+    n_params[1] = ssan_modelgen_n_params (g);
+    r.files[1] = serialize (g);
+  }
+  fd = g_file_open_tmp ("ssan-replaced-XXXXXX.safetensors", &path, NULL);
+  if (fd < 0)
+    abort ();
+  close (fd);
+  r.path = path;
+  thread = g_thread_new ("rewrite", rewrite_loop, &r);
+
+  /* loads while the file is rewritten 100 times, however long that takes */
+  while (g_atomic_int_get (&r.rewrites) < 1)
+    g_thread_yield ();
+  for (i = 0; g_atomic_int_get (&r.rewrites) < 101; i++) {
+    ssan_error err = { 0 };
+    ssan_model *m = ssan_model_load (path, &err);
+
+    if (m) {
+      int64_t n = ssan_model_get_info (m)->n_params;
+      loaded++;
+      if (n != n_params[0] && n != n_params[1]) {
+        bad++;
+        snprintf (detail, sizeof (detail), "loaded %lld params", (long long)n);
+      }
+      ssan_model_free (m);
+    } else {
+      refused++;
+      if (strncmp (err.msg, path, strlen (path)) != 0
+          || (err.code != SSAN_ERR_IO && err.code != SSAN_ERR_FORMAT)) {
+        bad++;
+        snprintf (detail, sizeof (detail), "code %d: %s", err.code, err.msg);
+      }
+    }
+  }
+  g_atomic_int_set (&r.stop, 1);
+  g_thread_join (thread);
+  printf (
+      "     replaced while loading: %d loaded, %d refused\n", loaded, refused);
+  report ("model file replaced in place while loading", bad == 0, detail);
+
+  unlink (path);
+  g_free (path);
+  free (r.files[0].p);
+  free (r.files[1].p);
+}
+
 int
 main (void)
 {
@@ -1245,6 +1353,7 @@ main (void)
   check_info_defaults ();
   test_models ();
   test_generated_scale ();
+  test_replaced_while_loading ();
   printf ("%d passed, %d failed\n", n_passed, n_failed);
   return n_failed ? 1 : 0;
 }

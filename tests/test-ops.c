@@ -1,5 +1,5 @@
-/* Op tests: every kernel of ssan-ops.c against a naive implementation of
- * the spec's formula in double precision. */
+/* Op tests: every op, on every kernel table this CPU can run, against a
+ * naive implementation of the spec's formula in double precision. */
 #include "ssan-ops.h"
 #include "ssan-modelgen.h"
 #include "ssan/ssan.h"
@@ -15,6 +15,8 @@
 static int n_passed, n_failed;
 /* every test runs once serially and once with a pool of 3 threads */
 static ssan_pool *g_pool;
+/* the kernel table under test */
+static const ssan_kernels *g_kern;
 
 /* per-thread scratch of `stride` floats for g_pool's threads */
 static ssan_work
@@ -22,6 +24,7 @@ make_work (size_t stride)
 {
   ssan_work w;
 
+  w.kern = g_kern;
   w.pool = g_pool;
   w.prof = NULL;
   w.stride = stride ? stride : 1;
@@ -212,7 +215,7 @@ test_maxpool (int C, int nf, int H, int W)
               m = src[p * H * W + y * W + x];
         want[(p * Ho + oy) * Wo + ox] = m;
       }
-  ssan_work work = { g_pool, NULL, 0, NULL };
+  ssan_work work = { g_kern, g_pool, NULL, 0, NULL };
 
   ssan_maxpool_forward (src, C, nf, H, W, dst, &work);
   snprintf (what, sizeof what, "maxpool C %d nf %d %dx%d", C, nf, H, W);
@@ -367,7 +370,7 @@ test_temporal (int c, int nb, int T, int n, float scale)
   float *scr = malloc (ssan_attn_temporal_scratch (T) * sizeof (float));
   double *wq[2], *wy = malloc (tot * sizeof (double));
   double *st = malloc ((size_t)T * T * sizeof (double));
-  ssan_work work = { g_pool, NULL, 0, NULL };
+  ssan_work work = { g_kern, g_pool, NULL, 0, NULL };
   char what[96];
   int i, win, t, s, co, ci, tap, x;
 
@@ -587,7 +590,8 @@ test_network (const char *arch, int T, int ctx_T, int S, const char *ssa)
    * calls */
   {
     ssan_ctx *ctx = ssan_ctx_new (model, ctx_T, B + 1, &err);
-    int ok = ctx != NULL && ssan_ctx_get_segments (ctx) == ctx_T;
+    int ok = ctx != NULL && ssan_ctx_get_segments (ctx) == ctx_T
+             && strcmp (ssan_ctx_get_kernels (ctx), g_kern->name) == 0;
 
     if (ok) {
       ssan_profile prof;
@@ -633,11 +637,52 @@ out:
   free (one);
 }
 
+/* Forcing tables: unknown names and tables the CPU lacks are errors that
+ * leave the choice as it was; contexts keep the table they were made
+ * with. */
 static void
-run_all (void)
+test_kernel_choice (void)
 {
-  int generic;
+  ssan_error err = { 0 };
+  const char *auto_name = ssan_get_kernels (&err);
+  const char *env = getenv ("SSAN_KERNELS");
+  int rc;
 
+  if (auto_name == NULL || (env && *env && strcmp (env, auto_name) != 0)) {
+    n_failed++;
+    printf ("FAIL kernels: automatic choice %s (SSAN_KERNELS %s)\n",
+        auto_name ? auto_name : err.msg, env ? env : "unset");
+    return;
+  }
+  rc = ssan_set_kernels ("avx1024", &err);
+  if (rc != SSAN_ERR_ARG || strstr (err.msg, "not in this build") == NULL
+      || strcmp (ssan_get_kernels (NULL), auto_name) != 0) {
+    n_failed++;
+    printf ("FAIL kernels: unknown table gave %d '%s'\n", rc, err.msg);
+  } else
+    n_passed++;
+  rc = ssan_set_kernels ("avx512", &err);
+  if (rc != 0
+      && (rc != SSAN_ERR_ARG
+          || (strstr (err.msg, "this CPU lacks") == NULL
+              && strstr (err.msg, "not in this build") == NULL))) {
+    n_failed++;
+    printf ("FAIL kernels: avx512 gave %d '%s'\n", rc, err.msg);
+  } else
+    n_passed++;
+  ssan_set_kernels ("portable", NULL);
+  if (strcmp (ssan_get_kernels (NULL), "portable") != 0) {
+    n_failed++;
+    printf ("FAIL kernels: forcing portable\n");
+  } else
+    n_passed++;
+  ssan_set_kernels (NULL, NULL);
+}
+
+/* The ops whose kernels are in the tables */
+static void
+run_kernels (void)
+{
   test_maxpool (3, 2, 12, 12);
   test_maxpool (2, 3, 7, 9);
   test_maxpool (2, 2, 1, 1);
@@ -648,15 +693,7 @@ run_all (void)
   test_maxpool (1, 3, 19, 50);
   test_maxpool (1, 1, 1, 64);
   test_maxpool (1, 1, 2, 35);
-  test_avgpool (5, 3, 49);
-  test_avgpool (3, 2, 1);
-
-  /* both implementations of the position branch's products (OpenBLAS and,
-   * where the CPU has AVX2+FMA, the register-blocked kernels), of the
-   * convolutions' GEMMs (OpenBLAS and gemm_fma) and of the Winograd
-   * transforms */
-  for (generic = 0; generic < 2; generic++) {
-    ssan_attn_force_generic (generic);
+  {
     /* convolutions: kernel sizes, strides, paddings, odd and non-square
      * maps, tiny maps, both source layouts, all epilogues */
     test_conv (3, 8, 7, 2, 3, 2, 17, 23, 1, 1, 0, 1);
@@ -685,6 +722,9 @@ run_all (void)
     test_conv (300, 7, 1, 1, 0, 3, 9, 11, 0, 1, 1, 1);
     test_conv (70, 9, 1, 1, 0, 2, 13, 10, 0, 0, 1, 1);
     test_conv (20, 5, 1, 1, 0, 1, 5, 25, 0, 1, 0, 1);
+    /* rows in blocks of 8, 4 and 1; a last strip shared with the one
+     * before (63 columns: AVX-512 strips of 32 and 31) */
+    test_conv (40, 13, 1, 1, 0, 1, 7, 9, 0, 1, 1, 1);
     /* tiles of 128 queries x 256 keys: smaller, equal, not a multiple */
     test_spatial (4, 1, 2, 1.0f);
     test_spatial (3, 7, 3, 1.0f);
@@ -729,8 +769,14 @@ run_all (void)
     test_wino (2, 130, 8, 1, 9, 11, 1, 1, 1, 0);
     test_wino (2, 400, 4, 15, 16, 16, 0, 1, 1, 1);
   }
-  ssan_attn_force_generic (0);
+}
 
+/* The ops without table kernels */
+static void
+run_others (void)
+{
+  test_avgpool (5, 3, 49);
+  test_avgpool (3, 2, 1);
   test_temporal (3, 2, 3, 5, 1.0f);
   test_temporal (4, 3, 1, 6, 1.0f);
   test_temporal (2, 1, 8, 7, 1.0f);
@@ -741,20 +787,49 @@ run_all (void)
 int
 main (void)
 {
+  static const char *const tables[]
+      = { "portable", "avx2", "avx512", "avx512-emu" };
+  char ran[200] = "", skipped[600] = "";
+  ssan_error err;
+  size_t i;
+
   /* the ops run their GEMMs inside their own threads */
   openblas_set_num_threads (1);
-  run_all ();
-  g_pool = ssan_pool_new (3);
-  if (ssan_pool_threads (g_pool) != 3) {
-    n_failed++;
-    printf ("FAIL pool: %d threads, want 3\n", ssan_pool_threads (g_pool));
-  }
-  run_all ();
-  ssan_pool_free (g_pool);
+  g_kern = ssan_kernels_default (err.msg, sizeof err.msg);
+  run_others ();
+  for (i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+    int before = n_failed;
 
-  test_network ("resnet18", 3, 3, 45, "layer1.0,layer2.0");
-  test_network ("resnet50", 2, 4, 33, "layer1.0,layer3.1");
-  test_network ("resnet18", 8, 1, 20, "layer2.0");
+    if (ssan_set_kernels (tables[i], &err) != 0) {
+      printf ("kernels %s: skipped: %s\n", tables[i], err.msg);
+      snprintf (skipped + strlen (skipped), sizeof skipped - strlen (skipped),
+          "%s%s (%s)", *skipped ? ", " : "", tables[i], err.msg);
+      continue;
+    }
+    g_kern = ssan_kernels_find (tables[i], err.msg, sizeof err.msg);
+    g_pool = NULL;
+    run_kernels ();
+    g_pool = ssan_pool_new (3);
+    if (ssan_pool_threads (g_pool) != 3) {
+      n_failed++;
+      printf ("FAIL pool: %d threads, want 3\n", ssan_pool_threads (g_pool));
+    }
+    run_kernels ();
+    ssan_pool_free (g_pool);
+    g_pool = NULL;
+
+    /* contexts made now run this table */
+    test_network ("resnet18", 3, 3, 45, "layer1.0,layer2.0");
+    test_network ("resnet50", 2, 4, 33, "layer1.0,layer3.1");
+    test_network ("resnet18", 8, 1, 20, "layer2.0");
+    printf ("kernels %s: ran, %d failures\n", tables[i], n_failed - before);
+    snprintf (ran + strlen (ran), sizeof ran - strlen (ran), "%s%s",
+        *ran ? ", " : "", tables[i]);
+  }
+  ssan_set_kernels (NULL, NULL);
+  test_kernel_choice ();
+  printf (
+      "kernel tables run: %s; skipped: %s\n", ran, *skipped ? skipped : "none");
 
   printf ("%d passed, %d failed\n", n_passed, n_failed);
   return n_failed != 0;

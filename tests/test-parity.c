@@ -8,6 +8,8 @@
  * spec's tolerance: 1e-3 absolute, or 1e-4 relative for logits above 10.
  * Each case also runs a second time (scratch reuse must not change the
  * result) and, for B > 1, with the last window alone in a batch of one.
+ * Every case runs on every kernel table this CPU can run (ssan_set_kernels);
+ * the tables run and skipped, and why, are printed.
  */
 #include "ssan/ssan.h"
 
@@ -168,38 +170,52 @@ done:
 int
 main (int argc, char **argv)
 {
+  static const char *const tables[]
+      = { "portable", "avx2", "avx512", "avx512-emu" };
   char path[4096], line[1024];
-  FILE *manifest;
-  int passed = 0, failed = 0;
+  int passed = 0, failed = 0, ran = 0;
+  size_t t;
 
   if (argc != 2) {
     fprintf (stderr, "usage: %s GOLDEN_DIR\n", argv[0]);
     return 2;
   }
   snprintf (path, sizeof path, "%s/cases.txt", argv[1]);
-  manifest = fopen (path, "r");
-  if (!manifest) {
-    fprintf (stderr, "%s: cannot open\n", path);
-    return 2;
-  }
-  while (fgets (line, sizeof line, manifest)) {
-    char name[256];
-    int T, B, classes;
+  for (t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+    FILE *manifest;
+    ssan_error err;
+    int before = failed;
 
-    if (line[0] == '#' || line[0] == '\n')
+    if (ssan_set_kernels (tables[t], &err) != 0) {
+      printf ("kernels %s: skipped: %s\n", tables[t], err.msg);
       continue;
-    if (sscanf (line, "%255s %d %d %d", name, &T, &B, &classes) != 4 || T < 1
-        || B < 1 || classes < 1) {
-      fprintf (stderr, "%s: bad line: %s", path, line);
-      fclose (manifest);
+    }
+    manifest = fopen (path, "r");
+    if (!manifest) {
+      fprintf (stderr, "%s: cannot open\n", path);
       return 2;
     }
-    if (run_case (argv[1], name, T, B, classes))
-      passed++;
-    else
-      failed++;
+    while (fgets (line, sizeof line, manifest)) {
+      char name[256];
+      int T, B, classes;
+
+      if (line[0] == '#' || line[0] == '\n')
+        continue;
+      if (sscanf (line, "%255s %d %d %d", name, &T, &B, &classes) != 4 || T < 1
+          || B < 1 || classes < 1) {
+        fprintf (stderr, "%s: bad line: %s", path, line);
+        fclose (manifest);
+        return 2;
+      }
+      if (run_case (argv[1], name, T, B, classes))
+        passed++;
+      else
+        failed++;
+    }
+    fclose (manifest);
+    ran++;
+    printf ("kernels %s: ran, %d failed\n", tables[t], failed - before);
   }
-  fclose (manifest);
-  printf ("%d passed, %d failed\n", passed, failed);
+  printf ("%d passed, %d failed (%d kernel tables)\n", passed, failed, ran);
   return (failed == 0 && passed > 0) ? 0 : 1;
 }

@@ -44,7 +44,7 @@ check (int C, int fold, int nb, int T, int hw, ssan_pool *pool)
   float *x = malloc (n * sizeof (float)), *orig = malloc (n * sizeof (float));
   float *keep = malloc (
       (ssan_shift_keep_size (fold, nb, (size_t)hw) + 1) * sizeof (float));
-  ssan_work work = { pool, NULL, 0, NULL };
+  ssan_work work = { .pool = pool };
   char name[160], detail[160] = "";
   int ok = 1, restored;
 

@@ -6,7 +6,7 @@
 
 Draws N random configurations (named ResNets and custom nets, widths 4-16,
 SSA in random blocks, T 1-8, random input sizes, F32/F16/BF16 weights,
-B 1-2), writes each model and random frames to a temporary folder, runs the
+B 1-2, TSM shifts in 0-3 random blocks), writes each model and random frames to a temporary folder, runs the
 twin (float64) and `ssan-infer --model M --input X.f32 --segments T`, and
 prints the largest absolute logit difference per configuration.  Exits 1
 if any configuration exceeds 1e-3 (1e-4 relative above 10), 77 (skip) when
@@ -54,6 +54,17 @@ def random_config(rng):
     return kw
 
 
+def add_shift(kw, rng):
+    """TSM shifts in random blocks (their own generator: the configurations
+    drawn before shifts existed stay the same)."""
+    layers = kw.get("layers") or ARCHS[kw["arch"]][1]
+    blocks = ["layer%d.%d" % (i + 1, j) for i in range(4)
+              for j in range(layers[i])]
+    kw["shift_blocks"] = ",".join(sorted(rng.sample(blocks,
+                                                    rng.randint(0, 3))))
+    kw["shift_div"] = rng.choice([2, 4, 8])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--infer", default=os.path.join(
@@ -71,6 +82,7 @@ def main():
     failed = 0
     for k in range(args.n):
         kw = random_config(rng)
+        add_shift(kw, random.Random(args.seed * 1000003 + k))
         kw["input_size"] = rng.randint(17, args.max_size)
         T = rng.choice([kw["segments"], rng.randint(1, 8)])
         B = rng.randint(1, 2)
@@ -89,19 +101,19 @@ def main():
         res = subprocess.run([args.infer, "--model", model_path, "--input",
                               in_path, "--segments", str(T)],
                              capture_output=True, text=True)
-        desc = ("%s%s w%d S=%d T=%d B=%d ssa=[%s] r%d %s" % (
+        desc = ("%s%s w%d S=%d T=%d B=%d ssa=[%s] r%d shift=[%s]/%d %s" % (
             cfg.arch, "" if cfg.arch != "custom" else
             "(%s %s)" % (cfg.block, ",".join(map(str, cfg.layers))),
             cfg.width, S, T, B, ",".join(cfg.ssa_blocks), cfg.ssa_reduction,
-            dtype))
+            ",".join(cfg.shift_blocks), cfg.shift_div, dtype))
         if res.returncode != 0:
-            print("FAIL %-70s ssan-infer: %s" % (desc, res.stderr.strip()))
+            print("FAIL %-90s ssan-infer: %s" % (desc, res.stderr.strip()))
             failed += 1
             continue
         got = np.array([[float(v) for v in line.split()]
                         for line in res.stdout.strip().split("\n")])
         if got.shape != want.shape:
-            print("FAIL %-70s shape %s vs %s" % (desc, got.shape, want.shape))
+            print("FAIL %-90s shape %s vs %s" % (desc, got.shape, want.shape))
             failed += 1
             continue
         diff = np.abs(got - want)
@@ -109,7 +121,7 @@ def main():
                                             1e-4 * np.abs(want), 0))
         ok = bool(np.all(diff <= allowed))
         failed += not ok
-        print("%s %-70s max|logit| %6.3g max diff %.3g" % (
+        print("%s %-90s max|logit| %6.3g max diff %.3g" % (
             "ok  " if ok else "FAIL", desc, np.abs(want).max(), diff.max()))
     print("%d passed, %d failed (files in %s)" % (args.n - failed, failed,
                                                  tmp))

@@ -24,18 +24,25 @@
  * --profile adds the engine's per-part CPU time, and that of the
  * convolutions (with their im2col) by kind.  Peak resident memory
  * (VmHWM) is printed at the end; it includes the in-memory model file
- * of a named configuration while it loads.
+ * of a named configuration while it loads.  The kernel table the engine
+ * runs (SSAN_KERNELS forces one) is named, and the FMA peak of each
+ * instruction set this CPU has (back-to-back FMAs of that vector width on
+ * the same threads) is measured beside the sgemm peak: fma-eff is the
+ * engine's GFLOP per CPU second against the running table's FMA peak per
+ * CPU second.
  *
  * --input takes the frames (float32 [T][3][S][S], normalised) instead of
  * seeded random ones; --logits writes the window logits of the last timed
  * window (float32 [num_classes]).  --write-model writes the named
  * configuration's model file and exits (tools/bench_vs_torch.py gives it to
  * both the engine and the PyTorch twin). */
+#include "kernels/ssan-kernels.h"
 #include "ssan-modelgen.h"
 #include "ssan/ssan.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,7 +61,7 @@
 static const char usage[]
     = "usage: ssan-bench [--config NAMES] [--model FILE] [--threads N]\n"
       "                  [--windows K] [--profile] [--input FILE.f32]\n"
-      "                  [--logits FILE.f32]\n"
+      "                  [--logits FILE.f32] [--kernels LIST]\n"
       "       ssan-bench --config NAME --write-model FILE\n"
       "\n"
       "  --config NAMES   comma-separated: paper, tsn, tsm, demo (default:\n"
@@ -69,6 +76,10 @@ static const char usage[]
       "  --input FILE     frames float32 [T][3][S][S] (default: seeded "
       "random)\n"
       "  --logits FILE    write the last window's logits (float32)\n"
+      "  --kernels LIST   comma-separated kernel tables (portable, avx2,\n"
+      "                   avx512, avx512-emu): one context each, timed\n"
+      "                   alternately window by window, with the ratios to\n"
+      "                   the first (default: the process's choice)\n"
       "  --write-model F  write the (single) named configuration to F, exit\n";
 
 static int
@@ -115,6 +126,24 @@ median (double *v, int n)
 {
   qsort (v, (size_t)n, sizeof *v, cmp_double);
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Median of v[0..n) (left as it is), and its min and max if asked */
+static double
+median_of (const double *v, int n, double *lo, double *hi)
+{
+  double *c = malloc ((size_t)n * sizeof *c), m;
+
+  if (c == NULL)
+    return NAN;
+  memcpy (c, v, (size_t)n * sizeof *c);
+  m = median (c, n);
+  if (lo != NULL)
+    *lo = c[0];
+  if (hi != NULL)
+    *hi = c[n - 1];
+  free (c);
+  return m;
 }
 
 /* Named configurations; 0 if name is unknown. */
@@ -266,34 +295,55 @@ peak_child (peak_runs *pr, int threads)
 }
 
 typedef struct {
-  const char *name;
+  const char *name, *kernels;
   double gflop, wall_med, wall_min, wall_max, cpu_med;
+  /* per window, in the order run (for the A/B ratios of --kernels) */
+  double *wt, *ct;
   ssan_profile prof;
   int profiled;
 } result;
 
+#define MAX_TABLES 4
+
+/* Times `windows` windows of m on each of the n_tables kernel tables
+ * (NULL: the process's choice), one context per table, alternating window
+ * by window; fills res[0..n_tables). */
 static int
 run_model (const char *name, ssan_model *m, int threads, int windows,
-    int profile, const char *input, const char *logits_out, result *res)
+    int profile, const char *input, const char *logits_out,
+    const char *const *tables, int n_tables, result *res)
 {
   const ssan_info *info = ssan_model_get_info (m);
   ssan_error err;
-  ssan_ctx *ctx = ssan_ctx_new (m, 0, 1, &err);
+  ssan_ctx *ctx[MAX_TABLES] = { NULL };
   size_t nfl, i;
   float *x = NULL, *lg = NULL;
-  double *wt = NULL, *ct = NULL;
-  int k, ret = 1;
+  int k, t, ret = 1;
 
-  if (ctx == NULL)
-    return fail ("%s: %s", name, err.msg);
-  ssan_ctx_set_threads (ctx, threads);
-  nfl = (size_t)ssan_ctx_get_segments (ctx) * 3 * info->input_size
+  for (t = 0; t < n_tables; t++) {
+    if (tables[t] != NULL && ssan_set_kernels (tables[t], &err) != 0) {
+      fail ("%s: %s", name, err.msg);
+      goto done;
+    }
+    ctx[t] = ssan_ctx_new (m, 0, 1, &err);
+    ssan_set_kernels (NULL, NULL);
+    if (ctx[t] == NULL) {
+      fail ("%s: %s", name, err.msg);
+      goto done;
+    }
+    ssan_ctx_set_threads (ctx[t], threads);
+    res[t].wt = malloc ((size_t)windows * sizeof (double));
+    res[t].ct = malloc ((size_t)windows * sizeof (double));
+    if (res[t].wt == NULL || res[t].ct == NULL) {
+      fail ("%s: out of memory", name);
+      goto done;
+    }
+  }
+  nfl = (size_t)ssan_ctx_get_segments (ctx[0]) * 3 * info->input_size
         * info->input_size;
   x = malloc (nfl * sizeof (float));
   lg = malloc ((size_t)info->num_classes * sizeof (float));
-  wt = malloc ((size_t)windows * sizeof (double));
-  ct = malloc ((size_t)windows * sizeof (double));
-  if (x == NULL || lg == NULL || wt == NULL || ct == NULL) {
+  if (x == NULL || lg == NULL) {
     fail ("%s: out of memory", name);
     goto done;
   }
@@ -321,20 +371,24 @@ run_model (const char *name, ssan_model *m, int threads, int windows,
       x[i] = (float)((s >> 40) * (2.0 / 16777216.0) - 1.0);
     }
   }
-  if (ssan_ctx_forward (ctx, x, 1, lg, &err) != 0) {
-    fail ("%s: %s", name, err.msg);
-    goto done;
-  }
-  ssan_ctx_set_profiling (ctx, profile);
-  for (k = 0; k < windows; k++) {
-    double w = wall_now (), t = cpu_now ();
-
-    if (ssan_ctx_forward (ctx, x, 1, lg, &err) != 0) {
+  for (t = 0; t < n_tables; t++) {
+    if (ssan_ctx_forward (ctx[t], x, 1, lg, &err) != 0) {
       fail ("%s: %s", name, err.msg);
       goto done;
     }
-    wt[k] = wall_now () - w;
-    ct[k] = cpu_now () - t;
+    ssan_ctx_set_profiling (ctx[t], profile);
+  }
+  for (k = 0; k < windows; k++) {
+    for (t = 0; t < n_tables; t++) {
+      double w = wall_now (), c = cpu_now ();
+
+      if (ssan_ctx_forward (ctx[t], x, 1, lg, &err) != 0) {
+        fail ("%s: %s", name, err.msg);
+        goto done;
+      }
+      res[t].wt[k] = wall_now () - w;
+      res[t].ct[k] = cpu_now () - c;
+    }
   }
   for (i = 0; i < (size_t)info->num_classes; i++)
     if (!isfinite (lg[i])) {
@@ -352,23 +406,24 @@ run_model (const char *name, ssan_model *m, int threads, int windows,
       goto done;
     }
   }
-  res->name = name;
-  res->gflop = ssan_ctx_get_flops (ctx) * 1e-9;
-  res->wall_med = median (wt, windows);
-  res->wall_min = wt[0];
-  res->wall_max = wt[windows - 1];
-  res->cpu_med = median (ct, windows);
-  res->profiled = profile;
-  if (profile)
-    ssan_ctx_get_profile (ctx, &res->prof);
+  for (t = 0; t < n_tables; t++) {
+    res[t].name = name;
+    res[t].kernels = ssan_ctx_get_kernels (ctx[t]);
+    res[t].gflop = ssan_ctx_get_flops (ctx[t]) * 1e-9;
+    res[t].wall_med = median_of (res[t].wt, windows, &res[t].wall_min,
+        &res[t].wall_max);
+    res[t].cpu_med = median_of (res[t].ct, windows, NULL, NULL);
+    res[t].profiled = profile;
+    if (profile)
+      ssan_ctx_get_profile (ctx[t], &res[t].prof);
+  }
   ret = 0;
 
 done:
   free (x);
   free (lg);
-  free (wt);
-  free (ct);
-  ssan_ctx_free (ctx);
+  for (t = 0; t < n_tables; t++)
+    ssan_ctx_free (ctx[t]);
   return ret;
 }
 
@@ -389,12 +444,63 @@ peak_rss_kib (void)
   return kib;
 }
 
+/* FMA peak of one kernel table: its back-to-back FMA loop on `threads`
+ * threads at once, GFLOP per wall second (best of 3) and per CPU second. */
+typedef struct {
+  const ssan_kernels *k;
+  double flop;
+  float sink[16];
+} fma_arg;
+
+static void *
+fma_thread (void *data)
+{
+  fma_arg *a = data;
+
+  a->flop = a->k->fma_peak ((int64_t)20 << 20, a->sink);
+  return NULL;
+}
+
+static int
+fma_peak (const ssan_kernels *k, int threads, double *wall_gfs, double *cpu_gfs)
+{
+  fma_arg args[256];
+  pthread_t tid[256];
+  int r, t, started;
+
+  *wall_gfs = *cpu_gfs = 0.0;
+  for (r = 0; r < 3; r++) {
+    double w = wall_now (), c = cpu_now (), flop = 0.0;
+
+    for (started = 0; started < threads; started++) {
+      args[started].k = k;
+      if (pthread_create (&tid[started], NULL, fma_thread, &args[started]) != 0)
+        break;
+    }
+    for (t = 0; t < started; t++) {
+      pthread_join (tid[t], NULL);
+      flop += args[t].flop;
+    }
+    if (started < threads)
+      return -1;
+    w = wall_now () - w;
+    c = cpu_now () - c;
+    if (flop / w * 1e-9 > *wall_gfs)
+      *wall_gfs = flop / w * 1e-9;
+    if (flop / c * 1e-9 > *cpu_gfs)
+      *cpu_gfs = flop / c * 1e-9;
+  }
+  return 0;
+}
+
 static void
 print_machine (int threads)
 {
-  char line[256], cpu[128] = "unknown";
+  char line[4096], cpu[128] = "unknown", flags[512] = "";
   FILE *f = fopen ("/proc/cpuinfo", "r");
   double load[3] = { 0, 0, 0 };
+  const char *kern;
+  ssan_error err;
 
   if (f != NULL) {
     while (fgets (line, sizeof line, f) != NULL)
@@ -406,18 +512,30 @@ print_machine (int threads)
           p[strcspn (p, "\n")] = '\0';
           snprintf (cpu, sizeof cpu, "%s", p);
         }
-        break;
+      } else if (strncmp (line, "flags", 5) == 0 && flags[0] == '\0') {
+        char *save = NULL, *t = strchr (line, ':');
+
+        /* the vector instruction sets */
+        for (t = t ? strtok_r (t + 1, " \n", &save) : NULL; t != NULL;
+             t = strtok_r (NULL, " \n", &save))
+          if (strncmp (t, "avx", 3) == 0 || strcmp (t, "fma") == 0)
+            snprintf (flags + strlen (flags), sizeof flags - strlen (flags),
+                "%s%s", flags[0] ? " " : "", t);
       }
     fclose (f);
   }
   getloadavg (load, 3);
   printf ("machine: %s, %ld online cores, load average %.2f %.2f %.2f\n", cpu,
       sysconf (_SC_NPROCESSORS_ONLN), load[0], load[1], load[2]);
+  printf ("CPU flags: %s\n", flags[0] ? flags : "(none of avx*, fma)");
   printf ("OpenBLAS: %s (core %s)\n", openblas_get_config (),
       openblas_get_corename ());
   printf ("threads: %d (engine pool; sgemm peak with OpenBLAS at %d "
           "threads)\n",
       threads, threads);
+  kern = ssan_get_kernels (&err);
+  printf ("kernels: %s (%s)\n", kern ? kern : err.msg,
+      getenv ("SSAN_KERNELS") ? "SSAN_KERNELS" : "chosen for this CPU");
 }
 
 int
@@ -426,11 +544,13 @@ main (int argc, char **argv)
   const char *configs = NULL, *model_path = NULL, *input = NULL;
   const char *logits_out = NULL, *write_model = NULL;
   int threads = (int)sysconf (_SC_NPROCESSORS_ONLN), windows = 7;
-  int profile = 0, n_res = 0, i;
-  result res[8];
+  int profile = 0, n_res = 0, i, n_tables = 1;
+  result res[8 * MAX_TABLES];
+  const char *tables[MAX_TABLES] = { NULL };
+  char *klist = NULL, *ksave = NULL;
   peak_runs pr;
   char *list = NULL, *tok, *save = NULL;
-  double pw, pc, pw_lo = 1e30, pw_hi = 0;
+  double pw, pc, pw_lo = 1e30, pw_hi = 0, fma_cpu[2] = { 0, 0 };
   struct rusage ru;
   long hwm_kib;
 
@@ -455,6 +575,27 @@ main (int argc, char **argv)
       logits_out = v;
     } else if (strcmp (a, "--write-model") == 0) {
       write_model = v;
+    } else if (strcmp (a, "--kernels") == 0) {
+      char *t;
+
+      free (klist);
+      klist = strdup (v);
+      if (klist == NULL)
+        return fail ("out of memory");
+      n_tables = 0;
+      for (t = strtok_r (klist, ",", &ksave); t != NULL;
+           t = strtok_r (NULL, ",", &ksave)) {
+        ssan_error err;
+
+        if (n_tables == MAX_TABLES)
+          return fail ("--kernels: at most %d tables", MAX_TABLES);
+        if (ssan_set_kernels (t, &err) != 0)
+          return fail ("--kernels: %s", err.msg);
+        tables[n_tables++] = t;
+      }
+      ssan_set_kernels (NULL, NULL);
+      if (n_tables == 0)
+        return fail ("--kernels: no table named");
     } else if (strcmp (a, "--threads") == 0) {
       char *end;
       long n = strtol (v, &end, 10);
@@ -514,7 +655,7 @@ main (int argc, char **argv)
       const char *what = "random weights, built in memory";
       ssan_modelgen_config c;
 
-      if (n_res == 7)
+      if (n_res + n_tables > 7 * MAX_TABLES)
         break;
       if (!config_for (tok, &c)) {
         free (list);
@@ -539,15 +680,15 @@ main (int argc, char **argv)
             in->segments, in->input_size, in->input_size, in->n_ssa_blocks,
             in->n_shift_blocks, in->n_params * 1e-6, what);
       }
-      if (run_model (
-              tok, m, threads, windows, profile, input, logits_out, &res[n_res])
+      if (run_model (tok, m, threads, windows, profile, input, logits_out,
+              tables, n_tables, &res[n_res])
           != 0) {
         ssan_model_free (m);
         free (list);
         return 1;
       }
       ssan_model_free (m);
-      n_res++;
+      n_res += n_tables;
     }
   }
   if (model_path != NULL) {
@@ -559,14 +700,14 @@ main (int argc, char **argv)
       return fail ("%s", err.msg);
     }
     if (run_model (model_path, m, threads, windows, profile, input, logits_out,
-            &res[n_res])
+            tables, n_tables, &res[n_res])
         != 0) {
       ssan_model_free (m);
       free (list);
       return 1;
     }
     ssan_model_free (m);
-    n_res++;
+    n_res += n_tables;
   }
   getrusage (RUSAGE_SELF, &ru);
   hwm_kib = peak_rss_kib ();
@@ -588,25 +729,78 @@ main (int argc, char **argv)
           "median %.1f GFLOP/s (min %.1f, max %.1f); %.1f GFLOP per CPU "
           "second\n",
       PEAK_N, PEAK_N, PEAK_N, pr.n, pw, pw_lo, pw_hi, pc);
+  {
+    static const char *const isa[] = { "avx2", "avx512" };
+    char why[200];
+
+    for (i = 0; i < 2; i++) {
+      const ssan_kernels *k = ssan_kernels_find (isa[i], why, sizeof why);
+      double fw, fc;
+
+      if (k == NULL || k->fma_peak == NULL
+          || fma_peak (k, threads, &fw, &fc) != 0) {
+        printf ("FMA peak %s: not measured (%s)\n", isa[i],
+            k == NULL ? why : "no FMA loop");
+        continue;
+      }
+      printf ("FMA peak %s: %.1f GFLOP/s on %d threads (best of 3), %.1f "
+              "GFLOP per CPU second\n",
+          isa[i], fw, threads, fc);
+      fma_cpu[i] = fc;
+    }
+  }
   printf ("%d timed windows per model (1 window of T frames per call, after "
           "1 warm-up)\n",
       windows);
-  printf ("%-8s %9s %9s %9s %9s %8s %8s %7s %7s %7s\n", "model", "ms/window",
-      "min", "max", "cpu-ms", "GFLOP", "GFLOP/s", "eff", "best", "cpu-eff");
+  printf ("%-8s %9s %9s %9s %9s %8s %8s %7s %7s %7s %7s %s\n", "model",
+      "ms/window", "min", "max", "cpu-ms", "GFLOP", "GFLOP/s", "eff", "best",
+      "cpu-eff", "fma-eff", "kernels");
   for (i = 0; i < n_res; i++) {
     result *r = &res[i];
     double gs = r->gflop / (r->wall_med);
+    /* the FMA peak of the table's vector width (avx512-emu: AVX2's) */
+    double fc = fma_cpu[strcmp (r->kernels, "avx512") == 0];
 
     printf ("%-8s %9.1f %9.1f %9.1f %9.1f %8.2f %8.1f %6.1f%% %6.1f%% "
-            "%6.1f%%\n",
+            "%6.1f%% %6.1f%% %s\n",
         strlen (r->name) > 8 ? "(file)" : r->name, r->wall_med * 1e3,
         r->wall_min * 1e3, r->wall_max * 1e3, r->cpu_med * 1e3, r->gflop, gs,
         100 * gs / pw, 100 * r->gflop / r->wall_min / pw_hi,
-        100 * r->gflop / r->cpu_med / pc);
+        100 * r->gflop / r->cpu_med / pc,
+        fc > 0 ? 100 * r->gflop / r->cpu_med / fc : 0.0, r->kernels);
+  }
+  for (i = 0; i < n_res && n_tables > 1; i++) {
+    result *r = &res[i], *r0 = &res[i - i % n_tables];
+    double *rw, *rc, lo_w, hi_w, lo_c, hi_c, mw, mc;
+    int k;
+
+    if (r == r0)
+      continue;
+    rw = malloc ((size_t)windows * sizeof *rw);
+    rc = malloc ((size_t)windows * sizeof *rc);
+    if (rw == NULL || rc == NULL) {
+      free (rw);
+      free (rc);
+      break;
+    }
+    for (k = 0; k < windows; k++) {
+      rw[k] = r->wt[k] / r0->wt[k];
+      rc[k] = r->ct[k] / r0->ct[k];
+    }
+    mw = median_of (rw, windows, &lo_w, &hi_w);
+    mc = median_of (rc, windows, &lo_c, &hi_c);
+    printf ("A/B %s: %s / %s, window by window in this run: wall %.3f "
+            "(%.3f-%.3f), CPU %.3f (%.3f-%.3f)\n",
+        strlen (r->name) > 8 ? "(file)" : r->name, r->kernels, r0->kernels,
+        mw, lo_w, hi_w, mc, lo_c, hi_c);
+    free (rw);
+    free (rc);
   }
   printf ("eff = (GFLOP / median wall) / median sgemm peak; best = (GFLOP / "
           "fastest window) / fastest sgemm; cpu-eff = (GFLOP / median process "
-          "CPU s) / median sgemm GFLOP per CPU s\n");
+          "CPU s) / median sgemm GFLOP per CPU s; fma-eff = the same against "
+          "the running table's FMA peak per CPU s (0: none measured); GFLOP "
+          "count direct convolutions, so Winograd can exceed 100 %%\n");
   for (i = 0; i < n_res; i++) {
     result *r = &res[i];
     ssan_profile *p = &r->prof;
@@ -616,9 +810,9 @@ main (int argc, char **argv)
       continue;
     tot = p->conv + p->im2col + p->attention + p->other;
     w = (double)p->windows;
-    printf ("profile %s (CPU ms per window, summed over threads; %.1f wall "
-            "ms):\n",
-        r->name, p->wall / w * 1e3);
+    printf ("profile %s, kernels %s (CPU ms per window, summed over threads; "
+            "%.1f wall ms):\n",
+        r->name, r->kernels, p->wall / w * 1e3);
     printf ("  convolutions %8.1f  %5.1f%%\n", p->conv / w * 1e3,
         100 * p->conv / tot);
     printf ("  im2col       %8.1f  %5.1f%%\n", p->im2col / w * 1e3,
@@ -637,6 +831,11 @@ main (int argc, char **argv)
   printf ("peak RSS: %.1f MiB (VmHWM of this process's own address space; "
           "ru_maxrss would also count a parent's before exec)\n",
       hwm_kib > 0 ? hwm_kib / 1024.0 : ru.ru_maxrss / 1024.0);
+  for (i = 0; i < n_res; i++) {
+    free (res[i].wt);
+    free (res[i].ct);
+  }
   free (list);
+  free (klist);
   return 0;
 }

@@ -9,8 +9,11 @@
  * video outputs (for scoring many clips) and --vp8 sends the clips through a
  * VP8/WebM encode and decode before ssanaction.  With --source FILE, URI or
  * /dev/videoN it runs the element on that source instead and prints what it
- * recognises.
+ * recognises.  --eval --list FILE scores the model on labelled video files
+ * (tools/ssan-demo-eval.c).
  */
+#include "ssan-demo-eval.h"
+
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 #include <glib-unix.h>
@@ -245,7 +248,9 @@ main (int argc, char **argv)
   gchar *model = g_strdup ("models/ssan-demo.safetensors");
   gchar *output = g_strdup ("demo.webm");
   gchar *sheet_path = g_strdup ("demo-contact.png");
-  gchar *source = NULL;
+  gchar *source = NULL, *list = NULL, *data_root = NULL;
+  gchar *twin = g_strdup (SSAN_SOURCE_DIR "/tools/ssan_eval_twin.py");
+  gboolean no_twin = FALSE;
   gint clips = 22, clip_frames = 32, width = 640, height = 480, threads = 0;
   gint seed = 900001;
   gboolean eval = FALSE, vp8 = FALSE;
@@ -268,6 +273,17 @@ main (int argc, char **argv)
     { "vp8", 0, 0, G_OPTION_ARG_NONE, &vp8,
         "Encode the clips to VP8/WebM and decode them before ssanaction",
         NULL },
+    { "list", 'l', 0, G_OPTION_ARG_FILENAME, &list,
+        "With --eval: labelled video files, 'path label' per line "
+        "(mmaction2's format)",
+        "FILE" },
+    { "data-root", 0, 0, G_OPTION_ARG_FILENAME, &data_root,
+        "Folder the --list paths are relative to (default: the list's)",
+        "DIR" },
+    { "twin", 0, 0, G_OPTION_ARG_FILENAME, &twin,
+        "The twin's scorer beside the element's figures", "SCRIPT" },
+    { "no-twin", 0, 0, G_OPTION_ARG_NONE, &no_twin,
+        "Do not run the PyTorch twin on the --list clips", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "WebM output", "FILE" },
     { "contact-sheet", 0, 0, G_OPTION_ARG_FILENAME, &sheet_path,
         "PNG contact sheet of annotated frames", "FILE" },
@@ -290,6 +306,25 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (octx);
+  if (list) {
+    gint rc;
+
+    if (!eval || source) {
+      g_printerr ("ssan-demo: --list needs --eval (and no --source)\n");
+      return 2;
+    }
+    rc = ssan_demo_eval_list (
+        list, data_root, model, threads, no_twin ? NULL : twin);
+    g_free (list);
+    g_free (data_root);
+    g_free (twin);
+    g_free (model);
+    g_free (output);
+    g_free (sheet_path);
+    return rc;
+  }
+  g_free (twin);
+  g_free (data_root);
   if (clips < 1 || clip_frames < 1 || width < 16 || height < 16) {
     g_printerr ("ssan-demo: --clips, --clip-frames must be >= 1 and the size "
                 ">= 16x16\n");

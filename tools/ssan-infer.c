@@ -32,7 +32,9 @@ static const char usage[]
       "[--threads N]\n"
       "\n"
       "  --model FILE     SSAN model (safetensors, format ssan-1)\n"
-      "  --info           print the model's metadata as 'key: value' lines\n"
+      "  --info           print the model's metadata as 'key: value' lines,\n"
+      "                   and the kernel table the engine runs here\n"
+      "                   ('kernels: avx2'; SSAN_KERNELS forces one)\n"
       "  --input FILE     raw little-endian float32 frames (B*T, 3, S, S),\n"
       "                   normalised; prints B lines of window logits\n"
       "  --segments T     frames per window (default: the model's segments)\n"
@@ -304,7 +306,14 @@ main (int argc, char **argv)
   if (model == NULL)
     return fail ("%s", err.msg);
   if (info) {
+    const char *kern = ssan_get_kernels (&err);
+
+    if (kern == NULL) {
+      ssan_model_free (model);
+      return fail ("%s", err.msg);
+    }
     print_info (ssan_model_get_info (model));
+    printf ("kernels: %s\n", kern);
     status = fflush (stdout) != 0 ? fail ("write error on standard output") : 0;
   } else {
     status = run (model, input, segments, threads);

@@ -386,8 +386,10 @@ def describe(cfg, src):
     lines = ["%s: %s (%s, layers %s), %d classes" % (
         src, cfg.arch, cfg.block, ",".join(map(str, cfg.layers)),
         cfg.num_classes)]
-    lines.append("segments %d, input %d (resize %d), mean %s, std %s" % (
-        cfg.segments, cfg.input_size, cfg.resize,
+    lines.append("segments %d, window %d frames at %s fps, input %d (resize "
+                 "%d), mean %s, std %s" % (
+        cfg.segments, cfg.window_frames, cfg.frame_rate or "unknown",
+        cfg.input_size, cfg.resize,
         ",".join("%.6g" % v for v in cfg.mean),
         ",".join("%.6g" % v for v in cfg.std)))
     if cfg.shift_blocks:
@@ -417,6 +419,11 @@ def main(argv=None):
     ap.add_argument("--input-size", type=int, default=224,
                     help="crop side (resize = round(S*256/224)); 224 is "
                     "what these models were trained at")
+    ap.add_argument("--window-frames", type=int,
+                    help="source frames a window spans (window_frames: the "
+                    "element's default window; e.g. a Kinetics clip's 250)")
+    ap.add_argument("--frame-rate",
+                    help="frame rate of the training clips: 30, 30000/1001")
     ap.add_argument("--force", action="store_true",
                     help="replace OUT if it exists")
     args = ap.parse_args(argv)
@@ -440,6 +447,11 @@ def main(argv=None):
             cfg, tensors = import_mmaction2(
                 args.src, args.segments, args.labels, args.shift_div,
                 args.input_size)
+        if args.window_frames is not None or args.frame_rate is not None:
+            cfg = SSANConfig.from_metadata(dict(
+                cfg.metadata(), **{k: str(v) for k, v in (
+                    ("window_frames", args.window_frames),
+                    ("frame_rate", args.frame_rate)) if v is not None}))
         sd = tensors()
         print(describe(cfg, args.src))
         if args.info:

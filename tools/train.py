@@ -58,6 +58,7 @@ import torch
 import torch.nn.functional as nnf
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ssan_finetune  # noqa: E402
 from ssan_export import export  # noqa: E402
 from ssan_torch import SSAN, SSANConfig, load_model  # noqa: E402
 
@@ -363,7 +364,8 @@ def main():
     ap.add_argument("--synth", default=os.path.join(build, "ssan-synth"))
     ap.add_argument("--infer", default=os.path.join(build, "ssan-infer"))
     ap.add_argument("--out", required=True, metavar="DIR",
-                    help="directory for the exported models (created)")
+                    help="directory for the exported models (created); "
+                    "with --train-list: the model file")
     ap.add_argument("--force", action="store_true",
                     help="replace model files that already exist in DIR")
     ap.add_argument("--only", choices=("ssan", "tsn"))
@@ -371,8 +373,10 @@ def main():
     ap.add_argument("--width", type=int, default=ARCH["width"])
     ap.add_argument("--layers", default=",".join(map(str, ARCH["layers"])))
     ap.add_argument("--ssa-reduction", type=int, default=ARCH["ssa_reduction"])
-    ap.add_argument("--input-size", type=int, default=INPUT_SIZE,
-                    help="side of the square network input (and resize)")
+    ap.add_argument("--input-size", type=int, default=None,
+                    help="side of the square network input (synthetic: and "
+                    "resize; default %d; videos: the --init model's, else "
+                    "112)" % INPUT_SIZE)
     ap.add_argument("--pool-clips", type=int, default=4400,
                     help="training clips held at once")
     ap.add_argument("--chunk-clips", type=int, default=1100,
@@ -381,10 +385,15 @@ def main():
                     help="... every this many steps")
     ap.add_argument("--val-clips", type=int, default=330)
     ap.add_argument("--test-clips", type=int, default=1100)
-    ap.add_argument("--steps", type=int, default=9000)
+    ap.add_argument("--steps", type=int, default=None,
+                    help="training steps (synthetic: default 9000; videos: "
+                    "default --epochs of the training list)")
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--lr", type=float, default=None,
+                    help="peak learning rate (synthetic: 3e-3, AdamW; "
+                    "videos: 0.01)")
+    ap.add_argument("--weight-decay", type=float, default=None,
+                    help="synthetic: 1e-4; videos: 5e-4")
     ap.add_argument("--evals", type=int, default=15,
                     help="held-out evaluations per run")
     ap.add_argument("--seed", type=int, default=1)
@@ -396,7 +405,22 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tsn-cost", type=float, default=0.65,
                     help="TSN step time relative to SSAN (ETA only)")
+    ssan_finetune.add_arguments(ap)
     args = ap.parse_args()
+    if args.train_list:
+        if args.lr is None:
+            args.lr = 0.01
+        if args.weight_decay is None:
+            args.weight_decay = 5e-4
+        return ssan_finetune.main(args)
+    if args.lr is None:
+        args.lr = 3e-3
+    if args.weight_decay is None:
+        args.weight_decay = 1e-4
+    if args.steps is None:
+        args.steps = 9000
+    if args.input_size is None:
+        args.input_size = INPUT_SIZE
     names_out = [n for n in ("ssan", "tsn") if not args.only or n == args.only]
     outs = [os.path.join(args.out, "%s-demo.safetensors" % n)
             for n in names_out]

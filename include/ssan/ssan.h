@@ -32,7 +32,7 @@ extern "C" {
 
 typedef enum ssan_status {
   SSAN_OK = 0,
-  SSAN_ERR_IO,     /* file cannot be opened, read or mapped */
+  SSAN_ERR_IO,     /* file cannot be opened or read, or changed meanwhile */
   SSAN_ERR_FORMAT, /* file content violates the spec */
   SSAN_ERR_NOMEM,  /* an allocation failed or a size overflowed */
   SSAN_ERR_ARG,    /* a caller passed an invalid argument */
@@ -83,8 +83,9 @@ typedef struct ssan_info {
 typedef struct ssan_model ssan_model;
 typedef struct ssan_ctx ssan_ctx;
 
-/* Loads and validates a safetensors model file (memory-mapped while
- * loading).  Returns NULL and fills err on any failure. */
+/* Loads and validates a safetensors model file (read whole into a
+ * temporary buffer while loading; a file that changes meanwhile is an
+ * SSAN_ERR_IO error).  Returns NULL and fills err on any failure. */
 ssan_model *ssan_model_load (const char *path, ssan_error *err);
 
 /* Same, from bytes in memory (copied as needed; the caller keeps ownership).
@@ -105,6 +106,27 @@ ssan_ctx *ssan_ctx_new (
 void ssan_ctx_free (ssan_ctx *ctx);
 
 int ssan_ctx_get_segments (const ssan_ctx *ctx);
+
+/* Kernel tables.  The engine's kernels come in tables, one per instruction
+ * set: "portable" (plain C; OpenBLAS for the GEMMs), "avx2" (x86 AVX2+FMA),
+ * "avx512" (x86 AVX-512 F/DQ/BW/VL), and "avx512-emu" (the avx512 kernels'
+ * code built for AVX2+FMA: slower, for tests).  One is chosen once per
+ * process: the environment variable SSAN_KERNELS if set (one of the names),
+ * else the best this CPU and OS support (CPUID and XGETBV).  A context
+ * keeps the table it was created with.
+ *
+ * ssan_get_kernels: the name of the table new contexts get, or NULL with
+ * err filled when SSAN_KERNELS names one that this build or CPU cannot run
+ * (then ssan_ctx_new fails with the same message).
+ * ssan_set_kernels: forces table `name` for the contexts created from now
+ * on (NULL: back to the automatic choice); fails with SSAN_ERR_ARG and a
+ * message naming what the CPU lacks, leaving the choice as it was.  Not
+ * thread-safe against concurrent ssan_ctx_new; meant for tests and
+ * benchmarks.
+ * ssan_ctx_get_kernels: the table a context runs. */
+const char *ssan_get_kernels (ssan_error *err);
+int ssan_set_kernels (const char *name, ssan_error *err);
+const char *ssan_ctx_get_kernels (const ssan_ctx *ctx);
 
 /* Number of threads this context's forward calls compute with: the caller
  * plus n_threads - 1 workers owned by the context (0 = all online cores, the

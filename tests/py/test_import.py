@@ -279,7 +279,7 @@ class Import(unittest.TestCase):
             "depth=18), cls_head=dict(type='TSNHead', num_classes=7))\n"
             "test_pipeline = [dict(type='SampleFrames', clip_len=1, "
             "frame_interval=1, num_clips=3, test_mode=True)]\n")
-        self.assertIn("segments 3", info)
+        self.assertIn("segments 3, window 3 frames at unknown fps", info)
         self.assertIn("no temporal shift (TSN)", info)
 
     def test_mmaction2_tsm_r50(self):
@@ -401,7 +401,8 @@ class Import(unittest.TestCase):
         r = subprocess.run([sys.executable,
                             os.path.join(ROOT, "tools", "ssan_import.py"),
                             "torchvision", self.r18_path, out, "--segments",
-                            "5"], capture_output=True, text=True)
+                            "5", "--window-frames", "250", "--frame-rate",
+                            "25"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         info = subprocess.run([INFER, "--model", out, "--info"],
                               capture_output=True, text=True, check=True)
@@ -409,6 +410,8 @@ class Import(unittest.TestCase):
         self.assertIn("segments: 5", info.stdout)
         self.assertIn("input_size: 224", info.stdout)
         self.assertIn("resize: 256", info.stdout)
+        self.assertIn("window_frames: 250", info.stdout)
+        self.assertIn("frame_rate: 25\n", info.stdout)
         self.assertIn('source: "torchvision:resnet18.pth"', info.stdout)
 
 

@@ -1,0 +1,2 @@
+/* The portable kernels compiled with this library's flags */
+#include "../portable/generic.c"
