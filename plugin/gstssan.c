@@ -4,6 +4,7 @@
  *   ssantestsrc  — synthetic action clips for demos and tests
  *                  (gstssantestsrc.c)
  *   ssanoverlay  — draws the current action (gstssanoverlay.c)
+ *   ssanpublish  — publishes results to MQTT or a file (gstssanpublish.c)
  *
  * The origin URL is the package-origin build option: the project has no
  * public home yet, so by default it says so, as GStreamer's own modules do
@@ -18,6 +19,7 @@
 GST_ELEMENT_REGISTER_DECLARE (ssanaction);
 GST_ELEMENT_REGISTER_DECLARE (ssantestsrc);
 GST_ELEMENT_REGISTER_DECLARE (ssanoverlay);
+GST_ELEMENT_REGISTER_DECLARE (ssanpublish);
 
 static gboolean
 plugin_init (GstPlugin *plugin)
@@ -27,6 +29,7 @@ plugin_init (GstPlugin *plugin)
   ret |= GST_ELEMENT_REGISTER (ssanaction, plugin);
   ret |= GST_ELEMENT_REGISTER (ssantestsrc, plugin);
   ret |= GST_ELEMENT_REGISTER (ssanoverlay, plugin);
+  ret |= GST_ELEMENT_REGISTER (ssanpublish, plugin);
 
   return ret;
 }

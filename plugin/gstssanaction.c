@@ -56,7 +56,9 @@
  *   (string, the #GstSsanAction:model property);
  * - written as one JSON object per line to #GstSsanAction:results-location
  *   (same fields, times in ns or null, plus `stream-time` and
- *   `stream-time-end`, the stream time of the window's first and last frame).
+ *   `stream-time-end`, the stream time of the window's first and last frame,
+ *   and `timestamp`, UTC wall-clock time; the schema, shared with
+ *   ssanpublish, is docs/ssan-result.schema.json).
  *
  * In sync mode a window's result is out (message, file, meta) before its
  * last frame is pushed on.  In async mode a worker thread evaluates while

@@ -20,6 +20,24 @@ G_DEFINE_BOXED_TYPE (GstSsanActionResult, gst_ssan_action_result,
 
 /* The result, its arrays and its strings live in one rc box so that the
  * struct's const pointers stay valid for as long as the result does. */
+/**
+ * gst_ssan_action_result_new_full:
+ * @class_id: the recognised class, or -1
+ * @confidence: its smoothed probability
+ * @n_top: length of the three arrays
+ * @top_ids: (array length=n_top): class ids, most probable first
+ * @top_labels: (array length=n_top): their names
+ * @top_scores: (array length=n_top): their probabilities
+ * @window_start: PTS of the window's first frame
+ * @window_end: PTS of the window's last frame
+ * @window_index: window index since the last flush
+ * @inference_time: ns
+ * @result_id: the element's result counter
+ * @element: (nullable): the element's name
+ * @model: (nullable): the element's model property
+ *
+ * Returns: (transfer full): a new result, all arrays and strings copied
+ */
 GstSsanActionResult *
 gst_ssan_action_result_new_full (gint class_id, gdouble confidence, guint n_top,
     const gint *top_ids, const gchar *const *top_labels,
@@ -98,6 +116,11 @@ gst_ssan_action_result_new_full (gint class_id, gdouble confidence, guint n_top,
   return res;
 }
 
+/**
+ * gst_ssan_action_result_new: (skip)
+ *
+ * gst_ssan_action_result_new_full() with result_id 0, no element or model.
+ */
 GstSsanActionResult *
 gst_ssan_action_result_new (gint class_id, gdouble confidence, guint n_top,
     const gint *top_ids, const gchar *const *top_labels,
@@ -109,6 +132,12 @@ gst_ssan_action_result_new (gint class_id, gdouble confidence, guint n_top,
       inference_time, 0, NULL, NULL);
 }
 
+/**
+ * gst_ssan_action_result_ref:
+ * @result: a result
+ *
+ * Returns: (transfer full): @result
+ */
 GstSsanActionResult *
 gst_ssan_action_result_ref (GstSsanActionResult *result)
 {
@@ -117,12 +146,69 @@ gst_ssan_action_result_ref (GstSsanActionResult *result)
   return g_atomic_rc_box_acquire (result);
 }
 
+/**
+ * gst_ssan_action_result_unref:
+ * @result: (transfer full): a result
+ */
 void
 gst_ssan_action_result_unref (GstSsanActionResult *result)
 {
   g_return_if_fail (result != NULL);
 
   g_atomic_rc_box_release (result);
+}
+
+/**
+ * gst_ssan_action_result_get_top_labels:
+ * @result: a result
+ * @n_top: (out): the number of labels
+ *
+ * Returns: (array length=n_top) (transfer none): the top-k class names,
+ *   most probable first
+ */
+const gchar *const *
+gst_ssan_action_result_get_top_labels (
+    const GstSsanActionResult *result, guint *n_top)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+
+  *n_top = result->n_top;
+  return result->top_labels;
+}
+
+/**
+ * gst_ssan_action_result_get_top_scores:
+ * @result: a result
+ * @n_top: (out): the number of scores
+ *
+ * Returns: (array length=n_top) (transfer none): their smoothed
+ *   probabilities
+ */
+const gdouble *
+gst_ssan_action_result_get_top_scores (
+    const GstSsanActionResult *result, guint *n_top)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+
+  *n_top = result->n_top;
+  return result->top_scores;
+}
+
+/**
+ * gst_ssan_action_result_get_top_ids:
+ * @result: a result
+ * @n_top: (out): the number of ids
+ *
+ * Returns: (array length=n_top) (transfer none): their class ids
+ */
+const gint *
+gst_ssan_action_result_get_top_ids (
+    const GstSsanActionResult *result, guint *n_top)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+
+  *n_top = result->n_top;
+  return result->top_ids;
 }
 
 GType
@@ -275,4 +361,33 @@ gst_buffer_get_ssan_action_meta_for (GstBuffer *buffer, const gchar *element)
       return ameta;
   }
   return NULL;
+}
+
+/**
+ * gst_buffer_get_ssan_action_results:
+ * @buffer: a #GstBuffer
+ *
+ * Returns: (transfer full) (element-type GstSsanActionResult): the result
+ *   of every ssanaction element whose meta @buffer carries, in the order of
+ *   the metas; free with g_list_free_full (list, (GDestroyNotify)
+ *   gst_ssan_action_result_unref)
+ */
+GList *
+gst_buffer_get_ssan_action_results (GstBuffer *buffer)
+{
+  GList *results = NULL;
+  gpointer state = NULL;
+  GstMeta *meta;
+
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+
+  while ((meta = gst_buffer_iterate_meta_filtered (
+              buffer, &state, GST_SSAN_ACTION_META_API_TYPE))) {
+    GstSsanActionMeta *ameta = (GstSsanActionMeta *)meta;
+
+    if (ameta->result)
+      results = g_list_prepend (
+          results, gst_ssan_action_result_ref (ameta->result));
+  }
+  return g_list_reverse (results);
 }

@@ -43,9 +43,9 @@ G_BEGIN_DECLS
  * @confidence: probability of @class_id after smoothing, in [0, 1]
  *   (the top probability when @class_id is -1)
  * @n_top: number of entries in @top_labels / @top_scores / @top_ids
- * @top_ids: class ids, most probable first
- * @top_labels: class names, most probable first
- * @top_scores: their probabilities after smoothing
+ * @top_ids: (array length=n_top): class ids, most probable first
+ * @top_labels: (array length=n_top): class names, most probable first
+ * @top_scores: (array length=n_top): their probabilities after smoothing
  * @window_start: PTS of the first frame of the window
  * @window_end: PTS of the last frame of the window
  * @window_index: 0-based index of the window in the stream (since the last
@@ -61,6 +61,9 @@ G_BEGIN_DECLS
  *
  * One immutable result, reference counted and shared by the metas of every
  * buffer that carries it (so attaching it costs no allocation per frame).
+ * A boxed type: from GObject introspection (Python: GstSsan.ActionResult)
+ * the scalar and string fields read directly, the top-k arrays through
+ * gst_ssan_action_result_get_top_labels() and its siblings.
  */
 typedef struct _GstSsanActionResult {
   gint class_id;
@@ -102,6 +105,14 @@ GstSsanActionResult *gst_ssan_action_result_new (gint class_id,
 GstSsanActionResult *gst_ssan_action_result_ref (GstSsanActionResult *result);
 void gst_ssan_action_result_unref (GstSsanActionResult *result);
 
+/* The top-k arrays with their length, for language bindings. */
+const gchar *const *gst_ssan_action_result_get_top_labels (
+    const GstSsanActionResult *result, guint *n_top);
+const gdouble *gst_ssan_action_result_get_top_scores (
+    const GstSsanActionResult *result, guint *n_top);
+const gint *gst_ssan_action_result_get_top_ids (
+    const GstSsanActionResult *result, guint *n_top);
+
 /**
  * GstSsanActionMeta:
  * @meta: parent #GstMeta
@@ -127,6 +138,10 @@ GstSsanActionMeta *gst_buffer_add_ssan_action_meta (
 GstSsanActionMeta *gst_buffer_get_ssan_action_meta (GstBuffer *buffer);
 GstSsanActionMeta *gst_buffer_get_ssan_action_meta_for (
     GstBuffer *buffer, const gchar *element);
+/* Every element's result on @buffer (a list of references), for bindings,
+ * which cannot cast the GstMeta that gst_buffer_iterate_meta_filtered()
+ * returns. */
+GList *gst_buffer_get_ssan_action_results (GstBuffer *buffer);
 
 G_END_DECLS
 

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include <gst/video/video.h>
-#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "gstssanjson.h"
 
 GstStructure *
 gst_ssan_action_result_to_structure (
@@ -51,24 +53,14 @@ gst_ssan_action_result_to_structure (
   return s;
 }
 
-static void
-gst_ssan_action_output_json_time (
-    JsonBuilder *b, const gchar *name, GstClockTime t)
-{
-  json_builder_set_member_name (b, name);
-  if (GST_CLOCK_TIME_IS_VALID (t))
-    json_builder_add_int_value (b, (gint64)t);
-  else
-    json_builder_add_null_value (b);
-}
-
 void
 gst_ssan_action_object_to_structure (
     const GstSsanActionObjectInfo *obj, GstStructure *s)
 {
   gst_structure_set (s, "object-id", G_TYPE_INT64, obj->id, "object-x",
       G_TYPE_UINT, obj->x, "object-y", G_TYPE_UINT, obj->y, "object-width",
-      G_TYPE_UINT, obj->width, "object-height", G_TYPE_UINT, obj->height, NULL);
+      G_TYPE_UINT, obj->width, "object-height", G_TYPE_UINT, obj->height,
+      NULL);
 }
 
 gchar *
@@ -76,71 +68,26 @@ gst_ssan_action_result_to_json_line (const GstSsanActionResult *r,
     const GstSsanActionObjectInfo *obj, GstClockTime st_start,
     GstClockTime st_end, gsize *length)
 {
-  JsonBuilder *b = json_builder_new ();
-  JsonGenerator *gen;
-  JsonNode *root;
+  gchar *json = gst_ssan_result_to_json (
+      r, st_start, st_end, g_get_real_time (), NULL, NULL);
   gchar *line;
-  gsize len;
-  guint i;
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "label");
-  json_builder_add_string_value (b, r->label);
-  json_builder_set_member_name (b, "class-id");
-  json_builder_add_int_value (b, r->class_id);
-  json_builder_set_member_name (b, "confidence");
-  json_builder_add_double_value (b, r->confidence);
-  gst_ssan_action_output_json_time (b, "window-start", r->window_start);
-  gst_ssan_action_output_json_time (b, "window-end", r->window_end);
-  json_builder_set_member_name (b, "window-index");
-  json_builder_add_int_value (b, (gint64)r->window_index);
-  json_builder_set_member_name (b, "inference-time");
-  json_builder_add_int_value (b, (gint64)r->inference_time);
-  json_builder_set_member_name (b, "element");
-  json_builder_add_string_value (b, r->element);
-  json_builder_set_member_name (b, "result-id");
-  json_builder_add_int_value (b, (gint64)r->result_id);
-  json_builder_set_member_name (b, "model");
-  json_builder_add_string_value (b, r->model);
+  /* the object's fields go in before the closing brace */
   if (obj) {
-    json_builder_set_member_name (b, "object-id");
-    json_builder_add_int_value (b, obj->id);
-    json_builder_set_member_name (b, "object-x");
-    json_builder_add_int_value (b, obj->x);
-    json_builder_set_member_name (b, "object-y");
-    json_builder_add_int_value (b, obj->y);
-    json_builder_set_member_name (b, "object-width");
-    json_builder_add_int_value (b, obj->width);
-    json_builder_set_member_name (b, "object-height");
-    json_builder_add_int_value (b, obj->height);
+    gsize n = strlen (json);
+
+    g_assert (n > 0 && json[n - 1] == '}');
+    json[n - 1] = '\0';
+    line = g_strdup_printf ("%s,\"object-id\":%" G_GINT64_FORMAT
+                            ",\"object-x\":%u,\"object-y\":%u,"
+                            "\"object-width\":%u,\"object-height\":%u}\n",
+        json, obj->id, obj->x, obj->y, obj->width, obj->height);
+  } else {
+    line = g_strconcat (json, "\n", NULL);
   }
-  json_builder_set_member_name (b, "labels");
-  json_builder_begin_array (b);
-  for (i = 0; i < r->n_top; i++)
-    json_builder_add_string_value (b, r->top_labels[i]);
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "scores");
-  json_builder_begin_array (b);
-  for (i = 0; i < r->n_top; i++)
-    json_builder_add_double_value (b, r->top_scores[i]);
-  json_builder_end_array (b);
-  gst_ssan_action_output_json_time (b, "stream-time", st_start);
-  gst_ssan_action_output_json_time (b, "stream-time-end", st_end);
-  json_builder_end_object (b);
-
-  root = json_builder_get_root (b);
-  gen = json_generator_new ();
-  json_generator_set_root (gen, root);
-  line = json_generator_to_data (gen, &len);
-  /* one write per line: with results-append, lines of several elements
-   * writing to one file do not interleave */
-  line = g_realloc (line, len + 1);
-  line[len++] = '\n';
-
-  json_node_unref (root);
-  g_object_unref (gen);
-  g_object_unref (b);
-  *length = len;
+  g_free (json);
+  /* one write per line: lines of several writers never interleave */
+  *length = strlen (line);
   return line;
 }
 

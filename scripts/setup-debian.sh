@@ -1,6 +1,9 @@
 #!/bin/sh
 # Installs, from Debian 12's archive, whatever gst-ssan needs to build, test
 # and run its demo.  Installs nothing when everything is already there.
+# (ssanpublish builds on libmosquitto and its tests start Debian's
+# mosquitto; the meta library's GIR/typelib needs gobject-introspection, the
+# Python example python3-gi and python3-gst-1.0.)
 # Usage: scripts/setup-debian.sh [--with-torch] [--with-clang] [--with-valgrind]
 #   torch: tools/*.py and their tests (scripts/test.sh); clang: the sanitizer build and the libFuzzer
 #   targets (scripts/test.sh); valgrind: scripts/valgrind-tests.sh
@@ -9,7 +12,10 @@ set -eu
 pkgs="build-essential meson ninja-build pkg-config libopenblas-dev
   libglib2.0-dev libjson-glib-dev libgstreamer1.0-dev
   libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base
-  gstreamer1.0-plugins-good libpango1.0-dev libcairo2-dev fonts-dejavu-core"
+  gstreamer1.0-plugins-good libpango1.0-dev libcairo2-dev fonts-dejavu-core
+  libmosquitto-dev mosquitto mosquitto-clients
+  gobject-introspection libgirepository1.0-dev python3-gi gir1.2-gstreamer-1.0
+  python3-gst-1.0"
 for arg in "$@"; do
   case "$arg" in
     --with-torch) pkgs="$pkgs python3-torch python3-torchvision python3-numpy python3-gi python3-gst-1.0" ;;

@@ -245,7 +245,7 @@ demo_report (Demo *d)
 int
 main (int argc, char **argv)
 {
-  gchar *model = g_strdup ("models/ssan-demo.safetensors");
+  gchar *model = NULL;
   gchar *output = g_strdup ("demo.webm");
   gchar *sheet_path = g_strdup ("demo-contact.png");
   gchar *source = NULL, *list = NULL, *data_root = NULL;
@@ -306,6 +306,11 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (octx);
+  if (model == NULL)
+    model = g_strdup (
+        g_file_test ("models/ssan-demo.safetensors", G_FILE_TEST_EXISTS)
+            ? "models/ssan-demo.safetensors"
+            : SSAN_MODELS_DIR "/ssan-demo.safetensors");
   if (list) {
     gint rc;
 
