@@ -1115,13 +1115,19 @@ block_forward (ssan_ctx *ctx, const ssan_block *bk, int nb, int *H, int *W)
   float *target;
   int h1, w1, hl, wl;
 
-  /* TSM: conv1 sees the shifted x, the identity / downsample the original */
+  int down_first = bk->fold > 0 && bk->has_down;
+
+  /* TSM: conv1 sees the shifted x, the identity / downsample the original;
+   * a downsample reads x first, so that x need not be restored */
+  if (down_first)
+    ssan_conv2d_forward (
+        &bk->down, ctx->x, nf * hw, hw, nf, h, w, ctx->d, 0, 0, &ctx->work);
   if (bk->fold > 0)
     ssan_shift_forward (
         ctx->x, bk->fold, nb, ctx->T, hw, ctx->keep, &ctx->work);
   ssan_conv2d_forward (
       &bk->conv1, ctx->x, nf * hw, hw, nf, h, w, ctx->t1, 1, 0, &ctx->work);
-  if (bk->fold > 0)
+  if (bk->fold > 0 && !bk->has_down)
     ssan_shift_restore (
         ctx->x, bk->fold, nb, ctx->T, hw, ctx->keep, &ctx->work);
   h1 = ssan_conv_out_size (h, bk->conv1.k, bk->conv1.stride, bk->conv1.pad);
@@ -1143,8 +1149,9 @@ block_forward (ssan_ctx *ctx, const ssan_block *bk, int nb, int *H, int *W)
     lsrc = ctx->t1;
   }
   if (bk->has_down) {
-    ssan_conv2d_forward (
-        &bk->down, ctx->x, nf * hw, hw, nf, h, w, ctx->d, 0, 0, &ctx->work);
+    if (!down_first)
+      ssan_conv2d_forward (
+          &bk->down, ctx->x, nf * hw, hw, nf, h, w, ctx->d, 0, 0, &ctx->work);
     target = ctx->d;
   } else {
     target = ctx->x;

@@ -4,7 +4,8 @@
  * The shift runs in place on the block input x (CNHW [C][nb*T][hw], see
  * ssan-ops.h) so that conv1 reads the shifted tensor with the layout it
  * always has; ssan_shift_restore then puts x back exactly as it was for the
- * identity / downsample path.  Only the 2*fold shifted channels move.  Each
+ * identity path (a block with a downsample runs it before the shift and
+ * needs no restore).  Only the 2*fold shifted channels move.  Each
  * window's frame that a shift pushes out (frame 0 of channels [0, fold),
  * frame T-1 of channels [fold, 2*fold)) waits in keep.  Everything is
  * memmove/memcpy/zero fill, so the result is bit-exact on every kernel

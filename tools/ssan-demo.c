@@ -249,7 +249,7 @@ main (int argc, char **argv)
   gchar *output = g_strdup ("demo.webm");
   gchar *sheet_path = g_strdup ("demo-contact.png");
   gchar *source = NULL, *list = NULL, *data_root = NULL;
-  gchar *twin = g_strdup (SSAN_SOURCE_DIR "/tools/ssan_eval_twin.py");
+  gchar *twin = NULL;
   gboolean no_twin = FALSE;
   gint clips = 22, clip_frames = 32, width = 640, height = 480, threads = 0;
   gint seed = 900001;
@@ -311,6 +311,11 @@ main (int argc, char **argv)
         g_file_test ("models/ssan-demo.safetensors", G_FILE_TEST_EXISTS)
             ? "models/ssan-demo.safetensors"
             : SSAN_MODELS_DIR "/ssan-demo.safetensors");
+  if (twin == NULL)
+    twin = g_strdup (g_file_test (SSAN_SOURCE_DIR "/tools/ssan_eval_twin.py",
+                         G_FILE_TEST_EXISTS)
+                         ? SSAN_SOURCE_DIR "/tools/ssan_eval_twin.py"
+                         : SSAN_PYTHON_DIR "/ssan_eval_twin.py");
   if (list) {
     gint rc;
 

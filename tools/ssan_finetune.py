@@ -48,7 +48,8 @@ def add_arguments(ap):
                    help="without --init: resnet18/34/50/101 or custom "
                    "(default custom, basic, --layers, --width)")
     g.add_argument("--shift-blocks", default=None,
-                   help="without --init: TSM blocks ('all' for every block)")
+                   help="TSM: blocks to shift ('all': every block), added "
+                   "to --init's (a shift has no weights)")
     g.add_argument("--segments", type=int, default=8, help="T")
     g.add_argument("--epochs", type=int, default=None)
     g.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd",
@@ -102,7 +103,7 @@ def build_model(args, init, labels, window_frames, rate):
     if base is not None:
         kw = dict(arch=base.arch, block=base.block, layers=base.layers,
                   width=base.width, mean=base.mean, std=base.std,
-                  shift_blocks=base.shift_blocks, shift_div=base.shift_div,
+                  shift_div=base.shift_div,
                   ssa_reduction=base.ssa_reduction,
                   input_size=args.input_size or base.input_size)
         ssa = list(base.ssa_blocks) + [b for b in ssa
@@ -117,12 +118,19 @@ def build_model(args, init, labels, window_frames, rate):
         if arch == "custom":
             kw.update(block="basic",
                       layers=[int(v) for v in args.layers.split(",")])
-        shift = args.shift_blocks or ""
-        if shift == "all":
-            layers = SSANConfig(**dict(kw, ssa_blocks=())).layers
-            shift = ["layer%d.%d" % (i + 1, j)
-                     for i, n in enumerate(layers) for j in range(n)]
-        kw["shift_blocks"] = shift
+    layers = SSANConfig(**dict(kw, ssa_blocks=())).layers
+    order = ["layer%d.%d" % (i + 1, j)
+             for i, n in enumerate(layers) for j in range(n)]
+    shift = set(base.shift_blocks if base is not None else ())
+    if args.shift_blocks == "all":
+        shift.update(order)
+    elif args.shift_blocks:
+        shift.update(b for b in args.shift_blocks.split(",") if b)
+    unknown = shift - set(order)
+    if unknown:
+        raise SystemExit("--shift-blocks: no block %r in this network"
+                         % sorted(unknown)[0])
+    kw["shift_blocks"] = [b for b in order if b in shift]
     if kw.get("resize") is None:
         kw["resize"] = int(round(kw["input_size"] * 256 / 224))
     source = "tools/train.py on %s" % os.path.basename(args.train_list)

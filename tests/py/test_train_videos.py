@@ -143,6 +143,17 @@ class TrainVideos(unittest.TestCase):
         self.assertRegex(r.stdout.strip().split("\n")[-1],
                          r"^top-1 [0-9]+\.[0-9] % over 3 clips$")
 
+    def test_shift_added_to_init(self):
+        out = self.p("tsm.safetensors")
+        r = train(*self.common(out), "--epochs", 1, "--ssa-blocks", "",
+                  "--shift-blocks", "layer2.0,layer1.0")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        info = subprocess.run([INFER, "--model", out, "--info"],
+                              capture_output=True, text=True, check=True)
+        self.assertIn("shift_blocks: layer1.0,layer2.0\n", info.stdout)
+        # the demo model's own SSA blocks stay
+        self.assertIn("ssa_blocks: layer1.0,layer2.0\n", info.stdout)
+
     def expect_refusal(self, needle, *args):
         out = self.p("refused.safetensors")
         r = train(*args, "--out", out)
@@ -170,6 +181,18 @@ class TrainVideos(unittest.TestCase):
                             self.p("labels.txt"))
         self.expect_refusal("--train-list needs --labels FILE",
                             "--train-list", self.p("train.txt"))
+        self.expect_refusal("--shift-blocks: no block 'layer1.1' in this "
+                            "network", "--train-list", self.p("train.txt"),
+                            "--labels", self.p("labels.txt"), "--init", DEMO,
+                            "--shift-blocks", "layer1.1")
+        with open(self.p("truncated.pth"), "wb") as fh:
+            fh.write(b"PK\x03\x04" + b"\0" * 100)
+        self.expect_refusal("--init %s: %s: not a readable PyTorch checkpoint"
+                            % (self.p("truncated.pth"),
+                               self.p("truncated.pth")),
+                            "--train-list", self.p("train.txt"), "--labels",
+                            self.p("labels.txt"), "--init",
+                            self.p("truncated.pth"))
         with open(self.p("none.txt"), "w") as fh:
             fh.write("clips/missing.webm 0\n")
         self.expect_refusal("no training video could be decoded (1 skipped)",
