@@ -21,6 +21,21 @@
  * dithering) to input_size x input_size RGB; frames whose shorter side is
  * the model's resize are thus only cropped, not scaled.
  *
+ * Windows by time (#GstSsanAction:window-by-time): when the model states
+ * the frame rate r of its training clips, a fixed-rate stream of another
+ * rate f gets L' = max (T, round (L f / r)) and stride' = max (1, round
+ * (stride f / r)) unless window-frames is set; a variable-rate stream
+ * (framerate 0/1) gets windows of duration L / r every stride / r, each
+ * segment taking the frame whose PTS is nearest its centre (see
+ * ssanwindow.h).  #GstSsanAction:active-window-frames and
+ * #GstSsanAction:active-stride tell what was chosen.
+ *
+ * Inference: the elements of a process naming the same model file and
+ * segments queue their windows in one shared scheduler, which evaluates
+ * them in batches on the process's thread budget (#GstSsanAction:threads,
+ * GST_SSAN_THREADS, else the online cores; see gstssanscheduler.h);
+ * #GstSsanAction:shared-scheduler=false gives the element its own.
+ *
  * Each result (label, class id, smoothed confidence, top-k labels and
  * scores, window start/end PTS, window index, inference time, result id,
  * element name, model) is
@@ -96,20 +111,22 @@
 #endif
 
 #include "gstssanaction.h"
+#include "gstssanactionmeta.h"
+#include "gstssanactionoutput.h"
+#include "gstssanscheduler.h"
+#include "ssanpostproc.h"
+#include "ssanroi.h"
+#include "ssanwindow.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "gstssanjson.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
 #define GST_CAT_DEFAULT gst_ssan_action_debug
@@ -128,10 +145,18 @@ GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
 #define DEFAULT_RESULTS_APPEND FALSE
 #define DEFAULT_LATENCY 0
 #define DEFAULT_QOS FALSE
+#define DEFAULT_WINDOW_BY_TIME TRUE
+#define DEFAULT_SHARED_SCHEDULER TRUE
+#define DEFAULT_INFERENCE_REGION GST_SSAN_ACTION_REGION_FULL_FRAME
+#define DEFAULT_OBJECT_CLASS NULL
+#define DEFAULT_MAX_OBJECTS 16
+#define DEFAULT_ROI_MARGIN 0.0
 
-#define MAX_SEGMENTS 256
-#define MAX_WINDOW_FRAMES 4096
-#define MAX_STRIDE 65536
+#define MAX_OBJECTS 256
+
+#define MAX_SEGMENTS SSAN_WINDOW_MAX_SEGMENTS
+#define MAX_WINDOW_FRAMES SSAN_WINDOW_MAX_FRAMES
+#define MAX_STRIDE SSAN_WINDOW_MAX_STRIDE
 #define MAX_SMOOTHING 1024
 #define MAX_TOP_K 1000
 
@@ -154,6 +179,148 @@ enum {
   PROP_LATENCY,
   PROP_QOS,
   PROP_RESULTS_APPEND,
+  PROP_WINDOW_BY_TIME,
+  PROP_ACTIVE_WINDOW_FRAMES,
+  PROP_ACTIVE_STRIDE,
+  PROP_SHARED_SCHEDULER,
+  PROP_INFERENCE_REGION,
+  PROP_OBJECT_CLASS,
+  PROP_MAX_OBJECTS,
+  PROP_ROI_MARGIN,
+  PROP_OBJECTS_EVICTED,
+  PROP_ROIS_IGNORED,
+};
+
+/* Settings as the properties last set them (GST_OBJECT_LOCK). */
+typedef struct {
+  gchar *model;
+  gchar *labels;
+  gint segments;
+  gint window_frames;
+  gint stride;
+  gint threads;
+  GstSsanActionMode mode;
+  gint smoothing;
+  gdouble threshold;
+  gint top_k;
+  gchar *results_location;
+  GstClockTime latency;
+  gboolean qos;
+  gboolean results_append;
+  gboolean window_by_time;
+  gboolean shared_scheduler;
+  GstSsanActionRegion inference_region;
+  gchar *object_class;
+  gint max_objects;
+  gdouble roi_margin;
+} GstSsanActionSettings;
+
+/* One window handed to evaluation: what it covers and how to report it. */
+typedef struct {
+  GstClockTime start, end, start_st, end_st; /* PTS and stream times */
+  guint64 index;
+  guint generation; /* the element's when the window was cut */
+  gint top_k;
+  gdouble threshold;
+  gboolean reset_history; /* empty the smoothing history first */
+  gboolean has_object;    /* inference-region=roi: about this object */
+  GstSsanActionObjectInfo object;
+} GstSsanActionJob;
+
+/* inference-region=roi: the state of one tracked object, in the slot the
+ * object table (ssanroi.h) gave it.  A slot's memory is made when an object
+ * first takes it and kept for the objects after it (at most max-objects).
+ * Streaming thread only. */
+typedef struct {
+  gboolean allocated;
+  ssan_window *window;
+  guint n_slots;
+  guint8 *ring;          /* [n_slots][rgb_info.size] */
+  GstBuffer **slot_bufs; /* wrap ring slots for the converter */
+  GstVideoConverter *convert;
+  ssan_crop crop; /* what convert crops */
+  ssan_postproc *postproc;
+  GstSsanSchedulerClient *client;
+  guint64 window_index;
+  gboolean history_reset;
+  gboolean pending; /* a window of it is in the scheduler */
+  GstSsanActionJob job;
+  GstSsanActionObjectInfo box; /* its box in the current frame */
+  GstStructure *latest_params; /* its latest result, as ROI params */
+} GstSsanActionObject;
+
+/* A frame's path: transform_ip () hands it to the window (ssanwindow.h),
+ * which says whether to convert it into one of the frame slots (spec §5,
+ * setup_converter) and whether a window is complete; fill_tensor () turns
+ * the window's slots into the scheduler client's input; evaluate () runs it
+ * through the shared scheduler (gstssanscheduler.h), turns the logits into
+ * a result (ssanpostproc.h) and publishes it (message, JSON line, latest
+ * result); attach () puts the latest result on every buffer (meta, ROI). */
+struct _GstSsanAction {
+  GstBaseTransform parent;
+
+  /* GST_OBJECT_LOCK */
+  GstSsanActionSettings settings;
+  gboolean reconfigure;         /* a setting the stream depends on changed */
+  GstClockTime qos_earliest;    /* from QoS events: running time */
+  gboolean reopen_results;      /* results-location was set */
+  gint active_L, active_stride; /* the window's, once caps are known */
+
+  /* Streaming thread (and start/stop); the worker only touches the
+   * client, postproc and labels while busy is set. */
+  GstSsanActionSettings active; /* settings the running configuration uses */
+  gboolean negotiated;
+  GstVideoInfo in_info;
+  GstSsanModelRef *model;
+  const ssan_info *info;
+  GstSsanSchedulerClient *client; /* its input: the window's tensor */
+  gint T, S, n_classes;
+  gchar **labels;             /* [n_classes], NULL-terminated */
+  GstVideoInfo rgb_info;      /* S x S packed RGB */
+  GstVideoConverter *convert; /* input caps -> rgb_info, centre crop */
+  ssan_window *window;        /* which frames, which slots, when */
+  guint n_slots;              /* converted frames kept at once */
+  guint8 *ring;               /* [n_slots][rgb_info.size] */
+  GstBuffer **slot_bufs;      /* wrap ring slots for the converter */
+  guint64 n_frames;           /* frames since the window was emptied */
+  GstClockTime last_pts;      /* of the frame before */
+  guint64 window_index;       /* next window */
+  float lut[3][256];          /* pixel -> normalised value, per channel */
+  ssan_postproc *postproc;    /* smoothing history, top-k */
+  ssan_objects *objects;      /* inference-region=roi: tracked objects */
+  GstSsanActionObject *obj;   /* [max-objects], by the table's slots */
+  GQuark object_class;        /* 0: any ROI type but "action" */
+  ssan_window_plan plan;      /* of the windows (also the objects') */
+  gboolean history_reset;     /* empty the history before the next result */
+  gboolean warned_not_finite; /* streaming thread or busy worker */
+
+  /* lock: worker hand-over, latest result and counters */
+  GMutex lock;
+  GCond cond;
+  GThread *worker;
+  gboolean quit;
+  gboolean busy;
+  gboolean failed;  /* the worker posted an error */
+  guint generation; /* bumped by flushes: stale results dropped */
+  GstSsanActionJob job;
+  GstSsanActionResult *latest;
+  GstStructure *latest_params; /* latest as ROI params / message fields */
+  guint64 windows_evaluated;
+  guint64 windows_skipped;
+  guint64 objects_evicted;  /* objects whose window a newcomer took */
+  guint64 rois_ignored;     /* ROIs without a window: table full, bad box */
+  guint64 results_produced; /* never reset: the next result's result_id */
+  GstClockTime worst_delay; /* longest a sync evaluation held a frame */
+  GstClockTime latency_answered; /* own latency last reported */
+
+  gint roi_id; /* set once, at init */
+
+  /* results_lock: the results file, written by the streaming thread (sync)
+   * or the worker (async) */
+  GMutex results_lock;
+  gint results_fd; /* -1: none */
+  gchar *results_path;
+  gboolean warned_write; /* since the file was opened */
 };
 
 #define VIDEO_CAPS                                                             \
@@ -200,102 +367,23 @@ gst_ssan_action_mode_get_type (void)
   return type;
 }
 
-/* Model cache: one loaded copy per model file (canonical path), shared by
- * every element of the process.  A file changed on disk (size, mtime or
- * inode) is a new model: it is loaded again, while holders of the old copy
- * keep theirs until they let go. */
-struct _GstSsanModelRef {
-  gchar *path; /* canonical */
-  ssan_model *model;
-  struct stat st;  /* the file when it was loaded */
-  gint refcount;   /* cache_lock */
-  gboolean cached; /* the cache's entry for path (cache_lock) */
-};
-
-static GMutex cache_lock;
-static GHashTable *cache;
-
-static gboolean
-gst_ssan_model_file_same (const struct stat *a, const struct stat *b)
+GType
+gst_ssan_action_region_get_type (void)
 {
-  return a->st_dev == b->st_dev && a->st_ino == b->st_ino
-         && a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec
-         && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_SSAN_ACTION_REGION_FULL_FRAME, "One window over the whole frame",
+        "full-frame" },
+    { GST_SSAN_ACTION_REGION_ROI,
+        "One window per tracked object (upstream ROI metas)", "roi" },
+    { 0, NULL, NULL },
+  };
 
-/* Whether ref's file is still the one it was loaded from. */
-static gboolean
-gst_ssan_model_ref_is_current (const GstSsanModelRef *ref)
-{
-  struct stat st;
-
-  return stat (ref->path, &st) == 0 && gst_ssan_model_file_same (&st, &ref->st);
-}
-
-static GstSsanModelRef *
-gst_ssan_model_ref_acquire (const gchar *path, ssan_error *err)
-{
-  GstSsanModelRef *ref;
-  char *canonical;
-  struct stat st;
-
-  canonical = realpath (path, NULL);
-  if (canonical == NULL || stat (canonical, &st) != 0) {
-    /* let the loader word the error */
-    ssan_model *m = ssan_model_load (path, err);
-    if (m) {
-      ssan_model_free (m);
-      snprintf (
-          err->msg, sizeof (err->msg), "%s: %s", path, g_strerror (errno));
-      err->code = SSAN_ERR_IO;
-    }
-    free (canonical);
-    return NULL;
+  if (g_once_init_enter (&type)) {
+    GType _type = g_enum_register_static ("GstSsanActionRegion", values);
+    g_once_init_leave (&type, _type);
   }
-
-  g_mutex_lock (&cache_lock);
-  if (cache == NULL)
-    cache = g_hash_table_new (g_str_hash, g_str_equal);
-  ref = g_hash_table_lookup (cache, canonical);
-  if (ref && gst_ssan_model_file_same (&ref->st, &st)) {
-    ref->refcount++;
-  } else {
-    ssan_model *m = ssan_model_load (canonical, err);
-
-    if (m) {
-      if (ref)
-        ref->cached = FALSE;
-      ref = g_new0 (GstSsanModelRef, 1);
-      ref->path = g_strdup (canonical);
-      ref->model = m;
-      ref->st = st;
-      ref->refcount = 1;
-      ref->cached = TRUE;
-      g_hash_table_replace (cache, ref->path, ref);
-      GST_INFO ("loaded model %s", ref->path);
-    } else {
-      ref = NULL;
-    }
-  }
-  g_mutex_unlock (&cache_lock);
-  free (canonical);
-
-  return ref;
-}
-
-static void
-gst_ssan_model_ref_release (GstSsanModelRef *ref)
-{
-  g_mutex_lock (&cache_lock);
-  if (--ref->refcount == 0) {
-    if (ref->cached)
-      g_hash_table_remove (cache, ref->path);
-    GST_INFO ("freeing model %s", ref->path);
-    ssan_model_free (ref->model);
-    g_free (ref->path);
-    g_free (ref);
-  }
-  g_mutex_unlock (&cache_lock);
+  return type;
 }
 
 static void
@@ -304,6 +392,7 @@ gst_ssan_action_settings_clear (GstSsanActionSettings *s)
   g_clear_pointer (&s->model, g_free);
   g_clear_pointer (&s->labels, g_free);
   g_clear_pointer (&s->results_location, g_free);
+  g_clear_pointer (&s->object_class, g_free);
 }
 
 static void
@@ -315,53 +404,18 @@ gst_ssan_action_settings_copy (
   dst->model = g_strdup (src->model);
   dst->labels = g_strdup (src->labels);
   dst->results_location = g_strdup (src->results_location);
+  dst->object_class = g_strdup (src->object_class);
 }
 
-/* Spec §4: frame n (counted from the start of the window sequence) is
- * sampled by some window k >= 0 iff n = k * stride + idx[i] for some i. */
-static inline gboolean
-gst_ssan_action_is_sampled (GstSsanAction *self, guint64 n)
-{
-  gint i;
-
-  for (i = 0; i < self->T; i++) {
-    guint64 idx = self->sample_idx[i];
-    if (n >= idx && (n - idx) % self->stride == 0)
-      return TRUE;
-  }
-  return FALSE;
-}
-
-static inline gboolean
-gst_ssan_action_is_window_end (GstSsanAction *self, guint64 n)
-{
-  return n + 1 >= (guint64)self->L && (n + 1 - self->L) % self->stride == 0;
-}
-
-/* Most sampled frames any window span of L frames holds: that many
- * converted frames must be kept.  The pattern is periodic in stride once
- * n >= L - 1, so two periods past 2L cover every case. */
-static guint
-gst_ssan_action_count_slots (GstSsanAction *self)
-{
-  guint64 n, end = 2 * (guint64)self->L + 2 * (guint64)self->stride;
-  guint *prefix = g_new0 (guint, end + 1);
-  guint best = 1;
-
-  for (n = 0; n < end; n++)
-    prefix[n + 1] = prefix[n] + (gst_ssan_action_is_sampled (self, n) ? 1 : 0);
-  for (n = self->L - 1; n < end; n++)
-    best = MAX (best, prefix[n + 1] - prefix[n + 1 - self->L]);
-  g_free (prefix);
-
-  return best;
-}
+static void gst_ssan_action_objects_clear (GstSsanAction *self, gboolean keep);
 
 static void
 gst_ssan_action_reset_window (GstSsanAction *self)
 {
+  if (self->window)
+    ssan_window_reset (self->window);
+  gst_ssan_action_objects_clear (self, TRUE);
   self->n_frames = 0;
-  self->n_sampled = 0;
   self->window_index = 0;
   self->history_reset = TRUE;
 }
@@ -384,7 +438,7 @@ gst_ssan_action_wait_idle (GstSsanAction *self)
 }
 
 static void
-gst_ssan_action_free_buffers (GstSsanAction *self)
+gst_ssan_action_free_window (GstSsanAction *self)
 {
   guint i;
 
@@ -394,15 +448,116 @@ gst_ssan_action_free_buffers (GstSsanAction *self)
   }
   g_clear_pointer (&self->slot_bufs, g_free);
   g_clear_pointer (&self->ring, g_free);
-  g_clear_pointer (&self->slot_of, g_free);
-  g_clear_pointer (&self->pts, g_free);
-  g_clear_pointer (&self->sample_idx, g_free);
-  g_clear_pointer (&self->tensor, g_free);
-  g_clear_pointer (&self->logits, g_free);
-  g_clear_pointer (&self->probs, g_free);
-  g_clear_pointer (&self->avg, g_free);
-  g_clear_pointer (&self->order, g_free);
+  g_clear_pointer (&self->window, ssan_window_free);
   self->n_slots = 0;
+}
+
+/* A new object in obj's slot: an empty window and history, no result;
+ * a window of the object before it still in the scheduler is dropped. */
+static void
+gst_ssan_action_object_reset (GstSsanActionObject *obj)
+{
+  if (obj->client)
+    gst_ssan_scheduler_client_cancel (obj->client);
+  if (obj->window)
+    ssan_window_reset (obj->window);
+  obj->pending = FALSE;
+  obj->window_index = 0;
+  obj->history_reset = TRUE;
+  g_clear_pointer (&obj->latest_params, gst_structure_free);
+}
+
+static void
+gst_ssan_action_object_free (GstSsanActionObject *obj)
+{
+  guint i;
+
+  if (obj->slot_bufs) {
+    for (i = 0; i < obj->n_slots; i++)
+      gst_buffer_unref (obj->slot_bufs[i]);
+  }
+  g_free (obj->slot_bufs);
+  g_free (obj->ring);
+  if (obj->window)
+    ssan_window_free (obj->window);
+  if (obj->convert)
+    gst_video_converter_free (obj->convert);
+  if (obj->postproc)
+    ssan_postproc_free (obj->postproc);
+  if (obj->client)
+    gst_ssan_scheduler_client_free (obj->client);
+  if (obj->latest_params)
+    gst_structure_free (obj->latest_params);
+  memset (obj, 0, sizeof (*obj));
+}
+
+/* Gives obj's slot its memory (once per slot): window, frames, history,
+ * a client of the element's scheduler.  FALSE when memory runs out. */
+static gboolean
+gst_ssan_action_object_alloc (GstSsanAction *self, GstSsanActionObject *obj)
+{
+  gsize slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
+  ssan_error err = {
+    0,
+  };
+  guint i;
+
+  obj->window = ssan_window_new (&self->plan);
+  if (obj->window == NULL)
+    goto failed;
+  obj->n_slots = (guint)ssan_window_n_slots (obj->window);
+  obj->ring = g_try_malloc0_n (obj->n_slots, slot_size);
+  obj->postproc
+      = ssan_postproc_new (self->n_classes, MAX (1, self->active.smoothing));
+  obj->client = gst_ssan_scheduler_client_new (
+      self->model, self->T, self->active.shared_scheduler, &err);
+  if (obj->ring == NULL || obj->postproc == NULL || obj->client == NULL)
+    goto failed;
+  obj->slot_bufs = g_new0 (GstBuffer *, obj->n_slots);
+  for (i = 0; i < obj->n_slots; i++)
+    obj->slot_bufs[i] = gst_buffer_new_wrapped_full (
+        0, obj->ring + i * slot_size, slot_size, 0, slot_size, NULL, NULL);
+  obj->allocated = TRUE;
+  return TRUE;
+
+failed:
+  GST_WARNING_OBJECT (self, "no memory for an object's window: %s", err.msg);
+  gst_ssan_action_object_free (obj);
+  return FALSE;
+}
+
+/* Forgets every tracked object (flush, caps, configuration); their memory
+ * goes too unless keep. */
+static void
+gst_ssan_action_objects_clear (GstSsanAction *self, gboolean keep)
+{
+  gint i;
+
+  if (self->objects == NULL)
+    return;
+  ssan_objects_clear (self->objects);
+  for (i = 0; i < ssan_objects_capacity (self->objects); i++) {
+    if (keep && self->obj[i].allocated)
+      gst_ssan_action_object_reset (&self->obj[i]);
+    else
+      gst_ssan_action_object_free (&self->obj[i]);
+  }
+}
+
+static void
+gst_ssan_action_objects_free (GstSsanAction *self)
+{
+  gst_ssan_action_objects_clear (self, FALSE);
+  g_clear_pointer (&self->obj, g_free);
+  g_clear_pointer (&self->objects, ssan_objects_free);
+}
+
+static void
+gst_ssan_action_free_buffers (GstSsanAction *self)
+{
+  gst_ssan_action_objects_free (self);
+  gst_ssan_action_free_window (self);
+  g_clear_pointer (&self->postproc, ssan_postproc_free);
 }
 
 /* Makes location (NULL: none) the results file, truncated or appended to;
@@ -441,47 +596,6 @@ open_failed : {
 }
 }
 
-/* Writes all of data to fd, or sets *error to errno.  A FIFO or pipe whose
- * reader went away answers EPIPE and raises SIGPIPE, whose default action
- * would kill the host process: SIGPIPE is blocked in this thread while
- * writing, and one it raised is taken off again before it is unblocked
- * (one pending before is left alone). */
-static gboolean
-gst_ssan_action_write_all (gint fd, const gchar *data, gsize len, gint *error)
-{
-  sigset_t pipe_set, old, pending;
-  gboolean was_pending;
-
-  sigemptyset (&pipe_set);
-  sigaddset (&pipe_set, SIGPIPE);
-  sigpending (&pending);
-  was_pending = sigismember (&pending, SIGPIPE);
-  pthread_sigmask (SIG_BLOCK, &pipe_set, &old);
-
-  *error = 0;
-  while (len > 0) {
-    ssize_t n = write (fd, data, len);
-
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      *error = n < 0 ? errno : EIO;
-      break;
-    }
-    data += n;
-    len -= n;
-  }
-
-  if (*error == EPIPE && !was_pending) {
-    const struct timespec zero = { 0, 0 };
-
-    while (sigtimedwait (&pipe_set, NULL, &zero) < 0 && errno == EINTR)
-      ;
-  }
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
-  return *error == 0;
-}
-
 /* What stop() lets go: the model, its context and labels stay for the
  * next start() (state cycles do not reload; start() checks the file). */
 static void
@@ -500,31 +614,23 @@ gst_ssan_action_free_stream (GstSsanAction *self)
   g_clear_pointer (&self->convert, gst_video_converter_free);
   self->negotiated = FALSE;
   g_clear_pointer (&self->labels, g_strfreev);
-  g_clear_pointer (&self->ctx, ssan_ctx_free);
+  g_clear_pointer (&self->client, gst_ssan_scheduler_client_free);
   if (self->model)
     gst_ssan_model_ref_release (self->model);
   self->model = NULL;
   self->info = NULL;
   gst_ssan_action_open_results (self, NULL, FALSE);
   gst_ssan_action_settings_clear (&self->active);
-  self->T = self->L = self->stride = self->S = self->n_classes = 0;
+  self->T = self->S = self->n_classes = 0;
 }
 
-/* Rebuilds the converter for the negotiated input: centre crop of side
- * shorter * S / resize (rounded, at least 1), scaled to S x S RGB. */
-static gboolean
-gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
+/* A converter of the negotiated input to the model's S x S RGB: the crop
+ * (ssanroi.h) scaled, linear resampling, no dither; NULL on failure. */
+static GstVideoConverter *
+gst_ssan_action_new_converter (
+    GstSsanAction *self, const GstVideoInfo *in, const ssan_crop *crop)
 {
-  gint w = GST_VIDEO_INFO_WIDTH (in), h = GST_VIDEO_INFO_HEIGHT (in);
-  gint64 shorter = MIN (w, h);
   GstVideoInfo out = self->rgb_info;
-  gint side;
-
-  g_clear_pointer (&self->convert, gst_video_converter_free);
-
-  side = (gint)((shorter * self->S + self->info->resize / 2)
-                / self->info->resize);
-  side = CLAMP (side, 1, (gint)shorter);
 
   /* the converter insists on matching rates and layouts */
   GST_VIDEO_INFO_FPS_N (&out) = GST_VIDEO_INFO_FPS_N (in);
@@ -532,16 +638,32 @@ gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
   GST_VIDEO_INFO_INTERLACE_MODE (&out) = GST_VIDEO_INFO_INTERLACE_MODE (in);
   GST_VIDEO_INFO_FIELD_ORDER (&out) = GST_VIDEO_INFO_FIELD_ORDER (in);
 
-  self->convert = gst_video_converter_new ((GstVideoInfo *)in, &out,
+  return gst_video_converter_new ((GstVideoInfo *)in, &out,
       gst_structure_new ("GstVideoConverter", GST_VIDEO_CONVERTER_OPT_SRC_X,
-          G_TYPE_INT, (w - side) / 2, GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT,
-          (h - side) / 2, GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, side,
-          GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, side,
+          G_TYPE_INT, crop->x, GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT,
+          crop->y, GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, crop->side,
+          GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, crop->side,
           GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD,
           GST_TYPE_VIDEO_RESAMPLER_METHOD, GST_VIDEO_RESAMPLER_METHOD_LINEAR,
           GST_VIDEO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_VIDEO_DITHER_METHOD,
           GST_VIDEO_DITHER_NONE, GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT,
           1, NULL));
+}
+
+/* Rebuilds the converter for the negotiated input: the full-frame crop of
+ * spec §5, centre square of side shorter * S / resize (rounded, at least
+ * 1), scaled to S x S RGB. */
+static gboolean
+gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
+{
+  gint w = GST_VIDEO_INFO_WIDTH (in), h = GST_VIDEO_INFO_HEIGHT (in);
+  ssan_crop crop;
+
+  g_clear_pointer (&self->convert, gst_video_converter_free);
+  if (ssan_crop_for_box (
+          w, h, 0, 0, w, h, 0.0, self->S, self->info->resize, &crop)
+      == 0)
+    self->convert = gst_ssan_action_new_converter (self, in, &crop);
   if (self->convert == NULL) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Cannot convert %s %dx%d video to the model's %dx%d RGB input.",
@@ -550,8 +672,8 @@ gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
     return FALSE;
   }
   GST_DEBUG_OBJECT (self, "%s %dx%d: crop %d at %d,%d -> RGB %dx%d",
-      GST_VIDEO_INFO_NAME (in), w, h, side, (w - side) / 2, (h - side) / 2,
-      self->S, self->S);
+      GST_VIDEO_INFO_NAME (in), w, h, crop.side, crop.x, crop.y, self->S,
+      self->S);
   return TRUE;
 }
 
@@ -612,6 +734,104 @@ gst_ssan_action_read_labels (
   return labels;
 }
 
+/* Cuts windows for the negotiated stream: L and stride (scaled to the
+ * stream's rate, or by time on variable-rate streams, spec §4), the frame
+ * slots, the converter.  Runs in configure () once caps are known and in
+ * set_caps (); the worker never touches the window or the slots.  Posts an
+ * error and returns FALSE on failure. */
+static gboolean
+gst_ssan_action_setup_window (GstSsanAction *self)
+{
+  ssan_window_request q = {
+    0,
+  };
+  ssan_window_plan plan;
+  ssan_window_status status;
+  gint bad_length = 0;
+  gsize slot_size;
+  guint slot;
+
+  q.segments = self->T;
+  q.window_frames = self->active.window_frames;
+  q.stride = self->active.stride;
+  q.model_window_frames = self->info->window_frames;
+  q.model_rate_num = self->info->frame_rate_num;
+  q.model_rate_den = self->info->frame_rate_den;
+  q.stream_rate_num = GST_VIDEO_INFO_FPS_N (&self->in_info);
+  q.stream_rate_den = GST_VIDEO_INFO_FPS_D (&self->in_info);
+  q.by_time = self->active.window_by_time;
+  status = ssan_window_plan_make (&q, &plan, &bad_length);
+  if (status != SSAN_WINDOW_OK)
+    goto bad_plan;
+
+  gst_ssan_action_free_window (self);
+  /* the objects' windows follow the plan */
+  gst_ssan_action_objects_clear (self, FALSE);
+  self->plan = plan;
+  self->window = ssan_window_new (&plan);
+  if (self->window == NULL)
+    goto no_memory;
+  self->n_slots = (guint)ssan_window_n_slots (self->window);
+  slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
+  self->ring = g_try_malloc0_n (self->n_slots, slot_size);
+  if (self->ring == NULL)
+    goto no_memory;
+  self->slot_bufs = g_new0 (GstBuffer *, self->n_slots);
+  for (slot = 0; slot < self->n_slots; slot++)
+    self->slot_bufs[slot] = gst_buffer_new_wrapped_full (
+        0, self->ring + slot * slot_size, slot_size, 0, slot_size, NULL, NULL);
+
+  GST_OBJECT_LOCK (self);
+  self->active_L = plan.L;
+  self->active_stride = plan.stride;
+  GST_OBJECT_UNLOCK (self);
+  if (plan.mode == SSAN_WINDOW_BY_TIME)
+    GST_INFO_OBJECT (self,
+        "variable-rate stream: windows of %" GST_TIME_FORMAT
+        " (%d frames at the model's %d/%d fps) every %" GST_TIME_FORMAT
+        ", T %d, %u frame slots",
+        GST_TIME_ARGS (plan.duration), plan.L, self->info->frame_rate_num,
+        self->info->frame_rate_den, GST_TIME_ARGS (plan.step), plan.T,
+        self->n_slots);
+  else
+    GST_INFO_OBJECT (self,
+        "windows of L %d frames every %d (%s), T %d, %u frame slots", plan.L,
+        plan.stride,
+        plan.scaled ? "scaled from the model's rate to the stream's"
+                    : "as set or the model's",
+        plan.T, self->n_slots);
+
+  return gst_ssan_action_setup_converter (self, &self->in_info);
+
+  /* ERRORS */
+bad_plan : {
+  if (status == SSAN_WINDOW_ERR_LENGTH)
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("A window of %d frames at %d/%d fps is longer than %d frames.",
+            bad_length, q.stream_rate_num, q.stream_rate_den,
+            MAX_WINDOW_FRAMES),
+        ("the model's %d frames at %d/%d fps, scaled to the stream's rate; "
+         "set window-frames, or window-by-time=false",
+            q.model_window_frames, q.model_rate_num, q.model_rate_den));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("A stride of more than %d frames at %d/%d fps.", MAX_STRIDE,
+            q.stream_rate_num, q.stream_rate_den),
+        ("the stride scaled from the model's %d/%d fps to the stream's; set "
+         "stride, or window-by-time=false",
+            q.model_rate_num, q.model_rate_den));
+  return FALSE;
+}
+no_memory : {
+  GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+      ("Not enough memory for %u frames of %dx%d.", self->n_slots, self->S,
+          self->S),
+      (NULL));
+  gst_ssan_action_free_window (self);
+  return FALSE;
+}
+}
+
 /* Brings the running configuration in line with the settings.  Runs in
  * start() and, after a property change, in the streaming thread before the
  * next buffer; the worker is idle while it runs.  Posts an error and
@@ -626,9 +846,11 @@ gst_ssan_action_configure (GstSsanAction *self)
   ssan_error err = {
     0,
   };
-  gint T, L, stride, c, i, p;
-  guint slot;
-  gsize slot_size;
+  ssan_window_request q = {
+    0,
+  };
+  ssan_window_plan plan;
+  gint T, L = 0, c, i, p;
 
   GST_OBJECT_LOCK (self);
   gst_ssan_action_settings_copy (&s, &self->settings);
@@ -649,32 +871,33 @@ gst_ssan_action_configure (GstSsanAction *self)
     GstSsanModelRef *ref = gst_ssan_model_ref_acquire (s.model, &err);
     if (ref == NULL)
       goto load_failed;
-    g_clear_pointer (&self->ctx, ssan_ctx_free);
+    g_clear_pointer (&self->client, gst_ssan_scheduler_client_free);
     g_clear_pointer (&self->labels, g_strfreev);
     if (self->model)
       gst_ssan_model_ref_release (self->model);
     self->model = ref;
-    self->info = ssan_model_get_info (ref->model);
+    self->info = gst_ssan_model_ref_get_info (ref);
   }
 
+  /* the bounds of T, L and stride before the stream's rate is known */
   T = s.segments > 0 ? s.segments : self->info->segments;
-  if (s.window_frames > 0)
-    L = s.window_frames;
-  else
-    L = MAX (self->info->window_frames, T);
-  if (L < T)
+  q.segments = T;
+  q.window_frames = s.window_frames;
+  q.stride = s.stride;
+  q.model_window_frames = self->info->window_frames;
+  if (ssan_window_plan_make (&q, &plan, &L) != SSAN_WINDOW_OK)
     goto bad_window;
-  if (L > MAX_WINDOW_FRAMES)
-    goto bad_window;
-  stride = s.stride > 0 ? s.stride : MAX (1, L / T);
 
-  if (self->ctx == NULL || ssan_ctx_get_segments (self->ctx) != T) {
-    g_clear_pointer (&self->ctx, ssan_ctx_free);
-    self->ctx = ssan_ctx_new (self->model->model, T, 1, &err);
-    if (self->ctx == NULL)
+  if (self->client == NULL || self->T != T
+      || s.shared_scheduler != self->active.shared_scheduler) {
+    g_clear_pointer (&self->client, gst_ssan_scheduler_client_free);
+    self->client = gst_ssan_scheduler_client_new (
+        self->model, T, s.shared_scheduler, &err);
+    if (self->client == NULL)
       goto ctx_failed;
   }
-  ssan_ctx_set_threads (self->ctx, s.threads);
+  if (s.threads > 0)
+    gst_ssan_scheduler_set_thread_budget (s.threads);
 
   if (model_changed || g_strcmp0 (s.labels, self->active.labels) != 0) {
     gchar **labels;
@@ -702,56 +925,39 @@ gst_ssan_action_configure (GstSsanAction *self)
 
   gst_ssan_action_free_buffers (self);
   self->T = T;
-  self->L = L;
-  self->stride = stride;
   self->S = self->info->input_size;
   self->n_classes = self->info->num_classes;
-  self->smoothing = MAX (1, s.smoothing);
+  self->postproc = ssan_postproc_new (self->n_classes, MAX (1, s.smoothing));
+  if (self->postproc == NULL)
+    goto no_memory;
+  if (s.inference_region == GST_SSAN_ACTION_REGION_ROI) {
+    gint max_objects = CLAMP (s.max_objects, 1, MAX_OBJECTS);
 
-  self->sample_idx = g_new (gint, T);
-  for (i = 0; i < T; i++)
-    self->sample_idx[i] = ssan_sample_index (L, T, i);
+    self->objects = ssan_objects_new (max_objects, 0);
+    self->obj = g_new0 (GstSsanActionObject, max_objects);
+    if (self->objects == NULL)
+      goto no_memory;
+  }
+  self->object_class = s.object_class && s.object_class[0] != '\0'
+                           ? g_quark_from_string (s.object_class)
+                           : 0;
 
   gst_video_info_set_format (
       &self->rgb_info, GST_VIDEO_FORMAT_RGB, self->S, self->S);
-  slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
-  self->n_slots = gst_ssan_action_count_slots (self);
-  self->ring = g_try_malloc0_n (self->n_slots, slot_size);
-  if (self->ring == NULL)
-    goto no_memory;
-  self->slot_bufs = g_new0 (GstBuffer *, self->n_slots);
-  for (slot = 0; slot < self->n_slots; slot++)
-    self->slot_bufs[slot] = gst_buffer_new_wrapped_full (
-        0, self->ring + slot * slot_size, slot_size, 0, slot_size, NULL, NULL);
-  self->slot_of = g_new (gint, L);
-  self->pts = g_new (GstClockTime, L);
-  self->tensor
-      = g_try_malloc_n ((gsize)T * 3 * self->S, self->S * sizeof (float));
-  if (self->tensor == NULL)
-    goto no_memory;
-  self->logits = g_new0 (float, self->n_classes);
-  self->probs = g_new0 (gdouble, (gsize)self->smoothing * self->n_classes);
-  self->avg = g_new0 (gdouble, self->n_classes);
-  self->order = g_new0 (gint, self->n_classes);
-
   for (c = 0; c < 3; c++)
     for (p = 0; p < 256; p++)
       self->lut[c][p]
           = (float)((p / 255.0 - self->info->mean[c]) / self->info->std[c]);
 
-  if (self->negotiated
-      && !gst_ssan_action_setup_converter (self, &self->in_info))
-    goto failed;
-
   gst_ssan_action_settings_copy (&self->active, &s);
   gst_ssan_action_settings_clear (&s);
+  if (self->negotiated && !gst_ssan_action_setup_window (self))
+    goto failed;
   gst_ssan_action_reset_window (self);
 
-  GST_INFO_OBJECT (self,
-      "model %s: T %d, L %d, stride %d, S %d, %d classes, "
-      "%u frame slots, kernels %s",
-      self->model->path, T, L, stride, self->S, self->n_classes, self->n_slots,
-      ssan_ctx_get_kernels (self->ctx));
+  GST_INFO_OBJECT (self, "model %s: T %d, S %d, %d classes, %s scheduler",
+      gst_ssan_model_ref_get_path (self->model), T, self->S, self->n_classes,
+      self->active.shared_scheduler ? "shared" : "own");
   return TRUE;
 
   /* ERRORS */
@@ -785,8 +991,7 @@ ctx_failed : {
 }
 no_memory : {
   GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
-      ("Not enough memory for %u frames of %dx%d.", self->n_slots, self->S,
-          self->S),
+      ("Not enough memory for the results of %d classes.", self->n_classes),
       (NULL));
   goto failed;
 }
@@ -797,53 +1002,15 @@ failed : {
 }
 }
 
-static GstStructure *
-gst_ssan_action_result_to_structure (
-    const GstSsanActionResult *r, const gchar *name)
-{
-  GValue labels = G_VALUE_INIT, scores = G_VALUE_INIT, v = G_VALUE_INIT;
-  GstStructure *s;
-  guint i;
-
-  gst_value_array_init (&labels, r->n_top);
-  gst_value_array_init (&scores, r->n_top);
-  for (i = 0; i < r->n_top; i++) {
-    g_value_init (&v, G_TYPE_STRING);
-    g_value_set_string (&v, r->top_labels[i]);
-    gst_value_array_append_and_take_value (&labels, &v);
-    g_value_init (&v, G_TYPE_DOUBLE);
-    g_value_set_double (&v, r->top_scores[i]);
-    gst_value_array_append_and_take_value (&scores, &v);
-  }
-
-  s = gst_structure_new (name, "label", G_TYPE_STRING, r->label, "class-id",
-      G_TYPE_INT, r->class_id, "confidence", G_TYPE_DOUBLE, r->confidence,
-      "window-start", G_TYPE_UINT64, r->window_start, "window-end",
-      G_TYPE_UINT64, r->window_end, "window-index", G_TYPE_UINT64,
-      r->window_index, "inference-time", G_TYPE_UINT64, r->inference_time,
-      "element", G_TYPE_STRING, r->element, "result-id", G_TYPE_UINT64,
-      r->result_id, "model", G_TYPE_STRING, r->model, NULL);
-  gst_structure_take_value (s, "labels", &labels);
-  gst_structure_take_value (s, "scores", &scores);
-
-  return s;
-}
-
-/* One line of the schema ssanpublish writes too (gstssanjson.c). */
 static void
 gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
-    GstClockTime st_start, GstClockTime st_end)
+    const GstSsanActionObjectInfo *obj, GstClockTime st_start,
+    GstClockTime st_end)
 {
-  gchar *line;
   gsize len;
+  gchar *line
+      = gst_ssan_action_result_to_json_line (r, obj, st_start, st_end, &len);
   gint error;
-
-  line = gst_ssan_result_to_json (
-      r, st_start, st_end, g_get_real_time (), NULL, NULL);
-  len = strlen (line);
-  /* one write per line: lines of several writers never interleave */
-  line = g_realloc (line, len + 1);
-  line[len++] = '\n';
 
   g_mutex_lock (&self->results_lock);
   if (self->results_fd >= 0
@@ -856,7 +1023,6 @@ gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
     self->warned_write = TRUE;
   }
   g_mutex_unlock (&self->results_lock);
-
   g_free (line);
 }
 
@@ -885,26 +1051,27 @@ gst_ssan_action_reopen_results (GstSsanAction *self)
   return TRUE;
 }
 
-/* Fills the [T][3][S][S] tensor of the window ending on frame n from the
- * converted frames, oldest first in time: in reverse playback frames
- * arrive latest first, so the sampled frames go in the other way round. */
+/* Fills a scheduler client's input, [T][3][S][S], from the converted
+ * frames (in ring) of the window just completed, oldest first in time: in
+ * reverse playback frames arrive latest first, so the sampled frames go in
+ * the other way round. */
 static void
-gst_ssan_action_fill_tensor (GstSsanAction *self, guint64 n, gboolean reverse)
+gst_ssan_action_fill_tensor (GstSsanAction *self, ssan_window *window,
+    const guint8 *ring, GstSsanSchedulerClient *client, gboolean reverse)
 {
   gsize plane = (gsize)self->S * self->S;
   gsize slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
   gint rstride = GST_VIDEO_INFO_PLANE_STRIDE (&self->rgb_info, 0);
-  guint64 first = n + 1 - self->L;
+  const gint *slots = ssan_window_slots (window);
+  float *tensor = gst_ssan_scheduler_client_get_input (client);
   gint t, x, y;
 
   for (t = 0; t < self->T; t++) {
-    guint64 f = first + self->sample_idx[t];
-    gint slot = self->slot_of[f % self->L];
-    const guint8 *src = self->ring + slot * slot_size;
-    float *r = self->tensor + (reverse ? self->T - 1 - t : t) * 3 * plane;
+    const guint8 *src = ring + slots[t] * slot_size;
+    float *r = tensor + (reverse ? self->T - 1 - t : t) * 3 * plane;
     float *g = r + plane, *b = g + plane;
 
-    g_assert (slot >= 0);
+    g_assert (slots[t] >= 0);
     for (y = 0; y < self->S; y++) {
       const guint8 *p = src + y * rstride;
       for (x = 0; x < self->S; x++, p += 3) {
@@ -916,12 +1083,14 @@ gst_ssan_action_fill_tensor (GstSsanAction *self, guint64 n, gboolean reverse)
   }
 }
 
-/* Runs the network on the tensor and publishes the result.  Runs in the
- * streaming thread (sync) or the worker (async), never both at once. */
+/* Turns the logits of a finished window (out, from client) into a result
+ * and publishes it: bus message, JSON line, and as the latest result of
+ * the element (obj NULL) or of the object.  FALSE when the engine failed
+ * (posted as an error). */
 static gboolean
-gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
-    GstClockTime end, GstClockTime st_start, GstClockTime st_end, guint64 index,
-    guint generation, gint top_k, gdouble threshold, gboolean reset_history)
+gst_ssan_action_publish (GstSsanAction *self, GstSsanActionObject *obj,
+    GstSsanSchedulerClient *client, ssan_postproc *postproc,
+    const GstSsanActionJob *job, const GstSsanSchedulerOutcome *out)
 {
   GstSsanActionResult *result;
   GstStructure *params;
@@ -929,100 +1098,63 @@ gst_ssan_action_evaluate (GstSsanAction *self, GstClockTime start,
   const gchar *top_labels[MAX_TOP_K];
   gint top_ids[MAX_TOP_K];
   gdouble top_scores[MAX_TOP_K];
-  gint64 t0, t1;
-  ssan_error err = {
-    0,
-  };
-  gdouble max, sum, *probs;
-  gint C = self->n_classes, i, j, class_id;
+  gint i, n_top, class_id;
   gchar *name;
-  guint h;
 
-  t0 = g_get_monotonic_time ();
-  if (ssan_ctx_forward (self->ctx, self->tensor, 1, self->logits, &err) != 0)
+  if (!out->ok)
     goto forward_failed;
-  t1 = g_get_monotonic_time ();
 
+  if (job->reset_history)
+    ssan_postproc_reset (postproc);
+  n_top = ssan_postproc_run (postproc,
+      gst_ssan_scheduler_client_get_logits (client), job->top_k, job->threshold,
+      top_ids, top_scores, &class_id);
   /* weights from elsewhere can overflow: no result rather than NaNs */
-  for (i = 0; i < C; i++) {
-    if (!isfinite (self->logits[i]))
-      goto not_finite;
-  }
-
-  if (reset_history) {
-    self->n_history = 0;
-    self->history_pos = 0;
-  }
-  probs = self->probs + (gsize)self->history_pos * C;
-  max = self->logits[0];
-  for (i = 1; i < C; i++)
-    max = MAX (max, self->logits[i]);
-  sum = 0.0;
-  for (i = 0; i < C; i++)
-    sum += probs[i] = exp ((gdouble)self->logits[i] - max);
-  for (i = 0; i < C; i++)
-    probs[i] /= sum;
-  self->history_pos = (self->history_pos + 1) % self->smoothing;
-  self->n_history = MIN (self->n_history + 1, (guint)self->smoothing);
-
-  for (i = 0; i < C; i++) {
-    self->avg[i] = 0.0;
-    for (h = 0; h < self->n_history; h++)
-      self->avg[i] += self->probs[(gsize)h * C + i];
-    self->avg[i] /= self->n_history;
-  }
-
-  /* partial selection sort: top_k is small */
-  top_k = MIN (top_k, C);
-  for (i = 0; i < C; i++)
-    self->order[i] = i;
-  for (i = 0; i < top_k; i++) {
-    gint best = i;
-    for (j = i + 1; j < C; j++)
-      if (self->avg[self->order[j]] > self->avg[self->order[best]])
-        best = j;
-    j = self->order[i];
-    self->order[i] = self->order[best];
-    self->order[best] = j;
-    top_ids[i] = self->order[i];
-    top_labels[i] = self->labels[self->order[i]];
-    top_scores[i] = self->avg[self->order[i]];
-  }
-  class_id = top_scores[0] >= threshold ? top_ids[0] : -1;
+  if (n_top == 0)
+    goto not_finite;
+  for (i = 0; i < n_top; i++)
+    top_labels[i] = self->labels[top_ids[i]];
   name = gst_object_get_name (GST_OBJECT (self));
 
   /* the result id counts published results only: built under the lock */
   g_mutex_lock (&self->lock);
-  if (generation != self->generation) {
+  if (job->generation != self->generation) {
     g_mutex_unlock (&self->lock);
     GST_DEBUG_OBJECT (self,
         "dropping result of window %" G_GUINT64_FORMAT " from before a flush",
-        index);
+        job->index);
     g_free (name);
     return TRUE;
   }
-  result = gst_ssan_action_result_new_full (class_id, top_scores[0], top_k,
-      top_ids, top_labels, top_scores, start, end, index,
-      (GstClockTime)(t1 - t0) * GST_USECOND, self->results_produced++, name,
-      self->active.model);
+  result = gst_ssan_action_result_new_full (class_id, top_scores[0], n_top,
+      top_ids, top_labels, top_scores, job->start, job->end, job->index,
+      out->inference_time, self->results_produced++, name, self->active.model);
   params = gst_ssan_action_result_to_structure (result, "ssan-action");
-  gst_ssan_action_clear_latest (self);
-  self->latest = gst_ssan_action_result_ref (result);
-  self->latest_params = params;
+  if (job->has_object)
+    gst_ssan_action_object_to_structure (&job->object, params);
+  if (obj) {
+    g_clear_pointer (&obj->latest_params, gst_structure_free);
+    obj->latest_params = gst_structure_copy (params);
+  } else {
+    gst_ssan_action_clear_latest (self);
+    self->latest = gst_ssan_action_result_ref (result);
+    self->latest_params = gst_structure_copy (params);
+  }
   self->windows_evaluated++;
-  message = gst_message_new_element (
-      GST_OBJECT (self), gst_structure_copy (params));
+  message = gst_message_new_element (GST_OBJECT (self), params);
   g_mutex_unlock (&self->lock);
   g_free (name);
 
   GST_LOG_OBJECT (self,
       "window %" G_GUINT64_FORMAT " [%" GST_TIME_FORMAT " - %" GST_TIME_FORMAT
-      "]: %s (%d) %.4f in %" GST_TIME_FORMAT,
-      index, GST_TIME_ARGS (start), GST_TIME_ARGS (end), result->label,
-      class_id, result->confidence, GST_TIME_ARGS (result->inference_time));
+      "]%s: %s (%d) %.4f in %" GST_TIME_FORMAT " (batch of %d)",
+      job->index, GST_TIME_ARGS (job->start), GST_TIME_ARGS (job->end),
+      job->has_object ? " of an object" : "", result->label, class_id,
+      result->confidence, GST_TIME_ARGS (result->inference_time), out->batch);
 
   gst_element_post_message (GST_ELEMENT (self), message);
-  gst_ssan_action_write_json (self, result, st_start, st_end);
+  gst_ssan_action_write_json (self, result,
+      job->has_object ? &job->object : NULL, job->start_st, job->end_st);
 
   gst_ssan_action_result_unref (result);
   return TRUE;
@@ -1033,15 +1165,38 @@ not_finite : {
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("Model \"%s\" gave non-finite scores for window %" G_GUINT64_FORMAT
          "; such windows give no result.",
-            self->model->path, index),
+            gst_ssan_model_ref_get_path (self->model), job->index),
         (NULL));
   self->warned_not_finite = TRUE;
   return TRUE;
 }
 forward_failed : {
   GST_ELEMENT_ERROR (self, STREAM, FAILED,
-      ("Inference failed on window %" G_GUINT64_FORMAT ".", index),
-      ("%s", err.msg));
+      ("Inference failed on window %" G_GUINT64_FORMAT ".", job->index),
+      ("%s", out->message));
+  return FALSE;
+}
+}
+
+/* Runs the client's input through the scheduler (batched with other
+ * elements' windows) and publishes the result.  Runs in the streaming
+ * thread (sync) or the worker (async), never both at once. */
+static gboolean
+gst_ssan_action_evaluate (GstSsanAction *self, const GstSsanActionJob *job)
+{
+  GstSsanSchedulerOutcome out;
+
+  if (!gst_ssan_scheduler_client_submit (self->client, job->index)
+      || !gst_ssan_scheduler_client_wait (self->client, &out))
+    goto not_run;
+  return gst_ssan_action_publish (
+      self, NULL, self->client, self->postproc, job, &out);
+
+  /* ERRORS */
+not_run : {
+  GST_ELEMENT_ERROR (self, STREAM, FAILED,
+      ("Inference failed on window %" G_GUINT64_FORMAT ".", job->index),
+      ("the scheduler did not take the window"));
   return FALSE;
 }
 }
@@ -1059,10 +1214,7 @@ gst_ssan_action_worker (gpointer data)
       break;
     g_mutex_unlock (&self->lock);
 
-    if (!gst_ssan_action_evaluate (self, self->job.start, self->job.end,
-            self->job.start_st, self->job.end_st, self->job.index,
-            self->job.generation, self->job.top_k, self->job.threshold,
-            self->job.reset_history)) {
+    if (!gst_ssan_action_evaluate (self, &self->job)) {
       g_mutex_lock (&self->lock);
       self->failed = TRUE;
       g_mutex_unlock (&self->lock);
@@ -1099,6 +1251,8 @@ gst_ssan_action_start (GstBaseTransform *trans)
   gst_ssan_action_clear_latest (self);
   self->windows_evaluated = 0;
   self->windows_skipped = 0;
+  self->objects_evicted = 0;
+  self->rois_ignored = 0;
   self->worst_delay = 0;
   self->latency_answered = 0;
   g_mutex_unlock (&self->lock);
@@ -1162,15 +1316,16 @@ gst_ssan_action_set_caps (
   if (!gst_video_info_from_caps (&info, incaps))
     goto invalid_caps;
 
-  /* the worker never touches the converter or the frame ring */
-  gst_ssan_action_reset_window (self);
+  /* the worker never touches the window, the frame slots or the
+   * converter */
   self->in_info = info;
   self->negotiated = TRUE;
-  /* before start() (caps may overtake it), start() sets the converter up */
-  if (self->info && !gst_ssan_action_setup_converter (self, &info)) {
+  /* before start() (caps may overtake it), start() sets the window up */
+  if (self->info && !gst_ssan_action_setup_window (self)) {
     self->negotiated = FALSE;
     return FALSE;
   }
+  gst_ssan_action_reset_window (self);
   return TRUE;
 
   /* ERRORS */
@@ -1200,8 +1355,6 @@ gst_ssan_action_attach (GstSsanAction *self, GstBuffer *buf)
 {
   GstSsanActionResult *result = NULL;
   GstStructure *params = NULL;
-  GstSsanActionMeta *meta;
-  GstVideoRegionOfInterestMeta *roi;
 
   g_mutex_lock (&self->lock);
   if (self->latest) {
@@ -1212,25 +1365,9 @@ gst_ssan_action_attach (GstSsanAction *self, GstBuffer *buf)
 
   if (result == NULL)
     return;
-
-  /* other ssanaction elements' metas stay; ours replaces our own */
-  meta = gst_buffer_get_ssan_action_meta_for (buf, result->element);
-  if (meta) {
-    gst_ssan_action_result_unref (meta->result);
-    meta->result = gst_ssan_action_result_ref (result);
-  } else {
-    gst_buffer_add_ssan_action_meta (buf, result);
-  }
-
-  roi = gst_buffer_get_video_region_of_interest_meta_id (buf, self->roi_id);
-  if (roi && roi->roi_type == g_quark_from_static_string ("action"))
-    gst_buffer_remove_meta (buf, (GstMeta *)roi);
-  roi = gst_buffer_add_video_region_of_interest_meta (buf, "action", 0, 0,
+  gst_ssan_action_attach_result (buf, result, params, self->roi_id,
       GST_VIDEO_INFO_WIDTH (&self->in_info),
       GST_VIDEO_INFO_HEIGHT (&self->in_info));
-  roi->id = self->roi_id;
-  gst_video_region_of_interest_meta_add_param (roi, params);
-
   gst_ssan_action_result_unref (result);
 }
 
@@ -1348,15 +1485,317 @@ gst_ssan_action_src_event (GstBaseTransform *trans, GstEvent *event)
   return GST_BASE_TRANSFORM_CLASS (parent_class)->src_event (trans, event);
 }
 
+/* The PTS (oldest and newest: in reverse playback the first frame to
+ * arrive is the newest) and stream times of the window just completed;
+ * returns the PTS of the frame that completed it. */
+static GstClockTime
+gst_ssan_action_job_times (GstSsanAction *self, ssan_window *window,
+    gboolean reverse, GstSsanActionJob *job)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstClockTime first, last;
+
+  ssan_window_span (window, &first, &last);
+  job->start = reverse ? last : first;
+  job->end = reverse ? first : last;
+  job->start_st = job->end_st = GST_CLOCK_TIME_NONE;
+  /* GstBaseTransform resets the segment under the object lock when the
+   * sink pad is activated, which does not wait for the streaming thread */
+  GST_OBJECT_LOCK (self);
+  if (trans->segment.format == GST_FORMAT_TIME) {
+    job->start_st = gst_segment_to_stream_time (
+        &trans->segment, GST_FORMAT_TIME, job->start);
+    job->end_st = gst_segment_to_stream_time (
+        &trans->segment, GST_FORMAT_TIME, job->end);
+  }
+  GST_OBJECT_UNLOCK (self);
+  return last;
+}
+
+/* With inference-region=roi, whether roi is one of the objects to follow:
+ * of the object-class type, or of any type but ssanaction's own
+ * "action". */
+static gboolean
+gst_ssan_action_wants_roi (
+    GstSsanAction *self, const GstVideoRegionOfInterestMeta *roi)
+{
+  if (self->object_class)
+    return roi->roi_type == self->object_class;
+  return roi->roi_type != g_quark_from_static_string ("action");
+}
+
+/* Collects the finished windows of the objects (sync: waits for those in
+ * the scheduler, which ran them as one batch) and publishes them. */
+static gboolean
+gst_ssan_action_collect_objects (GstSsanAction *self, gboolean wait)
+{
+  GstSsanSchedulerOutcome out;
+  gint i;
+
+  for (i = 0; i < ssan_objects_capacity (self->objects); i++) {
+    GstSsanActionObject *obj = &self->obj[i];
+    gboolean done;
+
+    if (!obj->pending)
+      continue;
+    done = wait ? gst_ssan_scheduler_client_wait (obj->client, &out)
+                : gst_ssan_scheduler_client_poll (obj->client, &out);
+    if (!done)
+      continue;
+    obj->pending = FALSE;
+    if (!gst_ssan_action_publish (
+            self, obj, obj->client, obj->postproc, &obj->job, &out))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* An object is gone (or evicted): its finished window is published; one
+ * still queued is dropped and one running waited for and dropped (both
+ * counted in windows-skipped), so that its slot can serve a new object. */
+static gboolean
+gst_ssan_action_object_gone (GstSsanAction *self, GstSsanActionObject *obj)
+{
+  GstSsanSchedulerOutcome out;
+  gboolean ok = TRUE;
+
+  if (obj->pending) {
+    if (gst_ssan_scheduler_client_poll (obj->client, &out)) {
+      ok = gst_ssan_action_publish (
+          self, obj, obj->client, obj->postproc, &obj->job, &out);
+    } else {
+      g_mutex_lock (&self->lock);
+      self->windows_skipped++;
+      g_mutex_unlock (&self->lock);
+    }
+  }
+  gst_ssan_action_object_reset (obj);
+  return ok;
+}
+
+/* inference-region=roi: pushes buf into the window of every object it
+ * has a ROI meta of (spec §5 on the object's box), queues the windows that
+ * complete (all objects' at once: one batch), drops the objects that are
+ * gone, and publishes what is finished (sync: this frame's windows). */
+static GstFlowReturn
+gst_ssan_action_process_objects (GstSsanAction *self, GstBuffer *buf,
+    GstSsanActionMode mode, gint top_k, gdouble threshold, gboolean reverse)
+{
+  gint W = GST_VIDEO_INFO_WIDTH (&self->in_info);
+  gint H = GST_VIDEO_INFO_HEIGHT (&self->in_info);
+  GstVideoFrame in;
+  gboolean mapped = FALSE, sync = mode == GST_SSAN_ACTION_MODE_SYNC;
+  gpointer state = NULL;
+  GstMeta *meta;
+  gint64 t0 = g_get_monotonic_time ();
+  gint dropped[MAX_OBJECTS], n_dropped, i, queued = 0;
+  gdouble margin;
+
+  GST_OBJECT_LOCK (self);
+  margin = self->settings.roi_margin;
+  GST_OBJECT_UNLOCK (self);
+
+  ssan_objects_begin (self->objects);
+  while ((meta = gst_buffer_iterate_meta_filtered (
+              buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)meta;
+    GstSsanActionObject *obj;
+    GstSsanActionJob job;
+    GstClockTime last;
+    ssan_crop crop;
+    gint slot, fs, ready;
+
+    if (!gst_ssan_action_wants_roi (self, roi))
+      continue;
+    if (ssan_crop_for_box (W, H, roi->x, roi->y, roi->w, roi->h, margin,
+            self->S, self->info->resize, &crop)
+        != 0) {
+      /* outside the frame or empty: not this frame */
+      g_mutex_lock (&self->lock);
+      self->rois_ignored++;
+      g_mutex_unlock (&self->lock);
+      continue;
+    }
+    switch (ssan_objects_see (self->objects, roi->id, &slot, NULL)) {
+      case SSAN_OBJECTS_IGNORED:
+        g_mutex_lock (&self->lock);
+        self->rois_ignored++;
+        g_mutex_unlock (&self->lock);
+        continue;
+      case SSAN_OBJECTS_DUPLICATE:
+        continue;
+      case SSAN_OBJECTS_REPLACED:
+        g_mutex_lock (&self->lock);
+        self->objects_evicted++;
+        g_mutex_unlock (&self->lock);
+        /* fall through */
+      case SSAN_OBJECTS_NEW:
+        obj = &self->obj[slot];
+        if (!obj->allocated && !gst_ssan_action_object_alloc (self, obj))
+          goto no_memory;
+        if (!gst_ssan_action_object_gone (self, obj))
+          goto failed;
+        break;
+      default:
+        obj = &self->obj[slot];
+        break;
+    }
+    obj->box.id = roi->id;
+    obj->box.x = roi->x;
+    obj->box.y = roi->y;
+    obj->box.width = roi->w;
+    obj->box.height = roi->h;
+
+    ready = ssan_window_push (obj->window, GST_BUFFER_PTS (buf), &fs);
+    if (fs >= 0) {
+      GstVideoFrame out;
+
+      if (!mapped
+          && !gst_video_frame_map (&in, &self->in_info, buf, GST_MAP_READ))
+        goto invalid_buffer;
+      mapped = TRUE;
+      if (obj->convert == NULL || obj->crop.x != crop.x || obj->crop.y != crop.y
+          || obj->crop.side != crop.side) {
+        g_clear_pointer (&obj->convert, gst_video_converter_free);
+        obj->convert
+            = gst_ssan_action_new_converter (self, &self->in_info, &crop);
+        if (obj->convert == NULL)
+          goto no_converter;
+        obj->crop = crop;
+      }
+      if (!gst_video_frame_map (&out, &self->rgb_info, obj->slot_bufs[fs],
+              GST_MAP_WRITE | GST_VIDEO_FRAME_MAP_FLAG_NO_REF))
+        goto invalid_buffer;
+      gst_video_converter_frame (obj->convert, &in, &out);
+      gst_video_frame_unmap (&out);
+    }
+    if (!ready)
+      continue;
+    job.index = obj->window_index++;
+    if (obj->pending) {
+      /* async: its last window is still in the scheduler */
+      g_mutex_lock (&self->lock);
+      self->windows_skipped++;
+      g_mutex_unlock (&self->lock);
+      continue;
+    }
+
+    last = gst_ssan_action_job_times (self, obj->window, reverse, &job);
+    job.top_k = top_k;
+    job.threshold = threshold;
+    job.has_object = TRUE;
+    job.object = obj->box;
+    if (gst_ssan_action_qos_late (self, last)) {
+      g_mutex_lock (&self->lock);
+      self->windows_skipped++;
+      g_mutex_unlock (&self->lock);
+      continue;
+    }
+    g_mutex_lock (&self->lock);
+    job.generation = self->generation;
+    g_mutex_unlock (&self->lock);
+    job.reset_history = obj->history_reset;
+    obj->history_reset = FALSE;
+    gst_ssan_action_fill_tensor (
+        self, obj->window, obj->ring, obj->client, reverse);
+    if (!gst_ssan_scheduler_client_submit (obj->client, job.index))
+      goto not_run;
+    obj->job = job;
+    obj->pending = TRUE;
+    queued++;
+  }
+  if (mapped)
+    gst_video_frame_unmap (&in);
+
+  n_dropped = ssan_objects_end (self->objects, dropped);
+  for (i = 0; i < n_dropped; i++)
+    if (!gst_ssan_action_object_gone (self, &self->obj[dropped[i]]))
+      return GST_FLOW_ERROR;
+
+  if (!gst_ssan_action_collect_objects (self, sync))
+    return GST_FLOW_ERROR;
+  if (sync && queued > 0)
+    gst_ssan_action_note_delay (
+        self, (g_get_monotonic_time () - t0) * GST_USECOND);
+  return GST_FLOW_OK;
+
+  /* ERRORS */
+no_memory : {
+  if (mapped)
+    gst_video_frame_unmap (&in);
+  GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+      ("Not enough memory for the window of another object."), (NULL));
+  return GST_FLOW_ERROR;
+}
+no_converter : {
+  gst_video_frame_unmap (&in);
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+      ("Cannot convert %s %dx%d video to the model's %dx%d RGB input.",
+          GST_VIDEO_INFO_NAME (&self->in_info), W, H, self->S, self->S),
+      ("gst_video_converter_new failed"));
+  return GST_FLOW_ERROR;
+}
+invalid_buffer : {
+  if (mapped)
+    gst_video_frame_unmap (&in);
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ("Could not read a %s %dx%d frame (buffer of %" G_GSIZE_FORMAT " bytes).",
+          GST_VIDEO_INFO_NAME (&self->in_info), W, H,
+          gst_buffer_get_size (buf)),
+      (NULL));
+  return GST_FLOW_ERROR;
+}
+not_run : {
+  if (mapped)
+    gst_video_frame_unmap (&in);
+  GST_ELEMENT_ERROR (self, STREAM, FAILED,
+      ("Inference failed on an object's window."),
+      ("the scheduler did not take the window"));
+  return GST_FLOW_ERROR;
+}
+failed : {
+  if (mapped)
+    gst_video_frame_unmap (&in);
+  return GST_FLOW_ERROR;
+}
+}
+
+/* inference-region=roi: each followed ROI meta of a tracked object with a
+ * result gets that result as an "ssan-action" param. */
+static void
+gst_ssan_action_attach_objects (GstSsanAction *self, GstBuffer *buf)
+{
+  gpointer state = NULL;
+  GstMeta *meta;
+  gint i;
+
+  while ((meta = gst_buffer_iterate_meta_filtered (
+              buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)meta;
+
+    if (!gst_ssan_action_wants_roi (self, roi))
+      continue;
+    for (i = 0; i < ssan_objects_capacity (self->objects); i++) {
+      gint64 id;
+
+      if (self->obj[i].latest_params
+          && ssan_objects_get_id (self->objects, i, &id) && id == roi->id) {
+        gst_video_region_of_interest_meta_add_param (
+            roi, gst_structure_copy (self->obj[i].latest_params));
+        break;
+      }
+    }
+  }
+}
+
 static GstFlowReturn
 gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstSsanAction *self = GST_SSAN_ACTION (trans);
   GstSsanActionMode mode;
   gboolean reconfigure, reopen, reverse, failed;
-  gint top_k, pos;
+  gint top_k, slot, ready;
   gdouble threshold;
-  guint64 n;
 
   /* The sink pad accepts buffers before start() ran (see there) and after
    * a failed start. */
@@ -1386,24 +1825,30 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   if (self->convert == NULL)
     goto not_negotiated;
 
-  if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0) {
-    GstClockTime prev = self->pts[(self->n_frames - 1) % self->L];
+  /* in reverse playback every buffer (basesrc) or chunk (decoders) may be
+   * DISCONT: only a step that does not go back in time empties it */
+  if (GST_BUFFER_IS_DISCONT (buf) && self->n_frames > 0
+      && (!reverse || !GST_BUFFER_PTS_IS_VALID (buf)
+          || !GST_CLOCK_TIME_IS_VALID (self->last_pts)
+          || GST_BUFFER_PTS (buf) >= self->last_pts)) {
+    GST_DEBUG_OBJECT (self, "DISCONT: emptying the window");
+    gst_ssan_action_reset_window (self);
+  }
+  self->last_pts = GST_BUFFER_PTS (buf);
 
-    /* in reverse playback every buffer (basesrc) or chunk (decoders) may be
-     * DISCONT: only a step that does not go back in time empties it */
-    if (!reverse || !GST_BUFFER_PTS_IS_VALID (buf)
-        || !GST_CLOCK_TIME_IS_VALID (prev) || GST_BUFFER_PTS (buf) >= prev) {
-      GST_DEBUG_OBJECT (self, "DISCONT: emptying the window");
-      gst_ssan_action_reset_window (self);
-    }
+  if (self->objects) {
+    GstFlowReturn ret;
+
+    self->n_frames++;
+    ret = gst_ssan_action_process_objects (
+        self, buf, mode, top_k, threshold, reverse);
+    if (ret == GST_FLOW_OK)
+      gst_ssan_action_attach_objects (self, buf);
+    return ret;
   }
 
-  n = self->n_frames;
-  pos = n % self->L;
-  self->pts[pos] = GST_BUFFER_PTS (buf);
-
-  if (gst_ssan_action_is_sampled (self, n)) {
-    guint slot = self->n_sampled % self->n_slots;
+  ready = ssan_window_push (self->window, GST_BUFFER_PTS (buf), &slot);
+  if (slot >= 0) {
     GstVideoFrame in, out;
 
     if (!gst_video_frame_map (&in, &self->in_info, buf, GST_MAP_READ))
@@ -1416,54 +1861,41 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     gst_video_converter_frame (self->convert, &in, &out);
     gst_video_frame_unmap (&out);
     gst_video_frame_unmap (&in);
-
-    self->slot_of[pos] = slot;
-    self->n_sampled++;
-  } else {
-    self->slot_of[pos] = -1;
   }
+  self->n_frames++;
 
-  if (gst_ssan_action_is_window_end (self, n)) {
-    GstClockTime first = self->pts[(n + 1 - self->L) % self->L];
-    /* oldest and newest PTS: in reverse playback the first frame is the
-     * newest */
-    GstClockTime start = reverse ? self->pts[pos] : first;
-    GstClockTime end = reverse ? first : self->pts[pos];
-    GstClockTime st_start = GST_CLOCK_TIME_NONE, st_end = GST_CLOCK_TIME_NONE;
-    guint64 index = self->window_index++;
+  if (ready) {
+    GstSsanActionJob job;
+    GstClockTime last;
     gboolean late;
 
-    /* GstBaseTransform resets the segment under the object lock when the
-     * sink pad is activated, which does not wait for the streaming thread */
-    GST_OBJECT_LOCK (self);
-    if (trans->segment.format == GST_FORMAT_TIME) {
-      st_start = gst_segment_to_stream_time (
-          &trans->segment, GST_FORMAT_TIME, start);
-      st_end
-          = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, end);
-    }
-    GST_OBJECT_UNLOCK (self);
+    job.index = self->window_index++;
+    last = gst_ssan_action_job_times (self, self->window, reverse, &job);
+    job.top_k = top_k;
+    job.has_object = FALSE;
+    job.threshold = threshold;
 
-    late = gst_ssan_action_qos_late (self, self->pts[pos]);
+    late = gst_ssan_action_qos_late (self, last);
     g_mutex_lock (&self->lock);
     if (late) {
       self->windows_skipped++;
       g_mutex_unlock (&self->lock);
       GST_DEBUG_OBJECT (self,
-          "late downstream (QoS): skipping window %" G_GUINT64_FORMAT, index);
+          "late downstream (QoS): skipping window %" G_GUINT64_FORMAT,
+          job.index);
     } else if (mode == GST_SSAN_ACTION_MODE_SYNC) {
-      guint generation;
       gint64 t0;
 
       while (self->busy)
         g_cond_wait (&self->cond, &self->lock);
-      generation = self->generation;
+      job.generation = self->generation;
       g_mutex_unlock (&self->lock);
 
       t0 = g_get_monotonic_time ();
-      gst_ssan_action_fill_tensor (self, n, reverse);
-      if (!gst_ssan_action_evaluate (self, start, end, st_start, st_end, index,
-              generation, top_k, threshold, self->history_reset))
+      gst_ssan_action_fill_tensor (
+          self, self->window, self->ring, self->client, reverse);
+      job.reset_history = self->history_reset;
+      if (!gst_ssan_action_evaluate (self, &job))
         return GST_FLOW_ERROR;
       self->history_reset = FALSE;
       gst_ssan_action_note_delay (
@@ -1472,30 +1904,24 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
       self->windows_skipped++;
       g_mutex_unlock (&self->lock);
       GST_DEBUG_OBJECT (
-          self, "worker busy: skipping window %" G_GUINT64_FORMAT, index);
+          self, "worker busy: skipping window %" G_GUINT64_FORMAT, job.index);
     } else {
       g_mutex_unlock (&self->lock);
 
-      /* the worker is idle: nobody else touches the tensor */
-      gst_ssan_action_fill_tensor (self, n, reverse);
+      /* the worker is idle: nobody else touches the client's input */
+      gst_ssan_action_fill_tensor (
+          self, self->window, self->ring, self->client, reverse);
 
       g_mutex_lock (&self->lock);
-      self->job.start = start;
-      self->job.end = end;
-      self->job.start_st = st_start;
-      self->job.end_st = st_end;
-      self->job.index = index;
-      self->job.generation = self->generation;
-      self->job.top_k = top_k;
-      self->job.threshold = threshold;
-      self->job.reset_history = self->history_reset;
+      job.generation = self->generation;
+      job.reset_history = self->history_reset;
+      self->job = job;
       self->history_reset = FALSE;
       self->busy = TRUE;
       g_cond_broadcast (&self->cond);
       g_mutex_unlock (&self->lock);
     }
   }
-  self->n_frames++;
 
   gst_ssan_action_attach (self, buf);
 
@@ -1539,6 +1965,8 @@ gst_ssan_action_sink_event (GstBaseTransform *trans, GstEvent *event)
     case GST_EVENT_EOS:
       /* the last window's result goes out before EOS does */
       gst_ssan_action_wait_idle (self);
+      if (self->objects)
+        gst_ssan_action_collect_objects (self, TRUE);
       break;
     default:
       break;
@@ -1612,6 +2040,26 @@ gst_ssan_action_set_property (
       s->results_append = g_value_get_boolean (value);
       reconfigure = FALSE;
       break;
+    case PROP_WINDOW_BY_TIME:
+      s->window_by_time = g_value_get_boolean (value);
+      break;
+    case PROP_SHARED_SCHEDULER:
+      s->shared_scheduler = g_value_get_boolean (value);
+      break;
+    case PROP_INFERENCE_REGION:
+      s->inference_region = g_value_get_enum (value);
+      break;
+    case PROP_OBJECT_CLASS:
+      g_free (s->object_class);
+      s->object_class = g_value_dup_string (value);
+      break;
+    case PROP_MAX_OBJECTS:
+      s->max_objects = g_value_get_int (value);
+      break;
+    case PROP_ROI_MARGIN:
+      s->roi_margin = g_value_get_double (value);
+      reconfigure = FALSE;
+      break;
     default:
       reconfigure = FALSE;
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1646,6 +2094,16 @@ gst_ssan_action_get_property (
       return;
     case PROP_ROI_ID:
       g_value_set_int (value, self->roi_id);
+      return;
+    case PROP_OBJECTS_EVICTED:
+      g_mutex_lock (&self->lock);
+      g_value_set_uint64 (value, self->objects_evicted);
+      g_mutex_unlock (&self->lock);
+      return;
+    case PROP_ROIS_IGNORED:
+      g_mutex_lock (&self->lock);
+      g_value_set_uint64 (value, self->rois_ignored);
+      g_mutex_unlock (&self->lock);
       return;
     default:
       break;
@@ -1694,6 +2152,30 @@ gst_ssan_action_get_property (
       break;
     case PROP_QOS:
       g_value_set_boolean (value, s->qos);
+      break;
+    case PROP_WINDOW_BY_TIME:
+      g_value_set_boolean (value, s->window_by_time);
+      break;
+    case PROP_SHARED_SCHEDULER:
+      g_value_set_boolean (value, s->shared_scheduler);
+      break;
+    case PROP_INFERENCE_REGION:
+      g_value_set_enum (value, s->inference_region);
+      break;
+    case PROP_OBJECT_CLASS:
+      g_value_set_string (value, s->object_class);
+      break;
+    case PROP_MAX_OBJECTS:
+      g_value_set_int (value, s->max_objects);
+      break;
+    case PROP_ROI_MARGIN:
+      g_value_set_double (value, s->roi_margin);
+      break;
+    case PROP_ACTIVE_WINDOW_FRAMES:
+      g_value_set_int (value, self->active_L);
+      break;
+    case PROP_ACTIVE_STRIDE:
+      g_value_set_int (value, self->active_stride);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1759,8 +2241,77 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           0, MAX_STRIDE, DEFAULT_STRIDE, rw));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
-          "Threads the engine may use (0 = all online cores)", 0, 1024,
-          DEFAULT_THREADS, rw));
+          "Threads all inference of the process may use at once, shared by "
+          "every ssanaction (process-wide: a value set here applies to all; "
+          "0 = leave it: GST_SSAN_THREADS from the environment, else the "
+          "online cores)",
+          0, 1024, DEFAULT_THREADS, rw));
+  g_object_class_install_property (gobject_class, PROP_SHARED_SCHEDULER,
+      g_param_spec_boolean ("shared-scheduler", "Shared scheduler",
+          "Queue windows in the inference scheduler shared by every "
+          "ssanaction of the process naming the same model file and "
+          "segments, which evaluates them in batches; false: a scheduler "
+          "of this element's own (no batching with other elements)",
+          DEFAULT_SHARED_SCHEDULER, rw));
+  g_object_class_install_property (gobject_class, PROP_WINDOW_BY_TIME,
+      g_param_spec_boolean ("window-by-time", "Window by time",
+          "When the model states the frame rate of its training clips: on a "
+          "fixed-rate stream of another rate scale the model's window and "
+          "stride to it (unless window-frames is set), so that a window "
+          "covers the same time; on a variable-rate stream (framerate 0/1) "
+          "sample each segment's frame by timestamp within a window of the "
+          "model's duration.  false: always count frames",
+          DEFAULT_WINDOW_BY_TIME, rw));
+  g_object_class_install_property (gobject_class, PROP_INFERENCE_REGION,
+      g_param_spec_enum ("inference-region", "Inference region",
+          "full-frame: one window over the whole frame.  roi: one window per "
+          "tracked object, keyed by the id of upstream "
+          "GstVideoRegionOfInterestMeta (a tracker's track id), each frame "
+          "cropped to the object's box (spec §5 on the box, grown by "
+          "roi-margin); results go to the object's ROI meta as an "
+          "\"ssan-action\" param and to the message and JSON line with "
+          "object-id and the box",
+          GST_TYPE_SSAN_ACTION_REGION, DEFAULT_INFERENCE_REGION, rw));
+  g_object_class_install_property (gobject_class, PROP_OBJECT_CLASS,
+      g_param_spec_string ("object-class", "Object class",
+          "With inference-region=roi, follow only ROI metas of this type "
+          "(e.g. \"person\"); unset: every type but ssanaction's own "
+          "\"action\"",
+          DEFAULT_OBJECT_CLASS, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_OBJECTS,
+      g_param_spec_int ("max-objects", "Max objects",
+          "With inference-region=roi, objects followed at once: a new one "
+          "takes the window of the object seen longest ago (counted in "
+          "objects-evicted) unless all were seen in this frame (then its ROI "
+          "is counted in rois-ignored); an object absent from a frame loses "
+          "its window",
+          1, MAX_OBJECTS, DEFAULT_MAX_OBJECTS, rw));
+  g_object_class_install_property (gobject_class, PROP_ROI_MARGIN,
+      g_param_spec_double ("roi-margin", "ROI margin",
+          "With inference-region=roi, grow each box by this fraction of its "
+          "width and height on every side before cropping (clipped to the "
+          "frame)",
+          0.0, 1.0, DEFAULT_ROI_MARGIN, rw));
+  g_object_class_install_property (gobject_class, PROP_OBJECTS_EVICTED,
+      g_param_spec_uint64 ("objects-evicted", "Objects evicted",
+          "Objects whose window a new object took (max-objects)", 0,
+          G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ROIS_IGNORED,
+      g_param_spec_uint64 ("rois-ignored", "ROIs ignored",
+          "ROI metas given no window: no pixel inside the frame, or every "
+          "window taken by an object of the same frame",
+          0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ACTIVE_WINDOW_FRAMES,
+      g_param_spec_int ("active-window-frames", "Active window frames",
+          "Frames L a window spans now (after the choices of window-frames "
+          "and window-by-time; on a variable-rate stream, at the model's "
+          "rate); 0 before caps",
+          0, G_MAXINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ACTIVE_STRIDE,
+      g_param_spec_int ("active-stride", "Active stride",
+          "Frames between the ends of two windows now (as "
+          "active-window-frames); 0 before caps",
+          0, G_MAXINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_MODE,
       g_param_spec_enum ("mode", "Mode",
           "sync: evaluate a window before its last frame is pushed on "
@@ -1801,8 +2352,9 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_WINDOWS_SKIPPED,
       g_param_spec_uint64 ("windows-skipped", "Windows skipped",
-          "Windows skipped: in async mode because the worker was busy, "
-          "with qos because their last frame was late downstream",
+          "Windows skipped: in async mode because the worker was busy (or "
+          "an object's window was still evaluated), with qos because their "
+          "last frame was late downstream",
           0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_ROI_ID,
       g_param_spec_int ("roi-id", "ROI id",
@@ -1862,6 +2414,7 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
   trans_class->src_event = GST_DEBUG_FUNCPTR (gst_ssan_action_src_event);
 
   gst_type_mark_as_plugin_api (GST_TYPE_SSAN_ACTION_MODE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_SSAN_ACTION_REGION, 0);
 }
 
 static void
@@ -1883,6 +2436,12 @@ gst_ssan_action_init (GstSsanAction *self)
   s->latency = DEFAULT_LATENCY;
   s->results_append = DEFAULT_RESULTS_APPEND;
   s->qos = DEFAULT_QOS;
+  s->window_by_time = DEFAULT_WINDOW_BY_TIME;
+  s->shared_scheduler = DEFAULT_SHARED_SCHEDULER;
+  s->inference_region = DEFAULT_INFERENCE_REGION;
+  s->object_class = g_strdup (DEFAULT_OBJECT_CLASS);
+  s->max_objects = DEFAULT_MAX_OBJECTS;
+  s->roi_margin = DEFAULT_ROI_MARGIN;
   self->qos_earliest = GST_CLOCK_TIME_NONE;
 
   g_mutex_init (&self->lock);

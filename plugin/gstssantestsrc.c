@@ -24,6 +24,23 @@
  * the stream, frames counted from 0 at the start (a seek lands on the same
  * grid; a clip-frames change applies from the next clip on).
  *
+ * Several actors: with #GstSsanTestSrc:actors N > 1 the frame is cut into a
+ * grid of cells (ssan_synth_layout in include/ssan/synth.h: the grid whose
+ * cells have the longest shorter side; 2 x 2 for four actors in 640x480)
+ * and actor k performs, in cell k, clip (clip index) * N + k of the seed,
+ * drawn exactly as a single-actor frame of the cell's size: cropping a cell
+ * gives the single-actor world.  Cells beyond N are grey.  Each actor gets
+ * a #GstVideoRegionOfInterestMeta of type "actor" on every buffer: the
+ * cell's box, an id that is stable for the actor's clip and new for every
+ * clip (1 + its clip number N * clip index + k: every clip is a new
+ * object), and a param structure "ssan-testsrc-actor" with the truth:
+ * `actor` (int k), `label` (string), `class-id` (int), `clip-index`
+ * (guint64, its clip number of the seed).  The `ssan-testsrc-clip` message
+ * and the #GstSsanClipMeta come once per actor, in actor order (field
+ * `actor` in the message; `clip-index` the actor's clip number).  With one
+ * actor (the default) the frames are the whole-frame clips above, pixel for
+ * pixel, without ROI metas.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 ssantestsrc seed=7 num-buffers=96 ! \
@@ -34,6 +51,10 @@
  * gst-launch-1.0 ssantestsrc action="rotating clockwise" is-live=true ! \
  *     videoconvert ! autovideosink
  * ]| Live, on screen, one action only.
+ * |[
+ * gst-launch-1.0 ssantestsrc actors=4 num-buffers=96 ! \
+ *     video/x-raw,width=640,height=480 ! videoconvert ! autovideosink
+ * ]| Four actors side by side, each with its own action and ROI meta.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -51,12 +72,14 @@ enum {
   PROP_SEED,
   PROP_CLIP_FRAMES,
   PROP_IS_LIVE,
+  PROP_ACTORS,
 };
 
 #define DEFAULT_ACTION "random"
 #define DEFAULT_SEED 0
 #define DEFAULT_CLIP_FRAMES 32
 #define DEFAULT_IS_LIVE FALSE
+#define DEFAULT_ACTORS 1
 
 #define DEFAULT_WIDTH 320
 #define DEFAULT_HEIGHT 240
@@ -139,6 +162,13 @@ gst_ssan_test_src_class_init (GstSsanTestSrcClass *klass)
           G_MAXINT, DEFAULT_CLIP_FRAMES,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_ACTORS,
+      g_param_spec_uint ("actors", "Actors",
+          "Actors per frame, each in its own cell with its own action and a "
+          "region-of-interest meta (a change applies from the next clip on)",
+          1, SSAN_SYNTH_MAX_ACTORS, DEFAULT_ACTORS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_IS_LIVE,
       g_param_spec_boolean ("is-live", "Is live",
           "Act as a live source: frames are produced at their time on the "
@@ -183,6 +213,7 @@ gst_ssan_test_src_init (GstSsanTestSrc *self)
   self->action = g_strdup (DEFAULT_ACTION);
   self->seed = DEFAULT_SEED;
   self->clip_frames = DEFAULT_CLIP_FRAMES;
+  self->actors = DEFAULT_ACTORS;
   gst_video_info_init (&self->info);
   gst_video_info_init (&self->rgb_info);
 
@@ -244,6 +275,11 @@ gst_ssan_test_src_set_property (
     case PROP_IS_LIVE:
       gst_base_src_set_live (GST_BASE_SRC (self), g_value_get_boolean (value));
       break;
+    case PROP_ACTORS:
+      GST_OBJECT_LOCK (self);
+      self->actors = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -274,6 +310,11 @@ gst_ssan_test_src_get_property (
       break;
     case PROP_IS_LIVE:
       g_value_set_boolean (value, gst_base_src_is_live (GST_BASE_SRC (self)));
+      break;
+    case PROP_ACTORS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint (value, self->actors);
+      GST_OBJECT_UNLOCK (self);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -320,11 +361,56 @@ gst_ssan_test_src_frame_pts (GstSsanTestSrc *self, gint64 n)
 }
 
 static void
+gst_ssan_test_src_free_cells (GstSsanTestSrc *self)
+{
+  guint k;
+
+  for (k = 0; k < SSAN_SYNTH_MAX_ACTORS; k++)
+    g_clear_pointer (&self->canvases[k], ssan_synth_canvas_free);
+  self->cells_valid = FALSE;
+}
+
+static void
 gst_ssan_test_src_free_conversion (GstSsanTestSrc *self)
 {
   g_clear_pointer (&self->convert, gst_video_converter_free);
   gst_clear_buffer (&self->rgb);
-  g_clear_pointer (&self->canvas, ssan_synth_canvas_free);
+  gst_ssan_test_src_free_cells (self);
+}
+
+/* Lays n_actors out in the negotiated frame, one canvas per cell. */
+static gboolean
+gst_ssan_test_src_setup_cells (GstSsanTestSrc *self)
+{
+  gint w = self->info.width, h = self->info.height, x, y, cw, ch;
+  guint k;
+
+  gst_ssan_test_src_free_cells (self);
+  if (ssan_synth_layout ((int)self->n_actors, w, h, &self->cols, &self->rows)
+      != 0)
+    goto too_small;
+  for (k = 0; k < self->n_actors; k++) {
+    ssan_synth_cell (self->cols, self->rows, w, h, (int)k, &x, &y, &cw, &ch);
+    self->canvases[k] = ssan_synth_canvas_new (cw, ch);
+    if (!self->canvases[k])
+      goto no_memory;
+  }
+  self->cells_valid = TRUE;
+  return TRUE;
+
+  /* ERRORS */
+too_small : {
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("Frames of %dx%d are too small for %u actors.", w, h, self->n_actors),
+      ("every actor needs a cell of at least one pixel"));
+  return FALSE;
+}
+no_memory : {
+  GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+      ("Not enough memory for %dx%d frames.", w, h), (NULL));
+  gst_ssan_test_src_free_cells (self);
+  return FALSE;
+}
 }
 
 static gboolean
@@ -347,9 +433,6 @@ gst_ssan_test_src_set_caps (GstBaseSrc *bsrc, GstCaps *caps)
 
   gst_ssan_test_src_free_conversion (self);
   self->info = info;
-  self->canvas = ssan_synth_canvas_new (info.width, info.height);
-  if (!self->canvas)
-    goto no_memory;
 
   if (GST_VIDEO_INFO_FORMAT (&info) != GST_VIDEO_FORMAT_RGB) {
     GstStructure *config;
@@ -578,22 +661,22 @@ gst_ssan_test_src_query (GstBaseSrc *bsrc, GstQuery *query)
       ->query (bsrc, query);
 }
 
-/* Draws the parameters of clip clip_index from the properties as they are
- * now, and announces it. */
+/* Draws the parameters of clip clip_index of every actor from the
+ * properties as they are now, and announces them. */
 static gboolean
 gst_ssan_test_src_next_clip (GstSsanTestSrc *self, GstClockTime clip_start)
 {
   GstClockTime clip_end;
   gchar *action;
   guint64 seed;
-  guint clip_frames;
+  guint clip_frames, actors, k;
   gint class_id;
-  GstStructure *s;
 
   GST_OBJECT_LOCK (self);
   action = g_strdup (self->action);
   seed = self->seed;
   clip_frames = self->clip_frames;
+  actors = self->actors;
   GST_OBJECT_UNLOCK (self);
 
   class_id = gst_ssan_test_src_parse_action (action);
@@ -601,13 +684,20 @@ gst_ssan_test_src_next_clip (GstSsanTestSrc *self, GstClockTime clip_start)
     goto unknown_action;
   g_free (action);
 
-  /* a clip_frames changed mid-clip takes effect at the next clip */
+  /* a clip_frames changed mid-clip takes effect at the next clip; actors
+   * change only between clips (at a seek: in the clip it lands in) */
   if (self->clip_frame >= clip_frames)
     clip_frames = self->clip_frame + 1;
-  if (ssan_synth_clip_init (
-          &self->clip, seed, self->clip_index, class_id, (gint)clip_frames)
-      != 0)
-    goto init_failed;
+  if (actors != self->n_actors) {
+    self->n_actors = actors;
+    self->cells_valid = FALSE;
+  }
+  for (k = 0; k < actors; k++) {
+    if (ssan_synth_clip_init (&self->clips[k], seed,
+            self->clip_index * actors + k, class_id, (gint)clip_frames)
+        != 0)
+      goto init_failed;
+  }
   self->clip_seed = seed;
   self->clip_valid = TRUE;
 
@@ -616,19 +706,23 @@ gst_ssan_test_src_next_clip (GstSsanTestSrc *self, GstClockTime clip_start)
       = clip_start
         + gst_util_uint64_scale ((guint64)clip_frames - 1,
             (guint64)self->info.fps_d * GST_SECOND, (guint64)self->info.fps_n);
-
-  s = gst_structure_new ("ssan-testsrc-clip", "label", G_TYPE_STRING,
-      ssan_synth_class_name (self->clip.class_id), "class-id", G_TYPE_INT,
-      self->clip.class_id, "clip-index", G_TYPE_UINT64, self->clip_index,
-      "clip-start", G_TYPE_UINT64, clip_start, "clip-end", G_TYPE_UINT64,
-      clip_end, "seed", G_TYPE_UINT64, seed, "clip-frames", G_TYPE_UINT,
-      clip_frames, NULL);
   self->clip_start = clip_start;
   self->clip_end = clip_end;
-  GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT ": %s", self->clip_index,
-      ssan_synth_class_name (self->clip.class_id));
-  gst_element_post_message (
-      GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+
+  for (k = 0; k < actors; k++) {
+    const ssan_synth_clip *clip = &self->clips[k];
+    GstStructure *s = gst_structure_new ("ssan-testsrc-clip", "label",
+        G_TYPE_STRING, ssan_synth_class_name (clip->class_id), "class-id",
+        G_TYPE_INT, clip->class_id, "clip-index", G_TYPE_UINT64,
+        clip->clip_index, "clip-start", G_TYPE_UINT64, clip_start, "clip-end",
+        G_TYPE_UINT64, clip_end, "seed", G_TYPE_UINT64, seed, "clip-frames",
+        G_TYPE_UINT, clip_frames, "actor", G_TYPE_INT, (gint)k, NULL);
+
+    GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT ", actor %u: %s",
+        self->clip_index, k, ssan_synth_class_name (clip->class_id));
+    gst_element_post_message (
+        GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+  }
   return TRUE;
 
   /* ERRORS */
@@ -645,6 +739,59 @@ init_failed : {
 }
 }
 
+/* Draws the current frame of every actor into its cell of an RGB image;
+ * cells without an actor are grey. */
+static gint
+gst_ssan_test_src_render (GstSsanTestSrc *self, guint8 *rgb, gsize stride)
+{
+  gint w = self->info.width, h = self->info.height, x, y, cw, ch, row;
+  gint k;
+
+  for (k = 0; k < self->cols * self->rows; k++) {
+    ssan_synth_cell (self->cols, self->rows, w, h, k, &x, &y, &cw, &ch);
+    if (k < (gint)self->n_actors) {
+      if (ssan_synth_canvas_render (self->canvases[k], &self->clips[k],
+              (int)self->clip_frame, rgb + (gsize)y * stride + 3 * (gsize)x,
+              stride)
+          != 0)
+        return -1;
+      continue;
+    }
+    for (row = y; row < y + ch; row++)
+      memset (rgb + (gsize)row * stride + 3 * (gsize)x, 128, 3 * (gsize)cw);
+  }
+  return 0;
+}
+
+/* The ground truth of every actor on one buffer. */
+static void
+gst_ssan_test_src_add_truth (GstSsanTestSrc *self, GstBuffer *buffer)
+{
+  gint w = self->info.width, h = self->info.height, x, y, cw, ch;
+  guint k;
+
+  for (k = 0; k < self->n_actors; k++) {
+    const ssan_synth_clip *clip = &self->clips[k];
+    const gchar *label = ssan_synth_class_name (clip->class_id);
+    GstVideoRegionOfInterestMeta *roi;
+
+    gst_buffer_add_ssan_clip_meta (buffer, clip->class_id, label,
+        self->clip_seed, clip->clip_index, self->clip_frame,
+        (guint)clip->n_frames, self->clip_start, self->clip_end);
+    if (self->n_actors < 2)
+      continue;
+    ssan_synth_cell (self->cols, self->rows, w, h, (int)k, &x, &y, &cw, &ch);
+    roi = gst_buffer_add_video_region_of_interest_meta (
+        buffer, "actor", (guint)x, (guint)y, (guint)cw, (guint)ch);
+    roi->id = (gint)((1 + clip->clip_index) & G_MAXINT);
+    gst_video_region_of_interest_meta_add_param (
+        roi, gst_structure_new ("ssan-testsrc-actor", "actor", G_TYPE_INT,
+                 (gint)k, "label", G_TYPE_STRING, label, "class-id", G_TYPE_INT,
+                 clip->class_id, "clip-index", G_TYPE_UINT64, clip->clip_index,
+                 NULL));
+  }
+}
+
 static GstFlowReturn
 gst_ssan_test_src_fill (GstPushSrc *psrc, GstBuffer *buffer)
 {
@@ -653,7 +800,7 @@ gst_ssan_test_src_fill (GstPushSrc *psrc, GstBuffer *buffer)
   GstClockTime pts, next;
   int ret;
 
-  if (G_UNLIKELY (self->info.fps_n <= 0 || !self->canvas))
+  if (G_UNLIKELY (self->info.fps_n <= 0))
     goto not_negotiated;
 
   pts = gst_ssan_test_src_frame_pts (self, (gint64)self->frame_count);
@@ -664,6 +811,8 @@ gst_ssan_test_src_fill (GstPushSrc *psrc, GstBuffer *buffer)
           self, gst_ssan_test_src_frame_pts (
                     self, (gint64)self->frame_count - self->clip_frame)))
     return GST_FLOW_ERROR;
+  if (!self->cells_valid && !gst_ssan_test_src_setup_cells (self))
+    return GST_FLOW_ERROR;
 
   if (!gst_video_frame_map (&frame, &self->info, buffer, GST_MAP_WRITE))
     goto map_failed;
@@ -673,15 +822,15 @@ gst_ssan_test_src_fill (GstPushSrc *psrc, GstBuffer *buffer)
       gst_video_frame_unmap (&frame);
       goto map_failed;
     }
-    ret = ssan_synth_canvas_render (self->canvas, &self->clip,
-        (int)self->clip_frame, GST_VIDEO_FRAME_PLANE_DATA (&rgb_frame, 0),
+    ret = gst_ssan_test_src_render (self,
+        GST_VIDEO_FRAME_PLANE_DATA (&rgb_frame, 0),
         GST_VIDEO_FRAME_PLANE_STRIDE (&rgb_frame, 0));
     if (ret == 0)
       gst_video_converter_frame (self->convert, &rgb_frame, &frame);
     gst_video_frame_unmap (&rgb_frame);
   } else {
-    ret = ssan_synth_canvas_render (self->canvas, &self->clip,
-        (int)self->clip_frame, GST_VIDEO_FRAME_PLANE_DATA (&frame, 0),
+    ret = gst_ssan_test_src_render (self,
+        GST_VIDEO_FRAME_PLANE_DATA (&frame, 0),
         GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0));
   }
   gst_video_frame_unmap (&frame);
@@ -699,14 +848,11 @@ gst_ssan_test_src_fill (GstPushSrc *psrc, GstBuffer *buffer)
     GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_DISCONT);
   self->discont = FALSE;
 
-  gst_buffer_add_ssan_clip_meta (buffer, self->clip.class_id,
-      ssan_synth_class_name (self->clip.class_id), self->clip_seed,
-      self->clip_index, self->clip_frame, (guint)self->clip.n_frames,
-      self->clip_start, self->clip_end);
+  gst_ssan_test_src_add_truth (self, buffer);
 
   self->frame_count++;
   self->clip_frame++;
-  if (self->clip_frame >= (guint)self->clip.n_frames) {
+  if (self->clip_frame >= (guint)self->clips[0].n_frames) {
     self->clip_index++;
     self->clip_frame = 0;
     self->clip_valid = FALSE;

@@ -1033,6 +1033,45 @@ ssan_synth_clip_init (ssan_synth_clip *clip, uint64_t seed, uint64_t clip_index,
 }
 
 int
+ssan_synth_layout (int n_actors, int width, int height, int *cols, int *rows)
+{
+  int c, best_side = 0, best_cells = 0;
+
+  if (n_actors < 1 || n_actors > SSAN_SYNTH_MAX_ACTORS || width < 1
+      || height < 1 || width > SSAN_SYNTH_MAX_SIDE
+      || height > SSAN_SYNTH_MAX_SIDE || !cols || !rows)
+    return -1;
+  for (c = 1; c <= n_actors; c++) {
+    int r = (n_actors + c - 1) / c;
+    int cw = width / c, ch = height / r, side = cw < ch ? cw : ch;
+
+    if (side > best_side || (side == best_side && c * r < best_cells)) {
+      best_side = side;
+      best_cells = c * r;
+      *cols = c;
+      *rows = r;
+    }
+  }
+  return best_side >= 1 ? 0 : -1;
+}
+
+void
+ssan_synth_cell (int cols, int rows, int width, int height, int k, int *x,
+    int *y, int *cell_width, int *cell_height)
+{
+  int col = k % cols, row = k / cols;
+  int x0 = (int)((int64_t)col * width / cols);
+  int x1 = (int)((int64_t)(col + 1) * width / cols);
+  int y0 = (int)((int64_t)row * height / rows);
+  int y1 = (int)((int64_t)(row + 1) * height / rows);
+
+  *x = x0;
+  *y = y0;
+  *cell_width = x1 - x0;
+  *cell_height = y1 - y0;
+}
+
+int
 ssan_synth_render_frames (uint64_t seed, uint64_t clip_index, int class_id,
     int n_frames, const int *frame_idx, int n_idx, int width, int height,
     uint8_t *out, int *class_out)

@@ -19,6 +19,7 @@
 
 #include "ssan/ssan.h"
 #include "gstssanactionmeta.h"
+#include "ssan-modelgen.h"
 
 #define MODEL_T8 SSAN_TEST_DATA "/golden/basic_l1_t8.safetensors"
 #define MODEL_T3 SSAN_TEST_DATA "/golden/basic_stride2_r4_b2.safetensors"
@@ -1994,6 +1995,318 @@ GST_START_TEST (test_async_skips)
 
 GST_END_TEST;
 
+/* A small model (T 4, window_frames, 32x32, 5 classes) trained at rate
+ * (NULL: no frame_rate key), in a temporary file. */
+static gchar *
+write_rate_model (const gchar *rate, gint window_frames)
+{
+  ssan_modelgen_config cfg;
+  ssan_modelgen *g;
+  gchar *path;
+  char err[256];
+  gint fd = g_file_open_tmp ("ssan-rate-XXXXXX.safetensors", &path, NULL);
+
+  fail_unless (fd >= 0);
+  close (fd);
+  ssan_modelgen_config_init (&cfg);
+  cfg.arch = "custom";
+  cfg.layers[0] = cfg.layers[1] = cfg.layers[2] = cfg.layers[3] = 1;
+  cfg.width = 4;
+  cfg.num_classes = 5;
+  cfg.segments = 4;
+  cfg.input_size = 32;
+  cfg.window_frames = window_frames;
+  g = ssan_modelgen_new (&cfg, err, sizeof (err));
+  fail_unless (g != NULL, "%s", err);
+  if (rate)
+    fail_unless (ssan_modelgen_set_meta (g, "frame_rate", rate) == 0);
+  fail_unless (ssan_modelgen_write_file (g, path) == 0);
+  ssan_modelgen_free (g);
+  return path;
+}
+
+/* Pushes n frames with the given caps rate and PTS every period; checks
+ * the window the element chose and the windows it produced. */
+static void
+check_rate (const gchar *model, const gchar *props, gint fps_n,
+    GstClockTime period, guint n, gint expect_L, gint expect_stride,
+    guint expect_windows, GstClockTime expect_span)
+{
+  GstVideoInfo info;
+  GstHarness *h = new_harness (model, props, 32, 32, "RGB", &info);
+  GstBus *bus = harness_bus (h);
+  GList *results, *l;
+  gint L, stride;
+  guint i;
+
+  GST_VIDEO_INFO_FPS_N (&info) = fps_n;
+  GST_VIDEO_INFO_FPS_D (&info) = 1;
+  gst_harness_set_src_caps (h, gst_video_info_to_caps (&info));
+  for (i = 0; i < n; i++) {
+    fail_unless_equals_int (
+        gst_harness_push (h, make_frame (&info, i, i * period)), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+  g_object_get (
+      h->element, "active-window-frames", &L, "active-stride", &stride, NULL);
+  fail_unless (L == expect_L && stride == expect_stride,
+      "%s at %d fps: L %d stride %d, expected %d %d", props, fps_n, L, stride,
+      expect_L, expect_stride);
+  results = pop_results (bus);
+  fail_unless_equals_int (g_list_length (results), expect_windows);
+  for (l = results; l; l = l->next) {
+    guint64 start, end;
+
+    fail_unless (gst_structure_get_uint64 (l->data, "window-start", &start));
+    fail_unless (gst_structure_get_uint64 (l->data, "window-end", &end));
+    fail_unless_equals_uint64 (end - start, expect_span);
+  }
+  free_results (results);
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+/* Spec §4 by time: a model trained at 50 fps on a 25 fps stream keeps its
+ * windows' duration (L 12 -> 6, stride 3 -> 2); off with window-by-time,
+ * or when window-frames is set, or when the model does not say its rate;
+ * on a variable-rate stream windows go by timestamp: D = 12/25 s from
+ * every 3/25 s, complete at their last segment's centre, 0.42 s in. */
+GST_START_TEST (test_window_by_time)
+{
+  gchar *m50 = write_rate_model ("50", 12), *m25 = write_rate_model ("25", 12);
+  gchar *mnone = write_rate_model (NULL, 12);
+  const GstClockTime f = GST_SECOND / 25;
+
+  check_rate (m50, NULL, 25, f, 20, 6, 2, 8, 5 * f);
+  check_rate (m50, "window-by-time=false", 25, f, 20, 12, 3, 3, 11 * f);
+  check_rate (m50, "window-frames=8", 25, f, 20, 8, 2, 7, 7 * f);
+  check_rate (mnone, NULL, 25, f, 20, 12, 3, 3, 11 * f);
+  check_rate (m25, NULL, 25, f, 20, 12, 3, 3, 11 * f);
+  /* variable rate, frames every 20 ms: window k spans frames 6k to 6k + 21
+   * (0.42 s); without the model's rate, frames are counted */
+  check_rate (m25, NULL, 0, f / 2, 40, 12, 3, 4, 21 * f / 2);
+  check_rate (mnone, NULL, 0, f / 2, 40, 12, 3, 10, 11 * f / 2);
+  check_rate (m25, "window-by-time=false", 0, f / 2, 40, 12, 3, 10, 11 * f / 2);
+
+  g_unlink (m50);
+  g_unlink (m25);
+  g_unlink (mnone);
+  g_free (m50);
+  g_free (m25);
+  g_free (mnone);
+}
+
+GST_END_TEST;
+
+/* A window the stream's rate makes longer than 4096 frames: a clear error
+ * at negotiation, no crash. */
+GST_START_TEST (test_window_by_time_too_long)
+{
+  gchar *m = write_rate_model ("1", 4000);
+  GstVideoInfo info;
+  GstHarness *h = new_harness (m, NULL, 32, 32, "RGB", &info);
+  GstBus *bus = harness_bus (h);
+  GstMessage *msg;
+
+  GST_VIDEO_INFO_FPS_N (&info) = 2;
+  gst_harness_set_src_caps (h, gst_video_info_to_caps (&info));
+  fail_if (gst_harness_push (h, make_frame (&info, 0, 0)) == GST_FLOW_OK);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  {
+    GError *e = NULL;
+    gst_message_parse_error (msg, &e, NULL);
+    fail_unless (strstr (e->message, "8000 frames") != NULL, "%s", e->message);
+    g_error_free (e);
+  }
+  gst_message_unref (msg);
+  drop_bus (bus);
+  gst_harness_teardown (h);
+  g_unlink (m);
+  g_free (m);
+}
+
+GST_END_TEST;
+
+/* inference-region=roi on ssantestsrc actors=4 (two clips of 32 frames,
+ * 128x96: cells of 64x48): every object (ids 1..8: a new one per actor and
+ * clip) gets exactly the windows of spec §4 within its clip, (32 - 12) / 3
+ * + 1 = 7, with its cell's box, and every actor ROI of a buffer after its
+ * object's first result carries an ssan-action param of that object. */
+static gint roi_params_seen;
+
+static void
+count_roi_params (GstElement *sink, GstBuffer *buf, GstPad *pad, gpointer d)
+{
+  gpointer state = NULL;
+  GstMeta *meta;
+
+  while ((meta = gst_buffer_iterate_meta_filtered (
+              buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)meta;
+    GstStructure *p
+        = gst_video_region_of_interest_meta_get_param (roi, "ssan-action");
+    gint64 id;
+
+    if (p == NULL)
+      continue;
+    fail_unless (gst_structure_get_int64 (p, "object-id", &id));
+    fail_unless_equals_int64 (id, roi->id);
+    g_atomic_int_inc (&roi_params_seen);
+  }
+}
+
+static void
+run_roi_actors (gboolean async)
+{
+  gchar *desc = g_strdup_printf (
+      "ssantestsrc actors=4 seed=3 clip-frames=32 num-buffers=64 ! "
+      "video/x-raw,format=RGB,width=128,height=96,framerate=25/1 ! "
+      "ssanaction name=a inference-region=roi mode=%s model=" MODEL_L12 " ! "
+      "fakesink name=sink signal-handoffs=true",
+      async ? "async" : "sync");
+  GstElement *p = gst_parse_launch (desc, NULL);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (p), "sink");
+  GstBus *bus = gst_element_get_bus (p);
+  gint per_object[9] = { 0 };
+  gboolean done = FALSE;
+  gint i;
+
+  g_atomic_int_set (&roi_params_seen, 0);
+  g_signal_connect (sink, "handoff", G_CALLBACK (count_roi_params), NULL);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  while (!done) {
+    GstMessage *m = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT);
+    const GstStructure *s;
+    gint64 id;
+    guint x, y, w, h;
+
+    fail_unless (m != NULL);
+    fail_if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR);
+    done = GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS;
+    s = gst_message_get_structure (m);
+    if (!done && gst_structure_has_name (s, "ssan-action")) {
+      fail_unless (gst_structure_get_int64 (s, "object-id", &id));
+      fail_unless (id >= 1 && id <= 8, "object %" G_GINT64_FORMAT, id);
+      fail_unless (gst_structure_get_uint (s, "object-x", &x)
+                   && gst_structure_get_uint (s, "object-y", &y)
+                   && gst_structure_get_uint (s, "object-width", &w)
+                   && gst_structure_get_uint (s, "object-height", &h));
+      /* actor k = (id - 1) % 4 in cell k of the 2 x 2 grid */
+      fail_unless_equals_int (x, ((id - 1) % 2) * 64);
+      fail_unless_equals_int (y, (((id - 1) % 4) / 2) * 48);
+      fail_unless (w == 64 && h == 48);
+      per_object[id]++;
+    }
+    gst_message_unref (m);
+  }
+  for (i = 1; i <= 8; i++) {
+    /* async: a window due while the object's last is still in the
+     * scheduler, or still queued when its object goes, is skipped */
+    if (async)
+      fail_unless (per_object[i] <= 7, "object %d: %d", i, per_object[i]);
+    else
+      fail_unless_equals_int (per_object[i], 7);
+  }
+  {
+    GstElement *a = gst_bin_get_by_name (GST_BIN (p), "a");
+    guint64 evaluated, skipped;
+
+    g_object_get (
+        a, "windows-evaluated", &evaluated, "windows-skipped", &skipped, NULL);
+    fail_unless_equals_uint64 (evaluated + skipped, 8 * 7);
+    gst_object_unref (a);
+  }
+  /* per clip and actor, frames 11..31 carry a result: 21 * 8 */
+  if (!async)
+    fail_unless_equals_int (g_atomic_int_get (&roi_params_seen), 21 * 8);
+  g_free (desc);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (sink);
+  gst_object_unref (bus);
+  gst_object_unref (p);
+}
+
+GST_START_TEST (test_roi_actors)
+{
+  run_roi_actors (FALSE);
+  run_roi_actors (TRUE);
+}
+
+GST_END_TEST;
+
+static void
+add_roi (GstBuffer *buf, const gchar *type, guint x, guint y, guint w, guint h,
+    gint id)
+{
+  gst_buffer_add_video_region_of_interest_meta (buf, type, x, y, w, h)->id = id;
+}
+
+/* Bad ROIs: a box outside the frame and one of zero size are counted and
+ * skipped; a thousand ROIs on one frame fill the other windows (one
+ * object evicted, the rest counted) without disturbing the object that
+ * stays; an object seen every other frame never fills a window; another
+ * type is not followed.  Only object 1 gives results, exactly spec §4's. */
+GST_START_TEST (test_roi_bad_input)
+{
+  GstVideoInfo info;
+  GstHarness *h = new_harness (MODEL_L12,
+      "inference-region=roi max-objects=4 object-class=person", 64, 48, "RGB",
+      &info);
+  GstBus *bus = harness_bus (h);
+  GList *results, *l;
+  guint64 evicted, ignored;
+  guint n, i;
+
+  for (n = 0; n < 30; n++) {
+    GstBuffer *buf = make_frame_at (&info, n), *out;
+    GstVideoRegionOfInterestMeta *roi;
+
+    add_roi (buf, "person", 8, 8, 32, 32, 1);
+    add_roi (buf, "person", 100, 100, 10, 10, 2);
+    add_roi (buf, "person", 5, 5, 0, 0, 3);
+    if (n % 2 == 0) {
+      add_roi (buf, "person", 0, 0, 64, 48, 4);
+    }
+    add_roi (buf, "face", 0, 0, 20, 20, 7);
+    if (n == 5) {
+      for (i = 0; i < 1000; i++) {
+        add_roi (buf, "person", i % 60, i % 40, 4, 8, 1000 + (gint)i);
+      }
+    }
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    out = gst_harness_pull (h);
+    roi = gst_buffer_get_video_region_of_interest_meta_id (out, 1);
+    fail_unless (roi != NULL);
+    fail_unless (
+        (gst_video_region_of_interest_meta_get_param (roi, "ssan-action")
+            != NULL)
+        == (n >= 11));
+    gst_buffer_unref (out);
+  }
+  results = pop_results (bus);
+  fail_unless_equals_int (g_list_length (results), (30 - 12) / 3 + 1);
+  for (l = results; l; l = l->next) {
+    gint64 id;
+
+    fail_unless (gst_structure_get_int64 (l->data, "object-id", &id));
+    fail_unless_equals_int64 (id, 1);
+  }
+  free_results (results);
+  g_object_get (
+      h->element, "objects-evicted", &evicted, "rois-ignored", &ignored, NULL);
+  /* frame 5: 1000 and 1001 take the free windows, 1002 object 4's (seen
+   * on frame 4, not yet dropped), the other 997 find none; frame 6: object
+   * 4 again, in the window of 1000 (not seen since frame 5) */
+  fail_unless_equals_uint64 (evicted, 2);
+  fail_unless_equals_uint64 (ignored, 2 * 30 + 997);
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static gint model_loads;
 
 static void
@@ -2001,7 +2314,8 @@ count_model_loads (GstDebugCategory *category, GstDebugLevel level,
     const gchar *file, const gchar *function, gint line, GObject *object,
     GstDebugMessage *message, gpointer user_data)
 {
-  if (!g_strcmp0 (gst_debug_category_get_name (category), "ssanaction")
+  /* the model cache lives with the scheduler */
+  if (!g_strcmp0 (gst_debug_category_get_name (category), "ssanscheduler")
       && g_str_has_prefix (gst_debug_message_get (message), "loaded model "))
     g_atomic_int_inc (&model_loads);
 }
@@ -2028,7 +2342,7 @@ GST_START_TEST (test_shared_model)
     gst_debug_add_log_function (count_model_loads, NULL, NULL);
     g_once_init_leave (&counting, 1);
   }
-  gst_debug_set_threshold_for_name ("ssanaction", GST_LEVEL_INFO);
+  gst_debug_set_threshold_for_name ("ssanscheduler", GST_LEVEL_INFO);
   g_atomic_int_set (&model_loads, 0);
 
   fail_unless (g_file_get_contents (MODEL_T3, &data, &size, NULL));
@@ -2090,7 +2404,7 @@ GST_START_TEST (test_shared_model)
   gst_element_set_state (h2->element, GST_STATE_NULL);
   gst_harness_teardown (h2);
 
-  gst_debug_unset_threshold_for_name ("ssanaction");
+  gst_debug_unset_threshold_for_name ("ssanscheduler");
   g_unlink (path);
   g_free (path);
   g_free (data);
@@ -2358,6 +2672,10 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_caps_churn);
   tcase_add_test (tc, test_async_skips);
   tcase_add_test (tc, test_shared_model);
+  tcase_add_test (tc, test_window_by_time);
+  tcase_add_test (tc, test_window_by_time_too_long);
+  tcase_add_test (tc, test_roi_actors);
+  tcase_add_test (tc, test_roi_bad_input);
   tcase_add_test (tc, test_shared_model_threads);
   tcase_add_test (tc, test_stress);
 

@@ -11,6 +11,7 @@
 #include <gst/video/video.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 /* T 4, L 12 (stride 3 by default), input 32: cheap to run */
@@ -398,6 +399,26 @@ worker_run (gpointer data)
   return NULL;
 }
 
+/* Sync pipelines on the same frames give the same results: the same
+ * classes, and confidences equal but for the last digits, since windows of
+ * pipelines sharing the model's scheduler may run in batches of any size,
+ * whose sums can round differently (measured: logits within 3e-6). */
+static void
+check_same_results (const Worker *a, const Worker *b)
+{
+  guint j;
+
+  fail_unless_equals_int (a->n_results, b->n_results);
+  for (j = 0; j < a->n_results; j++) {
+    gdouble ca = g_array_index (a->confidences, gdouble, j);
+    gdouble cb = g_array_index (b->confidences, gdouble, j);
+
+    fail_unless_equals_int (g_array_index (a->classes, gint, j),
+        g_array_index (b->classes, gint, j));
+    fail_unless (fabs (ca - cb) <= 1e-5, "result %u: %.9f vs %.9f", j, ca, cb);
+  }
+}
+
 /* Four pipelines, each in its own thread, name the same model file (one
  * loaded copy); in sync mode each gives exactly the windows of spec §4
  * and the same results as the others (same frames). */
@@ -406,7 +427,7 @@ run_parallel (gboolean async)
 {
   Worker w[N_PARALLEL];
   GThread *t[N_PARALLEL];
-  guint i, j;
+  guint i;
 
   for (i = 0; i < N_PARALLEL; i++) {
     memset (&w[i], 0, sizeof (w[i]));
@@ -430,12 +451,7 @@ run_parallel (gboolean async)
     }
     /* (90 - 12) / 3 + 1 */
     fail_unless_equals_int (w[i].n_results, 27);
-    for (j = 0; j < w[i].n_results; j++) {
-      fail_unless_equals_int (g_array_index (w[i].classes, gint, j),
-          g_array_index (w[0].classes, gint, j));
-      fail_unless (g_array_index (w[i].confidences, gdouble, j)
-                   == g_array_index (w[0].confidences, gdouble, j));
-    }
+    check_same_results (&w[i], &w[0]);
   }
   for (i = 0; i < N_PARALLEL; i++) {
     g_array_unref (w[i].confidences);
@@ -448,6 +464,74 @@ GST_START_TEST (test_parallel_pipelines)
 {
   run_parallel (FALSE);
   run_parallel (TRUE);
+}
+GST_END_TEST;
+
+/* Issue 16: elements sharing the model's scheduler while another element
+ * on it goes through NULL <-> PLAYING and switches its model back and
+ * forth (another scheduler, then this one again): the three streaming on
+ * keep exactly the windows of spec §4 and the same results, nothing
+ * stalls or fails. */
+static gint churn_done;
+
+static gpointer
+counted_worker_run (gpointer data)
+{
+  worker_run (data);
+  g_atomic_int_inc (&churn_done);
+  return NULL;
+}
+
+GST_START_TEST (test_shared_scheduler_churn)
+{
+  Worker w[3];
+  GThread *t[3];
+  guint i, cycles = 0;
+
+  g_atomic_int_set (&churn_done, 0);
+  for (i = 0; i < 3; i++) {
+    memset (&w[i], 0, sizeof (w[i]));
+    w[i].index = i;
+    w[i].confidences = g_array_new (FALSE, FALSE, sizeof (gdouble));
+    w[i].classes = g_array_new (FALSE, FALSE, sizeof (gint));
+    t[i] = g_thread_new ("stress-pipeline", counted_worker_run, &w[i]);
+  }
+  while (g_atomic_int_get (&churn_done) < 3 || cycles < 3) {
+    GstElement *p = gst_parse_launch (
+        "ssantestsrc seed=5 ! video/x-raw,width=40,height=40,framerate=25/1 ! "
+        "ssanaction name=a model=" MODEL_L12 " stride=1 ! fakesink sync=false",
+        NULL);
+    GstElement *a = gst_bin_get_by_name (GST_BIN (p), "a");
+    GstBus *bus = gst_element_get_bus (p);
+
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    wait_results (bus, 1);
+    g_object_set (a, "model", MODEL_T8, NULL);
+    wait_results (bus, 2);
+    g_object_set (a, "model", MODEL_L12, NULL);
+    wait_results (bus, 2);
+    fail_unless_equals_int (
+        gst_element_set_state (p, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    drain_bus (bus);
+    gst_object_unref (bus);
+    gst_object_unref (a);
+    gst_object_unref (p);
+    cycles++;
+  }
+  for (i = 0; i < 3; i++)
+    g_thread_join (t[i]);
+
+  for (i = 0; i < 3; i++) {
+    fail_unless (w[i].error == NULL, "pipeline %u: %s", i, w[i].error);
+    /* (90 - 12) / 3 + 1 */
+    fail_unless_equals_int (w[i].n_results, 27);
+    check_same_results (&w[i], &w[0]);
+  }
+  for (i = 0; i < 3; i++) {
+    g_array_unref (w[i].confidences);
+    g_array_unref (w[i].classes);
+    g_free (w[i].error);
+  }
 }
 GST_END_TEST;
 
@@ -761,6 +845,7 @@ stress_suite (void)
   tcase_add_test (tc, test_state_cycles);
   tcase_add_test (tc, test_properties_while_streaming);
   tcase_add_test (tc, test_parallel_pipelines);
+  tcase_add_test (tc, test_shared_scheduler_churn);
   tcase_add_test (tc, test_caps_churn);
   tcase_add_test (tc, test_no_timestamps);
   tcase_add_test (tc, test_damaged_webm);

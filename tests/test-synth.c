@@ -347,6 +347,44 @@ test_bad_arguments (void)
       "render_frames");
 }
 
+/* Actor grids: the expected grids for 640x480, cells that tile the frame
+ * exactly, refusals. */
+static void
+test_layout (void)
+{
+  static const int expect[][3]
+      = { { 1, 1, 1 }, { 2, 2, 1 }, { 3, 2, 2 }, { 4, 2, 2 }, { 5, 3, 2 },
+          { 6, 3, 2 }, { 9, 3, 3 }, { 12, 4, 3 }, { 64, 10, 7 } };
+  size_t i;
+  int cols, rows, k, x, y, w, h;
+
+  for (i = 0; i < sizeof (expect) / sizeof (expect[0]); i++) {
+    long area = 0;
+    int ok = 1;
+
+    CHECK (ssan_synth_layout (expect[i][0], 640, 480, &cols, &rows) == 0
+               && cols == expect[i][1] && rows == expect[i][2],
+        "%d actors in 640x480: %dx%d, expected %dx%d", expect[i][0], cols, rows,
+        expect[i][1], expect[i][2]);
+    for (k = 0; k < cols * rows; k++) {
+      ssan_synth_cell (cols, rows, 640, 480, k, &x, &y, &w, &h);
+      area += (long)w * h;
+      ok &= x == (k % cols) * 640 / cols && y == (k / cols) * 480 / rows
+            && w >= 1 && h >= 1;
+    }
+    CHECK (ok && area == 640L * 480, "%d actors: cells tile the frame",
+        expect[i][0]);
+  }
+  CHECK (
+      ssan_synth_layout (0, 64, 64, &cols, &rows) == -1
+          && ssan_synth_layout (SSAN_SYNTH_MAX_ACTORS + 1, 64, 64, &cols, &rows)
+                 == -1
+          && ssan_synth_layout (4, 1, 1, &cols, &rows) == -1
+          && ssan_synth_layout (4, 0, 64, &cols, &rows) == -1
+          && ssan_synth_layout (1, 1, 1, &cols, &rows) == 0,
+      "layout refusals");
+}
+
 int
 main (void)
 {
@@ -358,6 +396,7 @@ main (void)
   test_canvas ();
   test_geometry ();
   test_bad_arguments ();
+  test_layout ();
   printf ("%d passed, %d failed\n", n_passed, n_failed);
   return n_failed ? 1 : 0;
 }

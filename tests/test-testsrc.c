@@ -188,6 +188,153 @@ GST_START_TEST (test_messages_and_meta)
 
 GST_END_TEST;
 
+/* actors=N: actor k of clip c is clip c * N + k of the seed, pixel for
+ * pixel in its cell; one ROI meta (cell box, id 1 + c * N + k, truth in
+ * its params), one clip meta and one message per actor; spare cells grey;
+ * one actor (the default) has no ROI meta. */
+static void
+check_actors (guint n_actors, gint w, gint hgt, gint cols, gint rows)
+{
+  gchar *caps = g_strdup_printf (
+      "video/x-raw,format=RGB,width=%d,height=%d,framerate=25/1", w, hgt);
+  gchar *props = g_strdup_printf ("seed=9 clip-frames=3 actors=%u", n_actors);
+  GstHarness *h = make_src (props, caps);
+  GstBus *bus = gst_bus_new ();
+  gint lcols, lrows, n;
+  guint8 *ref = g_malloc ((gsize)w * hgt * 3);
+
+  fail_unless (ssan_synth_layout ((int)n_actors, w, hgt, &lcols, &lrows) == 0);
+  fail_unless (lcols == cols && lrows == rows, "%u actors in %dx%d: %dx%d",
+      n_actors, w, hgt, lcols, lrows);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_play (h);
+  for (n = 0; n < 6; n++) {
+    GstBuffer *buf = gst_harness_pull (h);
+    guint64 c = (guint64)n / 3;
+    GstVideoFrame frame;
+    GstVideoInfo info;
+    gpointer state = NULL;
+    GstMeta *meta;
+    guint n_roi = 0, n_clip = 0;
+    gint k, x, y, cw, ch, row;
+
+    fail_unless (
+        gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, w, hgt));
+    fail_unless (gst_video_frame_map (&frame, &info, buf, GST_MAP_READ));
+    for (k = 0; k < cols * rows; k++) {
+      ssan_synth_clip clip;
+
+      ssan_synth_cell (cols, rows, w, hgt, k, &x, &y, &cw, &ch);
+      if (k < (gint)n_actors) {
+        fail_unless (
+            ssan_synth_clip_init (&clip, 9, c * n_actors + (guint64)k, -1, 3)
+            == 0);
+        fail_unless (
+            ssan_synth_render (&clip, n % 3, cw, ch, ref, (size_t)cw * 3) == 0);
+      } else {
+        memset (ref, 128, (gsize)cw * ch * 3);
+      }
+      for (row = 0; row < ch; row++)
+        fail_unless (
+            memcmp ((guint8 *)GST_VIDEO_FRAME_PLANE_DATA (&frame, 0)
+                        + (gsize)(y + row)
+                              * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0)
+                        + 3 * (gsize)x,
+                ref + (gsize)row * cw * 3, (gsize)cw * 3)
+                == 0,
+            "%u actors: frame %d cell %d row %d differs", n_actors, n, k, row);
+
+      if (k < (gint)n_actors && n_actors > 1) {
+        GstVideoRegionOfInterestMeta *roi
+            = gst_buffer_get_video_region_of_interest_meta_id (
+                buf, (gint)(1 + c * n_actors + (guint64)k));
+        GstStructure *p;
+        gint actor, id;
+        guint64 ci;
+
+        fail_unless (roi != NULL, "ROI of actor %d", k);
+        fail_unless (roi->roi_type == g_quark_from_string ("actor"));
+        fail_unless (roi->x == (guint)x && roi->y == (guint)y
+                     && roi->w == (guint)cw && roi->h == (guint)ch);
+        p = gst_video_region_of_interest_meta_get_param (
+            roi, "ssan-testsrc-actor");
+        fail_unless (p != NULL);
+        fail_unless (gst_structure_get_int (p, "actor", &actor) && actor == k);
+        fail_unless (
+            gst_structure_get_int (p, "class-id", &id) && id == clip.class_id);
+        fail_unless (gst_structure_get_uint64 (p, "clip-index", &ci)
+                     && ci == c * n_actors + (guint64)k);
+        fail_unless_equals_string (gst_structure_get_string (p, "label"),
+            ssan_synth_class_name (clip.class_id));
+      }
+    }
+    gst_video_frame_unmap (&frame);
+
+    while ((meta = gst_buffer_iterate_meta (buf, &state))) {
+      if (meta->info->api == GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)
+        n_roi++;
+      if (meta->info->api == GST_SSAN_CLIP_META_API_TYPE) {
+        fail_unless_equals_uint64 (
+            ((GstSsanClipMeta *)meta)->clip_index, c * n_actors + n_clip);
+        n_clip++;
+      }
+    }
+    fail_unless_equals_int (n_roi, n_actors > 1 ? n_actors : 0);
+    fail_unless_equals_int (n_clip, n_actors);
+    if (n % 3 == 0) {
+      for (k = 0; k < (gint)n_actors; k++) {
+        GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+        gint actor;
+
+        fail_unless (msg != NULL);
+        fail_unless (gst_structure_get_int (
+                         gst_message_get_structure (msg), "actor", &actor)
+                     && actor == k);
+        gst_message_unref (msg);
+      }
+    }
+    gst_buffer_unref (buf);
+  }
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (ref);
+  g_free (props);
+  g_free (caps);
+}
+
+GST_START_TEST (test_actors)
+{
+  check_actors (1, 40, 30, 1, 1);
+  check_actors (4, 64, 48, 2, 2);
+  check_actors (3, 64, 48, 2, 2);
+  check_actors (2, 64, 48, 2, 1);
+  check_actors (7, 90, 30, 4, 2);
+}
+
+GST_END_TEST;
+
+/* Too many actors for the frame: an error, no crash. */
+GST_START_TEST (test_actors_too_small)
+{
+  GstHarness *h = make_src (
+      "actors=4", "video/x-raw,format=RGB,width=1,height=1,framerate=25/1");
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+
+  gst_element_set_bus (h->element, bus);
+  gst_harness_play (h);
+  msg = gst_bus_timed_pop_filtered (
+      bus, GST_CLOCK_TIME_NONE, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_unref (msg);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static gboolean
 frame_is_flat (GstBuffer *buf)
 {
@@ -538,6 +685,8 @@ ssantestsrc_suite (void)
   tcase_add_test (tc, test_determinism);
   tcase_add_test (tc, test_matches_synth);
   tcase_add_test (tc, test_messages_and_meta);
+  tcase_add_test (tc, test_actors);
+  tcase_add_test (tc, test_actors_too_small);
   tcase_add_test (tc, test_formats);
   tcase_add_test (tc, test_formats_deterministic);
   tcase_add_test (tc, test_default_caps);

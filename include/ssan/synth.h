@@ -181,6 +181,29 @@ void ssan_synth_canvas_free (ssan_synth_canvas *canvas);
 int ssan_synth_canvas_render (ssan_synth_canvas *canvas,
     const ssan_synth_clip *clip, int frame_index, uint8_t *rgb, size_t stride);
 
+/* Scenes of several actors (ssantestsrc actors=N): the frame is cut into
+ * a grid of cols x rows cells, and actor k (0-based, row by row) performs
+ * clip clip * N + k of the seed in cell k, drawn exactly as a frame of the
+ * cell's size would be (ssan_synth_render at the cell's width and height
+ * into the cell's rectangle), so the centre square of each cell holds its
+ * actor's whole action.  Cell (col, row) spans x in [col * width / cols,
+ * (col + 1) * width / cols) and y likewise (integer division), so the cells
+ * tile the frame.  The grid is the one of at least N cells whose cells have
+ * the longest shorter side (the actors appear largest), the one with fewer
+ * cells on a tie; cells beyond N stay empty.  One actor is the whole
+ * frame. */
+#define SSAN_SYNTH_MAX_ACTORS 64
+
+/* Fills the grid for n_actors (1..SSAN_SYNTH_MAX_ACTORS) in a width x height
+ * frame.  Returns 0, or -1 on an invalid argument or when a cell would be
+ * empty of pixels (the frame is too small for that many). */
+int ssan_synth_layout (
+    int n_actors, int width, int height, int *cols, int *rows);
+
+/* The rectangle of cell k (0 <= k < cols * rows) of that grid. */
+void ssan_synth_cell (int cols, int rows, int width, int height, int k, int *x,
+    int *y, int *cell_width, int *cell_height);
+
 /* Convenience for bindings (e.g. Python ctypes): draws n_idx frames, frame
  * frame_idx[i] of clip clip_index of seed with class_id (-1: random),
  * into out + i * height * width * 3 (packed, stride 3 * width).  Stores the
