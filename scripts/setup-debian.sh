@@ -15,7 +15,7 @@ pkgs="build-essential meson ninja-build pkg-config libopenblas-dev
   gstreamer1.0-plugins-good libpango1.0-dev libcairo2-dev fonts-dejavu-core
   libmosquitto-dev mosquitto mosquitto-clients
   gobject-introspection libgirepository1.0-dev python3-gi gir1.2-gstreamer-1.0
-  python3-gst-1.0"
+  python3-gst-1.0 openssl"
 for arg in "$@"; do
   case "$arg" in
     --with-torch) pkgs="$pkgs python3-torch python3-torchvision python3-numpy python3-gi python3-gst-1.0" ;;
