@@ -59,8 +59,7 @@ gst_ssan_action_object_to_structure (
 {
   gst_structure_set (s, "object-id", G_TYPE_INT64, obj->id, "object-x",
       G_TYPE_UINT, obj->x, "object-y", G_TYPE_UINT, obj->y, "object-width",
-      G_TYPE_UINT, obj->width, "object-height", G_TYPE_UINT, obj->height,
-      NULL);
+      G_TYPE_UINT, obj->width, "object-height", G_TYPE_UINT, obj->height, NULL);
 }
 
 gchar *

@@ -168,10 +168,11 @@ main (int argc, char **argv)
   for (i = 0; i < soak.n_samples; i++)
     if (i % 10 == 0 || i + 1 == soak.n_samples)
       g_print ("%10u %10" G_GINT64_FORMAT "%s\n", i * SAMPLE_EVERY,
-          soak.rss_kib[i], i * SAMPLE_EVERY >= warmup ? "  (after warm-up)" : "");
+          soak.rss_kib[i],
+          i * SAMPLE_EVERY >= warmup ? "  (after warm-up)" : "");
   g_print ("soak: %u frames, %u results (%" G_GUINT64_FORMAT
-           " windows evaluated, %" G_GUINT64_FORMAT " skipped), %" G_GSIZE_FORMAT
-           " JSON lines\n",
+           " windows evaluated, %" G_GUINT64_FORMAT
+           " skipped), %" G_GSIZE_FORMAT " JSON lines\n",
       soak.n_frames, n_results, windows_evaluated, windows_skipped, n_lines);
   if (failed)
     return 1;
@@ -191,17 +192,17 @@ main (int argc, char **argv)
     }
     peak = MAX (peak, soak.rss_kib[i]);
   }
-  g_print ("soak: RSS at frame %u %" G_GINT64_FORMAT " KiB, peak %" G_GINT64_FORMAT
-           " KiB, last %" G_GINT64_FORMAT " KiB: growth %" G_GINT64_FORMAT
-           " KiB (limit %d)\n",
+  g_print ("soak: RSS at frame %u %" G_GINT64_FORMAT
+           " KiB, peak %" G_GINT64_FORMAT " KiB, last %" G_GINT64_FORMAT
+           " KiB: growth %" G_GINT64_FORMAT " KiB (limit %d)\n",
       warmup, base, peak, last, peak - base, LIMIT_KIB);
   g_free (soak.rss_kib);
   g_free (desc);
   g_free (results);
   g_free (tmpdir);
   if (peak - base > LIMIT_KIB) {
-    g_print ("soak: FAIL: resident memory grew by more than %d KiB\n",
-        LIMIT_KIB);
+    g_print (
+        "soak: FAIL: resident memory grew by more than %d KiB\n", LIMIT_KIB);
     return 1;
   }
   g_print ("soak: OK\n");

@@ -410,8 +410,8 @@ run_model (const char *name, ssan_model *m, int threads, int windows,
     res[t].name = name;
     res[t].kernels = ssan_ctx_get_kernels (ctx[t]);
     res[t].gflop = ssan_ctx_get_flops (ctx[t]) * 1e-9;
-    res[t].wall_med = median_of (res[t].wt, windows, &res[t].wall_min,
-        &res[t].wall_max);
+    res[t].wall_med
+        = median_of (res[t].wt, windows, &res[t].wall_min, &res[t].wall_max);
     res[t].cpu_med = median_of (res[t].ct, windows, NULL, NULL);
     res[t].profiled = profile;
     if (profile)
@@ -791,8 +791,8 @@ main (int argc, char **argv)
     mc = median_of (rc, windows, &lo_c, &hi_c);
     printf ("A/B %s: %s / %s, window by window in this run: wall %.3f "
             "(%.3f-%.3f), CPU %.3f (%.3f-%.3f)\n",
-        strlen (r->name) > 8 ? "(file)" : r->name, r->kernels, r0->kernels,
-        mw, lo_w, hi_w, mc, lo_c, hi_c);
+        strlen (r->name) > 8 ? "(file)" : r->name, r->kernels, r0->kernels, mw,
+        lo_w, hi_w, mc, lo_c, hi_c);
     free (rw);
     free (rc);
   }

@@ -17,7 +17,7 @@ void SSAN_K (gemm) (int M, int N, int K, const float *a, size_t lda,
 double SSAN_K (fma_peak) (int64_t n, float *sink);
 void SSAN_K (attn_scores) (const float *qp, int mp, const float *kp, int c,
     int nk, int ls, float alpha, float *s, float *m, float *l, float *corr);
-void SSAN_K (attn_accumulate) (const float *vp, int c, int nk, const float *p,
-    int ls, int mp, float *o);
+void SSAN_K (attn_accumulate) (
+    const float *vp, int c, int nk, const float *p, int ls, int mp, float *o);
 
 #endif /* SSAN_KERNELS_AVX512_H */
