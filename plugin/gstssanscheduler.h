@@ -12,8 +12,10 @@
  * batch size.  A client has at most one window queued or running, so no
  * client can hold the others back by more than one window each: nobody
  * starves.  The context's batch size grows with the number of clients, up
- * to GST_SSAN_MAX_BATCH (environment, default 8); its scratch memory grows
- * with it (only when a client joins, never per window).
+ * to GST_SSAN_MAX_BATCH (environment; by default 8 windows, fewer for big
+ * inputs: a batch holds at most 8x224x224 pixels per channel, so a window of
+ * 8 frames at 224x224 runs alone); its scratch memory grows with it (only
+ * when a client joins, never per window).
  *
  * Thread budget: one per process (gst_ssan_scheduler_set_thread_budget; by
  * default the environment's GST_SSAN_THREADS, else the online cores, read

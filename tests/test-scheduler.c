@@ -199,6 +199,67 @@ test_batches (gint n, gint cap)
   g_free (capstr);
 }
 
+/* Without GST_SSAN_MAX_BATCH: the windows of a small model run together,
+ * a window of 8 frames at 224x224 runs alone (its batch would only cost
+ * memory). */
+static void
+test_default_cap (const gchar *dir)
+{
+  ssan_modelgen_config cfg;
+  ssan_modelgen *g;
+  char gen_err[256];
+  gchar *big = g_strdup_printf ("%s/big.safetensors", dir);
+  ssan_error err = {
+    0,
+  };
+  GstSsanModelRef *ref[2];
+  gint m, i, wrong;
+
+  ssan_modelgen_config_init (&cfg);
+  cfg.arch = "custom";
+  cfg.layers[0] = cfg.layers[1] = cfg.layers[2] = cfg.layers[3] = 1;
+  cfg.width = 4;
+  cfg.num_classes = C;
+  cfg.segments = 8;
+  cfg.input_size = 224;
+  g = ssan_modelgen_new (&cfg, gen_err, sizeof (gen_err));
+  g_assert (g != NULL);
+  g_assert (ssan_modelgen_write_file (g, big) == 0);
+  ssan_modelgen_free (g);
+
+  g_unsetenv ("GST_SSAN_MAX_BATCH");
+  ref[0] = model_ref (0);
+  ref[1] = gst_ssan_model_ref_acquire (big, &err);
+  g_assert (ref[1] != NULL);
+  for (m = 0; m < 2; m++) {
+    GstSsanSchedulerClient *c[3];
+    GstSsanSchedulerOutcome out;
+    GstSsanSchedulerStats st;
+    GstSsanScheduler *s;
+    gint expect = m == 0 ? 3 : 1;
+
+    for (i = 0; i < 3; i++)
+      c[i] = client_new (ref[m], TRUE);
+    s = gst_ssan_scheduler_client_get_scheduler (c[0]);
+    gst_ssan_scheduler_set_paused (s, TRUE);
+    for (i = 0; i < 3; i++)
+      CHECK (gst_ssan_scheduler_client_submit (c[i], i), "submit %d", i);
+    gst_ssan_scheduler_set_paused (s, FALSE);
+    for (wrong = 0, i = 0; i < 3; i++)
+      wrong += !gst_ssan_scheduler_client_wait (c[i], &out) || !out.ok
+               || out.batch != expect;
+    gst_ssan_scheduler_get_stats (s, &st);
+    CHECK (wrong == 0 && st.largest_batch == expect,
+        "%s model, 3 clients: %d windows not in batches of %d (largest %d)",
+        m == 0 ? "small" : "224x224", wrong, expect, st.largest_batch);
+    for (i = 0; i < 3; i++)
+      gst_ssan_scheduler_client_free (c[i]);
+    gst_ssan_model_ref_release (ref[m]);
+  }
+  g_unlink (big);
+  g_free (big);
+}
+
 /* A client is busy until its window is collected; cancel removes a queued
  * window; private schedulers and other T are separate. */
 static void
@@ -462,6 +523,7 @@ main (int argc, char **argv)
   test_batches (5, 2);
   test_batches (8, 8);
   test_batches (11, 4);
+  test_default_cap (dir);
   test_busy_cancel ();
   test_stress ();
   test_model_cache (dir);
