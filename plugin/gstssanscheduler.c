@@ -17,15 +17,18 @@
 GST_DEBUG_CATEGORY_STATIC (gst_ssan_scheduler_debug);
 #define GST_CAT_DEFAULT gst_ssan_scheduler_debug
 
-#define DEFAULT_MAX_BATCH 8
+#define DEFAULT_MAX_BATCH 4
 #define MAX_MAX_BATCH 64
 /* Batches pay where one window is small: its GEMMs are thin and per-op
  * costs dominate (the demo model, 8 clients: 2.0-2.3 CPU ms per window in
- * batches of 4 against 2.5-3.0 alone).  A window of 8 frames at 224x224
- * fills the kernels by itself: batches of 2 saved 2 % of the CPU time
- * (971 vs 990 ms) and doubled the peak memory (685 vs 346 MiB), measured by
- * ssan-sched-bench on a 2-vCPU Zen 4.  So by default a batch holds at most
- * this many input pixels per channel (the rule ssan-infer follows too). */
+ * batches of 4 against 2.5-3.0 alone).  Beyond 4 they gained nothing in
+ * whole pipelines (8 demo streams: 157-162 windows/s with batches of up to
+ * 4, 145-160 up to 8) and cost 1.5 MiB each.  A window of 8 frames at
+ * 224x224 fills the kernels by itself: batches of 2 saved 2 % of the CPU
+ * time (971 vs 990 ms) and doubled the peak memory (685 vs 346 MiB).
+ * (ssan-sched-bench and scripts/bench-streams.sh, 2-vCPU Zen 4.)  So by
+ * default a batch holds at most 4 windows and this many input pixels per
+ * channel (the rule ssan-infer follows too). */
 #define BATCH_PIXELS (8 * 224 * 224)
 
 static void
@@ -272,41 +275,61 @@ struct _GstSsanScheduler {
 static GMutex table_lock;
 static GList *shared_scheds; /* table_lock */
 
-/* Gives the context room for batches of n.  False (the old context kept)
- * when memory runs out. */
-static gboolean
-gst_ssan_scheduler_grow (GstSsanScheduler *s, gint n)
+/* Frees the context and its batch buffers. */
+static void
+gst_ssan_scheduler_drop_context (GstSsanScheduler *s)
 {
-  ssan_error err = {
-    0,
-  };
-  ssan_ctx *ctx;
-  float *in, *logits;
-
-  ctx = ssan_ctx_new (gst_ssan_model_ref_get_model (s->model), s->T, n, &err);
-  in = g_try_malloc_n ((gsize)n * s->in_floats, sizeof (float));
-  logits = g_try_malloc_n ((gsize)n * s->C, sizeof (float));
-  if (ctx == NULL || in == NULL || logits == NULL) {
-    GST_WARNING ("model %s: cannot grow batches to %d (%s), staying at %d",
-        gst_ssan_model_ref_get_path (s->model), n, ctx ? "no memory" : err.msg,
-        s->ctx_batch);
-    if (ctx)
-      ssan_ctx_free (ctx);
-    g_free (in);
-    g_free (logits);
-    return FALSE;
-  }
   if (s->ctx)
     ssan_ctx_free (s->ctx);
   g_free (s->batch_in);
   g_free (s->batch_logits);
-  s->ctx = ctx;
+  s->ctx = NULL;
+  s->batch_in = NULL;
+  s->batch_logits = NULL;
+}
+
+/* A context for batches of n and its buffers; false (nothing held) when
+ * memory runs out. */
+static gboolean
+gst_ssan_scheduler_make_context (GstSsanScheduler *s, gint n, ssan_error *err)
+{
+  s->ctx = ssan_ctx_new (gst_ssan_model_ref_get_model (s->model), s->T, n, err);
+  s->batch_in
+      = n > 1 ? g_try_malloc_n ((gsize)n * s->in_floats, sizeof (float)) : NULL;
+  s->batch_logits = g_try_malloc_n ((gsize)n * s->C, sizeof (float));
   s->ctx_threads = 0;
-  s->batch_in = in;
-  s->batch_logits = logits;
-  GST_INFO ("model %s, T %d: batches of up to %d windows",
-      gst_ssan_model_ref_get_path (s->model), s->T, n);
-  return TRUE;
+  if (s->ctx && (n == 1 || s->batch_in) && s->batch_logits)
+    return TRUE;
+  if (s->ctx) {
+    err->code = SSAN_ERR_NOMEM;
+    snprintf (err->msg, sizeof (err->msg), "out of memory");
+  }
+  gst_ssan_scheduler_drop_context (s);
+  return FALSE;
+}
+
+/* Replaces the context (batches of `from`) by one for batches of n, the old
+ * one freed first: both at once would be the process's memory peak.
+ * Returns the batch size held now: n, else `from` again when memory runs
+ * out, else 0 (no context: windows fail until a later try succeeds). */
+static gint
+gst_ssan_scheduler_grow (GstSsanScheduler *s, gint from, gint n)
+{
+  ssan_error err = {
+    0,
+  };
+
+  gst_ssan_scheduler_drop_context (s);
+  if (gst_ssan_scheduler_make_context (s, n, &err)) {
+    GST_INFO ("model %s, T %d: batches of up to %d windows",
+        gst_ssan_model_ref_get_path (s->model), s->T, n);
+    return n;
+  }
+  GST_WARNING ("model %s: cannot grow batches to %d (%s), staying at %d",
+      gst_ssan_model_ref_get_path (s->model), n, err.msg, from);
+  if (from > 0 && gst_ssan_scheduler_make_context (s, from, &err))
+    return from;
+  return 0;
 }
 
 /* Runs one batch; fills the clients' logits and outcomes. */
@@ -321,6 +344,15 @@ gst_ssan_scheduler_run (
   gint budget, now, peak, i, rc;
   gint64 t0, t1;
 
+  if (s->ctx == NULL) {
+    for (i = 0; i < n; i++) {
+      run[i]->outcome.ok = FALSE;
+      run[i]->outcome.batch = n;
+      g_strlcpy (run[i]->outcome.message, "no memory for the inference context",
+          sizeof (run[i]->outcome.message));
+    }
+    return;
+  }
   if (n == 1) {
     in = run[0]->input;
   } else {
@@ -376,21 +408,24 @@ gst_ssan_scheduler_thread (gpointer data)
     if (s->quit)
       break;
 
-    want = MIN (s->n_clients, s->batch_cap);
-    if (want > s->ctx_batch) {
-      gboolean grown;
+    /* Grown on demand: to as many windows as wait, never per window (at
+     * most batch_cap - 1 times over the scheduler's life), so streams that
+     * keep up one at a time never pay a big batch's scratch memory. */
+    want = MIN ((gint)g_queue_get_length (&s->queue), s->batch_cap);
+    if (want > s->ctx_batch || s->ctx_batch == 0) {
+      gint from = s->ctx_batch, got;
 
       g_mutex_unlock (&s->lock);
-      grown = gst_ssan_scheduler_grow (s, want);
+      got = gst_ssan_scheduler_grow (s, from, MAX (want, 1));
       g_mutex_lock (&s->lock);
-      if (grown)
-        s->ctx_batch = want;
-      else
-        s->batch_cap = s->ctx_batch;
-      s->stats.max_batch = s->ctx_batch;
+      if (got < want)
+        s->batch_cap = MAX (got, 1);
+      s->ctx_batch = got;
+      s->stats.max_batch = got;
     }
 
-    for (n = 0; n < s->ctx_batch && !g_queue_is_empty (&s->queue); n++) {
+    for (n = 0; n < MAX (s->ctx_batch, 1) && !g_queue_is_empty (&s->queue);
+         n++) {
       run[n] = g_queue_pop_head_link (&s->queue)->data;
       run[n]->state = CLIENT_RUNNING;
     }
@@ -427,10 +462,7 @@ gst_ssan_scheduler_free (GstSsanScheduler *s)
             " windows in %" G_GUINT64_FORMAT " batches",
       gst_ssan_model_ref_get_path (s->model), s->T, s->stats.windows,
       s->stats.batches);
-  if (s->ctx)
-    ssan_ctx_free (s->ctx);
-  g_free (s->batch_in);
-  g_free (s->batch_logits);
+  gst_ssan_scheduler_drop_context (s);
   gst_ssan_model_ref_release (s->model);
   g_mutex_clear (&s->lock);
   g_cond_clear (&s->cond);
@@ -466,15 +498,10 @@ gst_ssan_scheduler_new (
       gst_ssan_model_ref_get_path (model), segments, cap,
       g_getenv ("GST_SSAN_MAX_BATCH") ? " (GST_SSAN_MAX_BATCH)" : "");
 
-  s->ctx
-      = ssan_ctx_new (gst_ssan_model_ref_get_model (model), segments, 1, err);
-  if (s->ctx == NULL)
+  if (!gst_ssan_scheduler_make_context (s, 1, err))
     goto failed;
   s->ctx_batch = 1;
   s->stats.max_batch = 1;
-  s->batch_logits = g_try_malloc_n (s->C, sizeof (float));
-  if (s->batch_logits == NULL)
-    goto no_memory;
 
   s->thread = g_thread_try_new (
       "ssanscheduler", gst_ssan_scheduler_thread, s, &error);
@@ -490,11 +517,6 @@ gst_ssan_scheduler_new (
   return s;
 
   /* ERRORS */
-no_memory : {
-  err->code = SSAN_ERR_NOMEM;
-  snprintf (err->msg, sizeof (err->msg), "out of memory");
-  goto failed;
-}
 no_thread : {
   err->code = SSAN_ERR_NOMEM;
   snprintf (

@@ -11,11 +11,12 @@
  * were queued, taking at each turn every queued window up to the context's
  * batch size.  A client has at most one window queued or running, so no
  * client can hold the others back by more than one window each: nobody
- * starves.  The context's batch size grows with the number of clients, up
- * to GST_SSAN_MAX_BATCH (environment; by default 8 windows, fewer for big
+ * starves.  The context's batch size grows with the windows waiting, up
+ * to GST_SSAN_MAX_BATCH (environment; by default 4 windows, fewer for big
  * inputs: a batch holds at most 8x224x224 pixels per channel, so a window of
  * 8 frames at 224x224 runs alone); its scratch memory grows with it (only
- * when a client joins, never per window).
+ * when more windows wait than it holds, never per window: at most cap - 1
+ * times).
  *
  * Thread budget: one per process (gst_ssan_scheduler_set_thread_budget; by
  * default the environment's GST_SSAN_THREADS, else the online cores, read

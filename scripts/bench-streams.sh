@@ -22,17 +22,17 @@ export GST_PLUGIN_PATH="$build/plugin"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-pipelines () {  # $1 streams, $2 extra ssanaction properties
+pipelines () {  # $1 streams, $2 the element after the source
   local i p=""
   for ((i = 0; i < $1; i++)); do
     p+=" ssantestsrc seed=$((7 + i)) num-buffers=$frames !"
     p+=" video/x-raw,width=640,height=480,framerate=30/1 !"
-    p+=" ssanaction model=$model mode=sync $2 ! fakesink sync=false"
+    p+=" $2 ! fakesink sync=false"
   done
   echo "$p"
 }
 
-run () {  # $1 label, $2 streams, $3 properties
+run () {  # $1 label, $2 streams, $3 element; sets $rss (KiB)
   local start end pid threads=0 hwm=0 t h cpu
   start=$(date +%s.%N)
   # shellcheck disable=SC2046
@@ -52,6 +52,7 @@ run () {  # $1 label, $2 streams, $3 properties
     exit 1
   fi
   end=$(date +%s.%N)
+  rss=$hwm
   awk -v l="$1" -v n="$2" -v f="$frames" -v s="$start" -v e="$end" \
       -v c="$cpu" -v hz="$(getconf CLK_TCK)" -v th="$threads" -v m="$hwm" \
       -v L=32 -v st=4 'BEGIN {
@@ -67,8 +68,28 @@ echo "$n streams of $frames frames (640x480, 30 fps, $(awk -v f="$frames" 'BEGIN
 echo "(CPU s: user + system of the process, sampled every 50 ms, so the last"
 echo " 50 ms may be missing; windows/s assumes the demo model's L 32, stride 4)"
 printf "%-30s %7s %7s %9s %10s %8s %8s\n" "run" "wall s" "CPU s" "RT x" "windows/s" "threads" "RSS MiB"
+act="ssanaction model=$model mode=sync"
+# What one element's window holds at most: L converted frames of 3 x S x S
+# floats (its slots), from the model's metadata.
+info=$("$build/tools/ssan-infer" --info --model "$model")
+win_l=$(awk -F': ' '$1 == "window_frames" { print $2 }' <<<"$info")
+in_s=$(awk -F': ' '$1 == "input_size" { print $2 }' <<<"$info")
+slots_kib=$((win_l * 3 * in_s * in_s * 4 / 1024))
 for ((r = 0; r < runs; r++)); do
-  run "1 stream" 1 ""
-  run "$n streams, shared scheduler" "$n" ""
-  run "$n streams, own schedulers" "$n" "shared-scheduler=false"
+  run "1 source alone" 1 identity; src1=$rss
+  run "$n sources alone" "$n" identity; srcn=$rss
+  run "1 stream" 1 "$act"; one=$rss
+  run "$n streams, shared scheduler" "$n" "$act"; shared=$rss
+  run "$n streams, own schedulers" "$n" "$act shared-scheduler=false"
+  # The issue's memory bound: n streams within 1.3 x one stream's RSS
+  # plus the frames the n - 1 further pipelines hold: their sources'
+  # canvases and frames in flight (n sources alone minus one) and their
+  # windows' converted frames.
+  awk -v s="$shared" -v o="$one" -v a="$src1" -v b="$srcn" -v n="$n" \
+      -v w="$slots_kib" 'BEGIN {
+    held = b - a + (n - 1) * w; bound = 1.3 * o + held
+    printf "  RSS %d streams %.1f MiB vs 1.3 x one stream %.1f + frames held by %d more pipelines %.1f (sources %.1f, windows %d x %.1f) = %.1f MiB: %s\n",
+      n, s / 1024, 1.3 * o / 1024, n - 1, held / 1024, (b - a) / 1024, n - 1, w / 1024,
+      bound / 1024, s <= bound ? "within" : "ABOVE"
+  }'
 done
