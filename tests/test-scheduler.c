@@ -17,23 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static int n_passed, n_failed;
 static GMutex check_lock;
-
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    gboolean ok_ = (cond) ? TRUE : FALSE;                                      \
-    g_mutex_lock (&check_lock);                                                \
-    if (ok_) {                                                                 \
-      n_passed++;                                                              \
-    } else {                                                                   \
-      n_failed++;                                                              \
-      fprintf (stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                    \
-      fprintf (stderr, __VA_ARGS__);                                           \
-      fputc ('\n', stderr);                                                    \
-    }                                                                          \
-    g_mutex_unlock (&check_lock);                                              \
-  } while (0)
+#define UNIT_CHECK_LOCK() g_mutex_lock (&check_lock)
+#define UNIT_CHECK_UNLOCK() g_mutex_unlock (&check_lock)
+#include "unit-check.h"
 
 #define T 4
 #define S 32

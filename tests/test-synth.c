@@ -6,19 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int n_passed, n_failed;
-
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (cond) {                                                                \
-      n_passed++;                                                              \
-    } else {                                                                   \
-      n_failed++;                                                              \
-      fprintf (stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                    \
-      fprintf (stderr, __VA_ARGS__);                                           \
-      fputc ('\n', stderr);                                                    \
-    }                                                                          \
-  } while (0)
+#include "unit-check.h"
 
 static uint64_t
 fnv1a (uint64_t h, const uint8_t *p, size_t n)
