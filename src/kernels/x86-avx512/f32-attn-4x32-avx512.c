@@ -30,7 +30,7 @@ fma_rx32 (
     V16_LOAD (x1, a + 16);
 #pragma GCC unroll 4
     for (r = 0; r < R; r++) {
-      v16f y = (v16f){ 0 } + b[r];
+      v16f y = v16_splat (b[r]);
       s[2 * r] += y * x0;
       s[2 * r + 1] += y * x1;
     }
