@@ -33,6 +33,12 @@ typedef struct ssan_work {
   double *prof; /* NULL, or seconds [thread][SSAN_PART_COUNT] to add to */
 } ssan_work;
 
+/* Whether work's table has a GEMM kernel and its scratch room for the
+ * kernel's panel; the panel of a thread (at the end of the thread's part,
+ * 64-byte aligned) */
+int ssan_work_has_gemm (const ssan_work *work);
+float *ssan_gemm_panel (const ssan_work *work, int thread);
+
 /* A convolution with BatchNorm folded in: w is [cout][cin][k][k], b [cout]
  * (b may be NULL for no bias).  A 3x3 stride-1 pad-1 convolution with wu
  * set runs as Winograd F(wm x wm, 3 x 3) (wm 2 or 4) with the transformed

@@ -370,7 +370,8 @@ test_temporal (int c, int nb, int T, int n, float scale)
   float *scr = malloc (ssan_attn_temporal_scratch (T) * sizeof (float));
   double *wq[2], *wy = malloc (tot * sizeof (double));
   double *st = malloc ((size_t)T * T * sizeof (double));
-  ssan_work work = { g_kern, g_pool, NULL, 0, NULL };
+  /* room for the table's GEMM panel: the temporal convolutions run on it */
+  ssan_work work = make_work (SSAN_GEMM_PANEL);
   char what[96];
   int i, win, t, s, co, ci, tap, x;
 
@@ -445,6 +446,7 @@ test_temporal (int c, int nb, int T, int n, float scale)
   free (v);
   free (y);
   free (scr);
+  free (work.scratch);
   free (wy);
   free (st);
 }

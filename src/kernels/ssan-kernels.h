@@ -10,7 +10,7 @@
  *   avx2      x86 AVX2+FMA intrinsics (4x24 GEMM, 8-lane Winograd,
  *             4x16 position-branch blocks)
  *   avx512    x86 AVX-512F/VL/DQ/BW: GCC vectors of 16 floats (8x48 GEMM,
- *             4x32 position-branch blocks, one 16-wide exp), the AVX2
+ *             8x32 position-branch blocks, one 16-wide exp), the AVX2
  *             Winograd transforms
  *
  * The avx512 kernels' source is also built with AVX2+FMA flags as the table

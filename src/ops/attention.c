@@ -16,6 +16,9 @@
 #ifndef SSAN_PK
 #define SSAN_PK 256
 #endif
+/* Channel branch on the table's GEMM: keys transposed this many positions
+ * at a time */
+#define SSAN_CK 256
 
 /* Packs k[c][0..nk) (row stride ld) as kp: for each group of 4 keys,
  * [c][4]; then each remaining key as [c]. */
@@ -56,7 +59,8 @@ ssan_attn_spatial_scratch (int c)
   /* score tile, output and query tiles, running statistics */
   size_t pos = (size_t)SSAN_PK * (SSAN_PQ + 16) + 2 * (size_t)c * SSAN_PQ
                + 4 * SSAN_PQ;
-  size_t chan = (size_t)c * c;
+  /* scores, a chunk of transposed keys, the GEMM panel at the end */
+  size_t chan = (size_t)c * c + (size_t)SSAN_CK * c + SSAN_GEMM_PANEL;
 
   return pos > chan ? pos : chan;
 }
@@ -136,6 +140,7 @@ typedef struct {
   float *a, *scratch, *pack;
   double *prof;
   const ssan_kernels *kern;
+  const ssan_work *work;
 } attn_job;
 
 static void
@@ -177,6 +182,28 @@ pack_item (void *arg, int item, int thread)
 /* In-place row softmax of x[rows][cols] (row maximum subtracted). */
 static void softmax_rows (float *x, int rows, int cols);
 
+/* s[c][c] = scale q k^T on the table's GEMM: k transposed SSAN_CK
+ * positions at a time into kt, the products summed over the chunks. */
+static void
+channel_scores (const attn_job *j, const float *q, const float *k, float *s,
+    float *kt, float *panel)
+{
+  int c = j->c, n0, nn, x, r;
+
+  for (n0 = 0; n0 < j->n; n0 += SSAN_CK) {
+    nn = j->n - n0 < SSAN_CK ? j->n - n0 : SSAN_CK;
+    for (r = 0; r < c; r++) {
+      const float *kr = k + r * j->ld + n0;
+      for (x = 0; x < nn; x++)
+        kt[(size_t)x * c + r] = kr[x];
+    }
+    j->kern->gemm (c, c, nn, q + n0, j->ld, kt, (size_t)c, s, (size_t)c, NULL,
+        0, n0 > 0, panel);
+  }
+  for (r = 0; r < c * c; r++)
+    s[r] *= 1.0f / sqrtf ((float)j->n);
+}
+
 static void
 channel_item (void *arg, int item, int thread)
 {
@@ -186,12 +213,22 @@ channel_item (void *arg, int item, int thread)
   int c = j->c;
   double t0 = ssan_prof_start (j->prof);
 
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, c, c, j->n,
-      1.0f / sqrtf ((float)j->n), j->q + o, (int)j->ld, j->k + o, (int)j->ld,
-      0.0f, s, c);
-  softmax_rows (s, c, c);
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c, j->n, c, 1.0f, s,
-      c, j->v + o, (int)j->ld, 0.0f, j->a + o, (int)j->ld);
+  if (ssan_work_has_gemm (j->work)
+      && j->stride >= ssan_attn_spatial_scratch (c)) {
+    float *panel = ssan_gemm_panel (j->work, thread);
+
+    channel_scores (j, j->q + o, j->k + o, s, s + (size_t)c * c, panel);
+    softmax_rows (s, c, c);
+    j->kern->gemm (c, j->n, c, s, (size_t)c, j->v + o, j->ld, j->a + o, j->ld,
+        NULL, 0, 0, panel);
+  } else {
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, c, c, j->n,
+        1.0f / sqrtf ((float)j->n), j->q + o, (int)j->ld, j->k + o, (int)j->ld,
+        0.0f, s, c);
+    softmax_rows (s, c, c);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c, j->n, c, 1.0f, s,
+        c, j->v + o, (int)j->ld, 0.0f, j->a + o, (int)j->ld);
+  }
   ssan_prof_stop (j->prof, thread, SSAN_PART_ATTN, t0);
 }
 
@@ -201,8 +238,8 @@ ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
     const ssan_work *work)
 {
   attn_job j = { q, k, v, ld, work->stride, c, n, (n + SSAN_PQ - 1) / SSAN_PQ,
-    (n + SSAN_PK - 1) / SSAN_PK, a, work->scratch, NULL, work->prof,
-    work->kern };
+    (n + SSAN_PK - 1) / SSAN_PK, a, work->scratch, NULL, work->prof, work->kern,
+    work };
 
   ssan_pool_run (work->pool, nf, channel_item, &j);
   if (work->kern->attn_scores != NULL) {

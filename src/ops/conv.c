@@ -47,10 +47,17 @@ ssan_gemm_panel (const ssan_work *work, int thread)
 }
 
 int
+ssan_work_has_gemm (const ssan_work *work)
+{
+  return work->kern->gemm != NULL && work->scratch != NULL
+         && work->stride >= SSAN_GEMM_PANEL;
+}
+
+int
 ssan_conv_use_gemm_kernel (
     const ssan_conv *cv, int nf, int H, int W, const ssan_work *work)
 {
-  return work->kern->gemm != NULL && work->scratch != NULL
+  return ssan_work_has_gemm (work)
          && work->stride >= ssan_conv_scratch_size (cv, nf, H, W);
 }
 

@@ -9,7 +9,7 @@ typedef struct {
   const float *w, *b, *src;
   float *dst;
   int c, nb, T, n, pieces;
-  double *prof;
+  const ssan_work *work;
 } tconv_job;
 
 /* Output channels piece i, all windows and taps. */
@@ -21,7 +21,9 @@ tconv_item (void *arg, int i, int thread)
   int r0 = (int)SSAN_PIECE_BEGIN (i, c, j->pieces);
   int r1 = (int)SSAN_PIECE_BEGIN (i + 1, c, j->pieces);
   size_t ld = (size_t)j->nb * T * n;
-  double t0 = ssan_prof_start (j->prof);
+  const ssan_kernels *kern = j->work->kern;
+  int gemm = ssan_work_has_gemm (j->work);
+  double t0 = ssan_prof_start (j->work->prof);
 
   for (r = r0; r < r1; r++) {
     float *row = j->dst + r * ld;
@@ -37,20 +39,26 @@ tconv_item (void *arg, int i, int thread)
 
       if (count <= 0)
         continue;
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0,
-          count * n, c, 1.0f, j->w + ((size_t)tap * c + r0) * c, c,
-          j->src + ((size_t)win * T + f0 + d) * n, (int)ld, 1.0f,
-          j->dst + r0 * ld + ((size_t)win * T + f0) * n, (int)ld);
+      const float *w = j->w + ((size_t)tap * c + r0) * c;
+      const float *src = j->src + ((size_t)win * T + f0 + d) * n;
+      float *dst = j->dst + r0 * ld + ((size_t)win * T + f0) * n;
+
+      if (gemm)
+        kern->gemm (r1 - r0, count * n, c, w, (size_t)c, src, ld, dst, ld, NULL,
+            0, 1, ssan_gemm_panel (j->work, thread));
+      else
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0,
+            count * n, c, 1.0f, w, c, src, (int)ld, 1.0f, dst, (int)ld);
     }
   }
-  ssan_prof_stop (j->prof, thread, SSAN_PART_ATTN, t0);
+  ssan_prof_stop (j->work->prof, thread, SSAN_PART_ATTN, t0);
 }
 
 void
 ssan_temporal_conv_forward (const float *w, const float *b, int c,
     const float *src, int nb, int T, int n, float *dst, const ssan_work *work)
 {
-  tconv_job j = { w, b, src, dst, c, nb, T, n, 0, work->prof };
+  tconv_job j = { w, b, src, dst, c, nb, T, n, 0, work };
 
   j.pieces = ssan_pool_threads (work->pool);
   if (j.pieces > c)

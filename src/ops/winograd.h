@@ -58,8 +58,5 @@ void ssan_wino2_product (int m, int q, int cin, int cout, size_t nc,
  * one and the caller's scratch room for its panel */
 int ssan_conv_use_gemm_kernel (
     const ssan_conv *cv, int nf, int H, int W, const ssan_work *work);
-/* The table's GEMM panel of thread in work's scratch (at the end of the
- * thread's part, 64-byte aligned) */
-float *ssan_gemm_panel (const ssan_work *work, int thread);
 
 #endif /* SSAN_OPS_WINOGRAD_H */

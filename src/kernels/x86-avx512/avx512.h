@@ -11,14 +11,12 @@
 typedef float v16f __attribute__ ((vector_size (64)));
 typedef int32_t v16i __attribute__ ((vector_size (64)));
 
-/* x in every lane.  Not (v16f){ 0 } + x: that must keep -0.0 + 0 = +0,
- * so GCC emits a scalar add before the broadcast, which puts two extra
- * uops on the FMA ports per value instead of a broadcast load. */
-static inline __attribute__ ((always_inline)) v16f
-v16_splat (float x)
-{
-  return (v16f){ x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x };
-}
+/* x in every lane (as V8F; x a plain value).  Not (v16f){ 0 } + x: that
+ * must keep -0.0 + 0 = +0, so GCC emits a scalar add before the broadcast,
+ * two extra uops on the FMA ports per value instead of a broadcast load. */
+#define V16F(x)                                                                \
+  ((v16f){ (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x),    \
+      (x), (x), (x) })
 
 void SSAN_K (gemm) (int M, int N, int K, const float *a, size_t lda,
     const float *b, size_t ldb, float *c, size_t ldc, const float *bias,

@@ -91,7 +91,7 @@ gemm_micro (const int mr, const int nv, const int masked, int kc,
       }
 #pragma GCC unroll 8
       for (i = 0; i < mr; i++) {
-        v16f av = v16_splat (a[(size_t)i * lda + p]);
+        v16f av = V16F (a[(size_t)i * lda + p]);
 #pragma GCC unroll 3
         for (v = 0; v < nv; v++)
           acc[i][v] += av * b[v];

@@ -1,9 +1,9 @@
 /* gst-ssan engine kernels: the position branch's two products in blocks
- * of 4 keys (or channels) x 32 queries (two vectors of 16 floats, 8
- * accumulators), and the online softmax step on 32 score columns while
- * they are in L1, with the shared 16-wide exp (SSAN_VEXP2).  Keys and
- * values packed in groups of 4 (src/ops/attention.c); tiles padded to 32
- * queries (attn_align). */
+ * of 8 keys (or channels) x 32 queries (two vectors of 16 floats, 16
+ * accumulators; tails in blocks of 4 and 1), and the online softmax step on 32
+ * score columns while they are in L1, with the shared 16-wide exp (SSAN_VEXP2).
+ * Keys and values packed in groups of 4 (src/ops/attention.c); tiles padded to
+ * 32 queries (attn_align). */
 #include "avx512.h"
 
 #include <math.h>
@@ -12,31 +12,36 @@
 #define V16_STORE(p, v) memcpy ((p), &(v), sizeof (v16f))
 
 /* acc[2r], acc[2r + 1] = sum_k b[R*k + r] * a[k*lda + 0..31] for r < R
- * (R = 4: b packed 4 rows at a time; R = 1: one row), k < n */
+ * (R = 4: b packed 4 rows at a time; R = 1: one row), k < n; with G = 2
+ * also rows R..2R-1 from the next group at b + gs (16 accumulators: each
+ * row of a loaded once for 8 rows of b) */
 static inline __attribute__ ((always_inline)) void
-fma_rx32 (
-    const int R, const float *b, const float *a, size_t lda, int n, v16f *acc)
+fma_rx32 (const int R, const int G, const float *b, size_t gs, const float *a,
+    size_t lda, int n, v16f *acc)
 {
-  v16f s[8];
-  int k, r;
+  v16f s[16];
+  int k, r, g;
 
-#pragma GCC unroll 4
-  for (r = 0; r < R; r++)
+#pragma GCC unroll 8
+  for (r = 0; r < R * G; r++)
     s[2 * r] = s[2 * r + 1] = (v16f){ 0 };
   for (k = 0; k < n; k++, b += R, a += lda) {
     v16f x0, x1;
 
     V16_LOAD (x0, a);
     V16_LOAD (x1, a + 16);
+#pragma GCC unroll 2
+    for (g = 0; g < G; g++) {
 #pragma GCC unroll 4
-    for (r = 0; r < R; r++) {
-      v16f y = v16_splat (b[r]);
-      s[2 * r] += y * x0;
-      s[2 * r + 1] += y * x1;
+      for (r = 0; r < R; r++) {
+        v16f y = V16F (b[g * gs + r]);
+        s[2 * (g * R + r)] += y * x0;
+        s[2 * (g * R + r) + 1] += y * x1;
+      }
     }
   }
-#pragma GCC unroll 4
-  for (r = 0; r < R; r++) {
+#pragma GCC unroll 8
+  for (r = 0; r < R * G; r++) {
     acc[2 * r] = s[2 * r];
     acc[2 * r + 1] = s[2 * r + 1];
   }
@@ -104,19 +109,25 @@ SSAN_K (attn_scores) (const float *qp, int mp, const float *kp, int c, int nk,
   int i, j;
 
   for (i = 0; i < mp; i += 32) {
-    v16f mx0 = (v16f){ 0 } - INFINITY, mx1 = mx0, a[8];
+    v16f mx0 = (v16f){ 0 } - INFINITY, mx1 = mx0, a[16];
     float mx[32];
 
-    for (j = 0; j + 4 <= nk; j += 4) {
+    for (j = 0; j + 8 <= nk; j += 8) {
       float *out = s + (size_t)j * ls + i;
 
-      fma_rx32 (4, kp + (size_t)j * c, qp + i, mp, c, a);
+      fma_rx32 (4, 2, kp + (size_t)j * c, (size_t)4 * c, qp + i, mp, c, a);
+      STORE_ROWS (8);
+    }
+    for (; j + 4 <= nk; j += 4) {
+      float *out = s + (size_t)j * ls + i;
+
+      fma_rx32 (4, 1, kp + (size_t)j * c, 0, qp + i, mp, c, a);
       STORE_ROWS (4);
     }
     for (; j < nk; j++) {
       float *out = s + (size_t)j * ls + i;
 
-      fma_rx32 (1, kp + (size_t)j * c, qp + i, mp, c, a);
+      fma_rx32 (1, 1, kp + (size_t)j * c, 0, qp + i, mp, c, a);
       STORE_ROWS (1);
     }
     V16_STORE (mx, mx0);
@@ -148,18 +159,24 @@ SSAN_K (attn_accumulate) (
   int i, cc;
 
   for (i = 0; i < mp; i += 32) {
-    v16f a[8];
+    v16f a[16];
 
-    for (cc = 0; cc + 4 <= c; cc += 4) {
+    for (cc = 0; cc + 8 <= c; cc += 8) {
       float *out = o + (size_t)cc * mp + i;
 
-      fma_rx32 (4, vp + (size_t)cc * nk, p + i, ls, nk, a);
+      fma_rx32 (4, 2, vp + (size_t)cc * nk, (size_t)4 * nk, p + i, ls, nk, a);
+      ADD_ROWS (8);
+    }
+    for (; cc + 4 <= c; cc += 4) {
+      float *out = o + (size_t)cc * mp + i;
+
+      fma_rx32 (4, 1, vp + (size_t)cc * nk, 0, p + i, ls, nk, a);
       ADD_ROWS (4);
     }
     for (; cc < c; cc++) {
       float *out = o + (size_t)cc * mp + i;
 
-      fma_rx32 (1, vp + (size_t)cc * nk, p + i, ls, nk, a);
+      fma_rx32 (1, 1, vp + (size_t)cc * nk, 0, p + i, ls, nk, a);
       ADD_ROWS (1);
     }
   }
