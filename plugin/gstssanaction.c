@@ -19,7 +19,11 @@
  * input format: the centre square of side round(shorter side * input_size
  * / resize) (offset rounded down) is scaled (linear resampling, no
  * dithering) to input_size x input_size RGB; frames whose shorter side is
- * the model's resize are thus only cropped, not scaled.
+ * the model's resize are thus only cropped, not scaled.  With
+ * inference-region=roi the same rule applies to each object's box, but the
+ * frame is converted once, unscaled, to RGB and each crop of it scaled by
+ * ssan_scaler (ssanroi.h): boxes move, and a converter per box position
+ * would be made anew on every sampled frame.
  *
  * Windows by time (#GstSsanAction:window-by-time): when the model states
  * the frame rate r of its training clips, a fixed-rate stream of another
@@ -235,10 +239,7 @@ typedef struct {
   gboolean allocated;
   ssan_window *window;
   guint n_slots;
-  guint8 *ring;          /* [n_slots][rgb_info.size] */
-  GstBuffer **slot_bufs; /* wrap ring slots for the converter */
-  GstVideoConverter *convert;
-  ssan_crop crop; /* what convert crops */
+  guint8 *ring; /* [n_slots][rgb_info.size] */
   ssan_postproc *postproc;
   GstSsanSchedulerClient *client;
   guint64 window_index;
@@ -275,22 +276,27 @@ struct _GstSsanAction {
   const ssan_info *info;
   GstSsanSchedulerClient *client; /* its input: the window's tensor */
   gint T, S, n_classes;
-  gchar **labels;             /* [n_classes], NULL-terminated */
-  GstVideoInfo rgb_info;      /* S x S packed RGB */
-  GstVideoConverter *convert; /* input caps -> rgb_info, centre crop */
-  ssan_window *window;        /* which frames, which slots, when */
-  guint n_slots;              /* converted frames kept at once */
-  guint8 *ring;               /* [n_slots][rgb_info.size] */
-  GstBuffer **slot_bufs;      /* wrap ring slots for the converter */
-  guint64 n_frames;           /* frames since the window was emptied */
-  GstClockTime last_pts;      /* of the frame before */
-  guint64 window_index;       /* next window */
-  float lut[3][256];          /* pixel -> normalised value, per channel */
-  ssan_postproc *postproc;    /* smoothing history, top-k */
-  ssan_objects *objects;      /* inference-region=roi: tracked objects */
-  GstSsanActionObject *obj;   /* [max-objects], by the table's slots */
-  GQuark object_class;        /* 0: any ROI type but "action" */
-  ssan_window_plan plan;      /* of the windows (also the objects') */
+  gchar **labels;                  /* [n_classes], NULL-terminated */
+  GstVideoInfo rgb_info;           /* S x S packed RGB */
+  GstVideoConverter *convert;      /* input caps -> rgb_info, centre crop */
+  ssan_window *window;             /* which frames, which slots, when */
+  guint n_slots;                   /* converted frames kept at once */
+  guint8 *ring;                    /* [n_slots][rgb_info.size] */
+  GstBuffer **slot_bufs;           /* wrap ring slots for the converter */
+  guint64 n_frames;                /* frames since the window was emptied */
+  GstClockTime last_pts;           /* of the frame before */
+  guint64 window_index;            /* next window */
+  float lut[3][256];               /* pixel -> normalised value, per channel */
+  ssan_postproc *postproc;         /* smoothing history, top-k */
+  ssan_objects *objects;           /* inference-region=roi: tracked objects */
+  GstSsanActionObject *obj;        /* [max-objects], by the table's slots */
+  GstVideoConverter *full_convert; /* input -> full_info, objects' frames */
+  GstVideoInfo full_info;          /* W x H packed RGB */
+  guint8 *full_rgb;                /* [full_info.size] */
+  GstBuffer *full_buf;             /* wraps full_rgb for full_convert */
+  ssan_scaler *scaler;             /* objects' crops of it -> S x S */
+  GQuark object_class;             /* 0: any ROI type but "action" */
+  ssan_window_plan plan;           /* of the windows (also the objects') */
   gboolean history_reset;     /* empty the history before the next result */
   gboolean warned_not_finite; /* streaming thread or busy worker */
 
@@ -470,18 +476,9 @@ gst_ssan_action_object_reset (GstSsanActionObject *obj)
 static void
 gst_ssan_action_object_free (GstSsanActionObject *obj)
 {
-  guint i;
-
-  if (obj->slot_bufs) {
-    for (i = 0; i < obj->n_slots; i++)
-      gst_buffer_unref (obj->slot_bufs[i]);
-  }
-  g_free (obj->slot_bufs);
   g_free (obj->ring);
   if (obj->window)
     ssan_window_free (obj->window);
-  if (obj->convert)
-    gst_video_converter_free (obj->convert);
   if (obj->postproc)
     ssan_postproc_free (obj->postproc);
   if (obj->client)
@@ -500,7 +497,6 @@ gst_ssan_action_object_alloc (GstSsanAction *self, GstSsanActionObject *obj)
   ssan_error err = {
     0,
   };
-  guint i;
 
   obj->window = ssan_window_new (&self->plan);
   if (obj->window == NULL)
@@ -513,10 +509,6 @@ gst_ssan_action_object_alloc (GstSsanAction *self, GstSsanActionObject *obj)
       self->model, self->T, self->active.shared_scheduler, &err);
   if (obj->ring == NULL || obj->postproc == NULL || obj->client == NULL)
     goto failed;
-  obj->slot_bufs = g_new0 (GstBuffer *, obj->n_slots);
-  for (i = 0; i < obj->n_slots; i++)
-    obj->slot_bufs[i] = gst_buffer_new_wrapped_full (
-        0, obj->ring + i * slot_size, slot_size, 0, slot_size, NULL, NULL);
   obj->allocated = TRUE;
   return TRUE;
 
@@ -544,12 +536,23 @@ gst_ssan_action_objects_clear (GstSsanAction *self, gboolean keep)
   }
 }
 
+/* The objects' full-frame RGB copy and its scaler (set_caps). */
+static void
+gst_ssan_action_free_full (GstSsanAction *self)
+{
+  g_clear_pointer (&self->full_convert, gst_video_converter_free);
+  g_clear_pointer (&self->full_buf, gst_buffer_unref);
+  g_clear_pointer (&self->full_rgb, g_free);
+  g_clear_pointer (&self->scaler, ssan_scaler_free);
+}
+
 static void
 gst_ssan_action_objects_free (GstSsanAction *self)
 {
   gst_ssan_action_objects_clear (self, FALSE);
   g_clear_pointer (&self->obj, g_free);
   g_clear_pointer (&self->objects, ssan_objects_free);
+  gst_ssan_action_free_full (self);
 }
 
 static void
@@ -624,13 +627,14 @@ gst_ssan_action_free_stream (GstSsanAction *self)
   self->T = self->S = self->n_classes = 0;
 }
 
-/* A converter of the negotiated input to the model's S x S RGB: the crop
- * (ssanroi.h) scaled, linear resampling, no dither; NULL on failure. */
+/* A converter of the negotiated input to rgb: the crop (ssanroi.h; NULL:
+ * the whole frame) scaled, linear resampling, no dither; NULL on failure. */
 static GstVideoConverter *
 gst_ssan_action_new_converter (
-    GstSsanAction *self, const GstVideoInfo *in, const ssan_crop *crop)
+    const GstVideoInfo *in, const GstVideoInfo *rgb, const ssan_crop *crop)
 {
-  GstVideoInfo out = self->rgb_info;
+  GstVideoInfo out = *rgb;
+  GstStructure *config;
 
   /* the converter insists on matching rates and layouts */
   GST_VIDEO_INFO_FPS_N (&out) = GST_VIDEO_INFO_FPS_N (in);
@@ -638,16 +642,63 @@ gst_ssan_action_new_converter (
   GST_VIDEO_INFO_INTERLACE_MODE (&out) = GST_VIDEO_INFO_INTERLACE_MODE (in);
   GST_VIDEO_INFO_FIELD_ORDER (&out) = GST_VIDEO_INFO_FIELD_ORDER (in);
 
-  return gst_video_converter_new ((GstVideoInfo *)in, &out,
-      gst_structure_new ("GstVideoConverter", GST_VIDEO_CONVERTER_OPT_SRC_X,
-          G_TYPE_INT, crop->x, GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT,
-          crop->y, GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, crop->side,
-          GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, crop->side,
-          GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD,
-          GST_TYPE_VIDEO_RESAMPLER_METHOD, GST_VIDEO_RESAMPLER_METHOD_LINEAR,
-          GST_VIDEO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_VIDEO_DITHER_METHOD,
-          GST_VIDEO_DITHER_NONE, GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT,
-          1, NULL));
+  config = gst_structure_new ("GstVideoConverter",
+      GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
+      GST_VIDEO_RESAMPLER_METHOD_LINEAR, GST_VIDEO_CONVERTER_OPT_DITHER_METHOD,
+      GST_TYPE_VIDEO_DITHER_METHOD, GST_VIDEO_DITHER_NONE,
+      GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT, 1, NULL);
+  if (crop)
+    gst_structure_set (config, GST_VIDEO_CONVERTER_OPT_SRC_X, G_TYPE_INT,
+        crop->x, GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT, crop->y,
+        GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, crop->side,
+        GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, crop->side, NULL);
+  return gst_video_converter_new ((GstVideoInfo *)in, &out, config);
+}
+
+/* inference-region=roi: the objects' crops move from frame to frame, so
+ * they are not each given a converter (made again whenever a box moves):
+ * a frame an object samples is converted once, unscaled, to packed RGB
+ * (already RGB input is read in place), and each object's crop of it is
+ * scaled by one scaler made here.  Nothing is allocated per frame. */
+static gboolean
+gst_ssan_action_setup_full (GstSsanAction *self, const GstVideoInfo *in)
+{
+  gint w = GST_VIDEO_INFO_WIDTH (in), h = GST_VIDEO_INFO_HEIGHT (in);
+
+  gst_ssan_action_free_full (self);
+  self->scaler = ssan_scaler_new (MAX (w, h), self->S);
+  if (self->scaler == NULL)
+    goto no_memory;
+  if (GST_VIDEO_INFO_FORMAT (in) == GST_VIDEO_FORMAT_RGB)
+    return TRUE;
+  gst_video_info_set_format (&self->full_info, GST_VIDEO_FORMAT_RGB, w, h);
+  self->full_rgb = g_try_malloc (GST_VIDEO_INFO_SIZE (&self->full_info));
+  if (self->full_rgb == NULL)
+    goto no_memory;
+  self->full_buf = gst_buffer_new_wrapped_full (0, self->full_rgb,
+      GST_VIDEO_INFO_SIZE (&self->full_info), 0,
+      GST_VIDEO_INFO_SIZE (&self->full_info), NULL, NULL);
+  self->full_convert
+      = gst_ssan_action_new_converter (in, &self->full_info, NULL);
+  if (self->full_convert == NULL)
+    goto no_converter;
+  return TRUE;
+
+  /* ERRORS */
+no_memory : {
+  GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+      ("Not enough memory for the objects' copy of a %dx%d frame.", w, h),
+      (NULL));
+  gst_ssan_action_free_full (self);
+  return FALSE;
+}
+no_converter : {
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+      ("Cannot convert %s %dx%d video to RGB.", GST_VIDEO_INFO_NAME (in), w, h),
+      ("gst_video_converter_new failed"));
+  gst_ssan_action_free_full (self);
+  return FALSE;
+}
 }
 
 /* Rebuilds the converter for the negotiated input: the full-frame crop of
@@ -663,7 +714,7 @@ gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
   if (ssan_crop_for_box (
           w, h, 0, 0, w, h, 0.0, self->S, self->info->resize, &crop)
       == 0)
-    self->convert = gst_ssan_action_new_converter (self, in, &crop);
+    self->convert = gst_ssan_action_new_converter (in, &self->rgb_info, &crop);
   if (self->convert == NULL) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Cannot convert %s %dx%d video to the model's %dx%d RGB input.",
@@ -674,7 +725,7 @@ gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
   GST_DEBUG_OBJECT (self, "%s %dx%d: crop %d at %d,%d -> RGB %dx%d",
       GST_VIDEO_INFO_NAME (in), w, h, crop.side, crop.x, crop.y, self->S,
       self->S);
-  return TRUE;
+  return self->objects == NULL || gst_ssan_action_setup_full (self, in);
 }
 
 static gchar **
@@ -1573,6 +1624,33 @@ gst_ssan_action_object_gone (GstSsanAction *self, GstSsanActionObject *obj)
   return ok;
 }
 
+/* Maps buf and gives its pixels as packed RGB: in place for RGB input,
+ * else converted once into the objects' full-frame copy. */
+static gboolean
+gst_ssan_action_map_full (GstSsanAction *self, GstBuffer *buf,
+    GstVideoFrame *in, const guint8 **rgb, gsize *stride)
+{
+  GstVideoFrame full;
+
+  if (!gst_video_frame_map (in, &self->in_info, buf, GST_MAP_READ))
+    return FALSE;
+  if (self->full_convert == NULL) {
+    *rgb = GST_VIDEO_FRAME_PLANE_DATA (in, 0);
+    *stride = GST_VIDEO_FRAME_PLANE_STRIDE (in, 0);
+    return TRUE;
+  }
+  if (!gst_video_frame_map (&full, &self->full_info, self->full_buf,
+          GST_MAP_WRITE | GST_VIDEO_FRAME_MAP_FLAG_NO_REF)) {
+    gst_video_frame_unmap (in);
+    return FALSE;
+  }
+  gst_video_converter_frame (self->full_convert, in, &full);
+  gst_video_frame_unmap (&full);
+  *rgb = self->full_rgb;
+  *stride = GST_VIDEO_INFO_PLANE_STRIDE (&self->full_info, 0);
+  return TRUE;
+}
+
 /* inference-region=roi: pushes buf into the window of every object it
  * has a ROI meta of (spec §5 on the object's box), queues the windows that
  * complete (all objects' at once: one batch), drops the objects that are
@@ -1590,6 +1668,8 @@ gst_ssan_action_process_objects (GstSsanAction *self, GstBuffer *buf,
   gint64 t0 = g_get_monotonic_time ();
   gint dropped[MAX_OBJECTS], n_dropped, i, queued = 0;
   gdouble margin;
+  const guint8 *rgb = NULL;
+  gsize rgb_stride = 0;
 
   GST_OBJECT_LOCK (self);
   margin = self->settings.roi_margin;
@@ -1648,26 +1728,13 @@ gst_ssan_action_process_objects (GstSsanAction *self, GstBuffer *buf,
 
     ready = ssan_window_push (obj->window, GST_BUFFER_PTS (buf), &fs);
     if (fs >= 0) {
-      GstVideoFrame out;
-
       if (!mapped
-          && !gst_video_frame_map (&in, &self->in_info, buf, GST_MAP_READ))
+          && !gst_ssan_action_map_full (self, buf, &in, &rgb, &rgb_stride))
         goto invalid_buffer;
       mapped = TRUE;
-      if (obj->convert == NULL || obj->crop.x != crop.x || obj->crop.y != crop.y
-          || obj->crop.side != crop.side) {
-        g_clear_pointer (&obj->convert, gst_video_converter_free);
-        obj->convert
-            = gst_ssan_action_new_converter (self, &self->in_info, &crop);
-        if (obj->convert == NULL)
-          goto no_converter;
-        obj->crop = crop;
-      }
-      if (!gst_video_frame_map (&out, &self->rgb_info, obj->slot_bufs[fs],
-              GST_MAP_WRITE | GST_VIDEO_FRAME_MAP_FLAG_NO_REF))
-        goto invalid_buffer;
-      gst_video_converter_frame (obj->convert, &in, &out);
-      gst_video_frame_unmap (&out);
+      ssan_scaler_run (self->scaler, rgb, rgb_stride, &crop,
+          obj->ring + fs * GST_VIDEO_INFO_SIZE (&self->rgb_info),
+          GST_VIDEO_INFO_PLANE_STRIDE (&self->rgb_info, 0));
     }
     if (!ready)
       continue;
@@ -1725,14 +1792,6 @@ no_memory : {
     gst_video_frame_unmap (&in);
   GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
       ("Not enough memory for the window of another object."), (NULL));
-  return GST_FLOW_ERROR;
-}
-no_converter : {
-  gst_video_frame_unmap (&in);
-  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-      ("Cannot convert %s %dx%d video to the model's %dx%d RGB input.",
-          GST_VIDEO_INFO_NAME (&self->in_info), W, H, self->S, self->S),
-      ("gst_video_converter_new failed"));
   return GST_FLOW_ERROR;
 }
 invalid_buffer : {
