@@ -154,9 +154,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
 #define DEFAULT_INFERENCE_REGION GST_SSAN_ACTION_REGION_FULL_FRAME
 #define DEFAULT_OBJECT_CLASS NULL
 #define DEFAULT_MAX_OBJECTS 16
+#define DEFAULT_MAX_MISSING 2
 #define DEFAULT_ROI_MARGIN 0.0
 
 #define MAX_OBJECTS 256
+#define MAX_MISSING 1000
 
 #define MAX_SEGMENTS SSAN_WINDOW_MAX_SEGMENTS
 #define MAX_WINDOW_FRAMES SSAN_WINDOW_MAX_FRAMES
@@ -193,6 +195,7 @@ enum {
   PROP_ROI_MARGIN,
   PROP_OBJECTS_EVICTED,
   PROP_ROIS_IGNORED,
+  PROP_MAX_MISSING,
 };
 
 /* Settings as the properties last set them (GST_OBJECT_LOCK). */
@@ -216,6 +219,7 @@ typedef struct {
   GstSsanActionRegion inference_region;
   gchar *object_class;
   gint max_objects;
+  gint max_missing;
   gdouble roi_margin;
 } GstSsanActionSettings;
 
@@ -244,7 +248,8 @@ typedef struct {
   GstSsanSchedulerClient *client;
   guint64 window_index;
   gboolean history_reset;
-  gboolean pending; /* a window of it is in the scheduler */
+  gboolean pending;  /* a window of it is in the scheduler */
+  gboolean orphaned; /* that window is of an object gone: dropped */
   GstSsanActionJob job;
   GstSsanActionObjectInfo box; /* its box in the current frame */
   GstStructure *latest_params; /* its latest result, as ROI params */
@@ -458,19 +463,28 @@ gst_ssan_action_free_window (GstSsanAction *self)
   self->n_slots = 0;
 }
 
-/* A new object in obj's slot: an empty window and history, no result;
- * a window of the object before it still in the scheduler is dropped. */
+/* An empty window and history, no result: the slot is ready for a new
+ * object. */
+static void
+gst_ssan_action_object_restart (GstSsanActionObject *obj)
+{
+  if (obj->window)
+    ssan_window_reset (obj->window);
+  obj->window_index = 0;
+  obj->history_reset = TRUE;
+  g_clear_pointer (&obj->latest_params, gst_structure_free);
+}
+
+/* A flush or a new configuration: obj's slot restarted, a window of it
+ * still in the scheduler dropped (waited for if running). */
 static void
 gst_ssan_action_object_reset (GstSsanActionObject *obj)
 {
   if (obj->client)
     gst_ssan_scheduler_client_cancel (obj->client);
-  if (obj->window)
-    ssan_window_reset (obj->window);
   obj->pending = FALSE;
-  obj->window_index = 0;
-  obj->history_reset = TRUE;
-  g_clear_pointer (&obj->latest_params, gst_structure_free);
+  obj->orphaned = FALSE;
+  gst_ssan_action_object_restart (obj);
 }
 
 static void
@@ -984,7 +998,8 @@ gst_ssan_action_configure (GstSsanAction *self)
   if (s.inference_region == GST_SSAN_ACTION_REGION_ROI) {
     gint max_objects = CLAMP (s.max_objects, 1, MAX_OBJECTS);
 
-    self->objects = ssan_objects_new (max_objects, 0);
+    self->objects
+        = ssan_objects_new (max_objects, CLAMP (s.max_missing, 0, MAX_MISSING));
     self->obj = g_new0 (GstSsanActionObject, max_objects);
     if (self->objects == NULL)
       goto no_memory;
@@ -1594,6 +1609,10 @@ gst_ssan_action_collect_objects (GstSsanAction *self, gboolean wait)
     if (!done)
       continue;
     obj->pending = FALSE;
+    if (obj->orphaned) {
+      obj->orphaned = FALSE;
+      continue;
+    }
     if (!gst_ssan_action_publish (
             self, obj, obj->client, obj->postproc, &obj->job, &out))
       return FALSE;
@@ -1601,26 +1620,34 @@ gst_ssan_action_collect_objects (GstSsanAction *self, gboolean wait)
   return TRUE;
 }
 
-/* An object is gone (or evicted): its finished window is published; one
- * still queued is dropped and one running waited for and dropped (both
- * counted in windows-skipped), so that its slot can serve a new object. */
+/* An object is gone (or evicted), so that its slot can serve a new one:
+ * its finished window is published; one still queued is dropped, and one
+ * running is left to finish and dropped when collected (both counted in
+ * windows-skipped): the stream never waits for it (in async mode an object
+ * may vanish while its window is computed).  Until it is collected, the
+ * slot's next object skips its windows, as for a window of its own. */
 static gboolean
 gst_ssan_action_object_gone (GstSsanAction *self, GstSsanActionObject *obj)
 {
   GstSsanSchedulerOutcome out;
   gboolean ok = TRUE;
 
-  if (obj->pending) {
-    if (gst_ssan_scheduler_client_poll (obj->client, &out)) {
+  if (obj->pending && gst_ssan_scheduler_client_poll (obj->client, &out)) {
+    obj->pending = FALSE;
+    if (!obj->orphaned)
       ok = gst_ssan_action_publish (
           self, obj, obj->client, obj->postproc, &obj->job, &out);
-    } else {
-      g_mutex_lock (&self->lock);
-      self->windows_skipped++;
-      g_mutex_unlock (&self->lock);
-    }
+    obj->orphaned = FALSE;
+  } else if (obj->pending && !obj->orphaned) {
+    g_mutex_lock (&self->lock);
+    self->windows_skipped++;
+    g_mutex_unlock (&self->lock);
+    if (gst_ssan_scheduler_client_try_cancel (obj->client))
+      obj->pending = FALSE;
+    else
+      obj->orphaned = TRUE;
   }
-  gst_ssan_action_object_reset (obj);
+  gst_ssan_action_object_restart (obj);
   return ok;
 }
 
@@ -2115,6 +2142,9 @@ gst_ssan_action_set_property (
     case PROP_MAX_OBJECTS:
       s->max_objects = g_value_get_int (value);
       break;
+    case PROP_MAX_MISSING:
+      s->max_missing = g_value_get_int (value);
+      break;
     case PROP_ROI_MARGIN:
       s->roi_margin = g_value_get_double (value);
       reconfigure = FALSE;
@@ -2226,6 +2256,9 @@ gst_ssan_action_get_property (
       break;
     case PROP_MAX_OBJECTS:
       g_value_set_int (value, s->max_objects);
+      break;
+    case PROP_MAX_MISSING:
+      g_value_set_int (value, s->max_missing);
       break;
     case PROP_ROI_MARGIN:
       g_value_set_double (value, s->roi_margin);
@@ -2342,9 +2375,17 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           "With inference-region=roi, objects followed at once: a new one "
           "takes the window of the object seen longest ago (counted in "
           "objects-evicted) unless all were seen in this frame (then its ROI "
-          "is counted in rois-ignored); an object absent from a frame loses "
-          "its window",
+          "is counted in rois-ignored); an object absent for more than "
+          "max-missing frames in a row loses its window",
           1, MAX_OBJECTS, DEFAULT_MAX_OBJECTS, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_MISSING,
+      g_param_spec_int ("max-missing", "Max missing",
+          "With inference-region=roi, frames in a row an object may be "
+          "absent from (a detector missing it) and keep its window and "
+          "smoothing history; the frames it is absent from are not part of "
+          "its window.  Absent longer, it is dropped (its id later is a new "
+          "object).  0: dropped when absent from one frame",
+          0, MAX_MISSING, DEFAULT_MAX_MISSING, rw));
   g_object_class_install_property (gobject_class, PROP_ROI_MARGIN,
       g_param_spec_double ("roi-margin", "ROI margin",
           "With inference-region=roi, grow each box by this fraction of its "
@@ -2500,6 +2541,7 @@ gst_ssan_action_init (GstSsanAction *self)
   s->inference_region = DEFAULT_INFERENCE_REGION;
   s->object_class = g_strdup (DEFAULT_OBJECT_CLASS);
   s->max_objects = DEFAULT_MAX_OBJECTS;
+  s->max_missing = DEFAULT_MAX_MISSING;
   s->roi_margin = DEFAULT_ROI_MARGIN;
   self->qos_earliest = GST_CLOCK_TIME_NONE;
 
