@@ -135,7 +135,7 @@ gst_ssan_action_setup_full (GstSsanAction *self, const GstVideoInfo *in)
   gint w = GST_VIDEO_INFO_WIDTH (in), h = GST_VIDEO_INFO_HEIGHT (in);
 
   gst_ssan_action_free_full (self);
-  self->scaler = ssan_scaler_new (MAX (w, h), self->S);
+  self->scaler = ssan_scaler_new (MIN (w, h), self->S);
   if (self->scaler == NULL)
     goto no_memory;
   if (GST_VIDEO_INFO_FORMAT (in) == GST_VIDEO_FORMAT_RGB)
