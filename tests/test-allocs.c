@@ -1,6 +1,7 @@
 /* No allocation per frame for moving boxes (inference-region=roi): the
  * same frames, windows and results with still and with moving boxes must
- * cost the same number of heap allocations; a crop made anew (say a video
+ * cost the same number of heap allocations (within one a frame: threads'
+ * timing moves the count a little); a crop made anew (say a video
  * converter per box position) would cost dozens per sampled frame.
  *
  * Allocations are counted by malloc, calloc and realloc defined here in
@@ -117,7 +118,9 @@ main (int argc, char **argv)
   CHECK (ev_still == ev_moving,
       "windows: %" G_GUINT64_FORMAT " still, %" G_GUINT64_FORMAT " moving",
       ev_still, ev_moving);
-  CHECK (moving <= still + FRAMES / 10,
+  /* every thread counts: timing alone moves the count by tens on a busy
+   * machine; a converter per box position cost 79 a frame */
+  CHECK (moving <= still + FRAMES,
       "moving boxes cost %d more allocations over %d frames", moving - still,
       FRAMES);
   printf ("%d passed, %d failed\n", n_passed, n_failed);
