@@ -6,7 +6,8 @@
  *
  * Allocations are counted by malloc, calloc and realloc defined here in
  * front of the C library's (so every library in the process goes through
- * them); hence not in a sanitizer build, whose runtime owns malloc.  Prints
+ * them); hence not in a sanitizer build, whose runtime owns malloc, and
+ * skipped (exit 77) under valgrind, which takes malloc from them.  Prints
  * the counts. */
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
@@ -110,6 +111,11 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   still = count_allocs (FALSE, &ev_still);
   moving = count_allocs (TRUE, &ev_moving);
+  if (still == 0) {
+    /* malloc is someone else's (valgrind's) */
+    printf ("malloc not counted here: skipped\n");
+    return 77;
+  }
   printf ("%d frames, 4 objects, %" G_GUINT64_FORMAT
           " windows: %d allocations with still boxes (%.1f a frame), %d with "
           "moving boxes (%.1f a frame)\n",
