@@ -19,7 +19,11 @@
  * input format: the centre square of side round(shorter side * input_size
  * / resize) (offset rounded down) is scaled (linear resampling, no
  * dithering) to input_size x input_size RGB; frames whose shorter side is
- * the model's resize are thus only cropped, not scaled.
+ * the model's resize are thus only cropped, not scaled.  With
+ * inference-region=roi the same rule applies to each object's box, but the
+ * frame is converted once, unscaled, to RGB and each crop of it scaled by
+ * ssan_scaler (ssanroi.h): boxes move, and a converter per box position
+ * would be made anew on every sampled frame.
  *
  * Windows by time (#GstSsanAction:window-by-time): when the model states
  * the frame rate r of its training clips, a fixed-rate stream of another
@@ -110,13 +114,7 @@
 #include "config.h"
 #endif
 
-#include "gstssanaction.h"
-#include "gstssanactionmeta.h"
-#include "gstssanactionoutput.h"
-#include "gstssanscheduler.h"
-#include "ssanpostproc.h"
-#include "ssanroi.h"
-#include "ssanwindow.h"
+#include "gstssanaction-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -128,7 +126,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
+GST_DEBUG_CATEGORY (gst_ssan_action_debug);
 #define GST_CAT_DEFAULT gst_ssan_action_debug
 
 #define DEFAULT_MODEL NULL
@@ -150,15 +148,17 @@ GST_DEBUG_CATEGORY_STATIC (gst_ssan_action_debug);
 #define DEFAULT_INFERENCE_REGION GST_SSAN_ACTION_REGION_FULL_FRAME
 #define DEFAULT_OBJECT_CLASS NULL
 #define DEFAULT_MAX_OBJECTS 16
+#define DEFAULT_MAX_MISSING 2
 #define DEFAULT_ROI_MARGIN 0.0
 
-#define MAX_OBJECTS 256
+#define MAX_OBJECTS GST_SSAN_ACTION_MAX_OBJECTS
+#define MAX_MISSING 1000
 
 #define MAX_SEGMENTS SSAN_WINDOW_MAX_SEGMENTS
 #define MAX_WINDOW_FRAMES SSAN_WINDOW_MAX_FRAMES
 #define MAX_STRIDE SSAN_WINDOW_MAX_STRIDE
 #define MAX_SMOOTHING 1024
-#define MAX_TOP_K 1000
+#define MAX_TOP_K GST_SSAN_ACTION_MAX_TOP_K
 
 enum {
   PROP_0,
@@ -189,138 +189,7 @@ enum {
   PROP_ROI_MARGIN,
   PROP_OBJECTS_EVICTED,
   PROP_ROIS_IGNORED,
-};
-
-/* Settings as the properties last set them (GST_OBJECT_LOCK). */
-typedef struct {
-  gchar *model;
-  gchar *labels;
-  gint segments;
-  gint window_frames;
-  gint stride;
-  gint threads;
-  GstSsanActionMode mode;
-  gint smoothing;
-  gdouble threshold;
-  gint top_k;
-  gchar *results_location;
-  GstClockTime latency;
-  gboolean qos;
-  gboolean results_append;
-  gboolean window_by_time;
-  gboolean shared_scheduler;
-  GstSsanActionRegion inference_region;
-  gchar *object_class;
-  gint max_objects;
-  gdouble roi_margin;
-} GstSsanActionSettings;
-
-/* One window handed to evaluation: what it covers and how to report it. */
-typedef struct {
-  GstClockTime start, end, start_st, end_st; /* PTS and stream times */
-  guint64 index;
-  guint generation; /* the element's when the window was cut */
-  gint top_k;
-  gdouble threshold;
-  gboolean reset_history; /* empty the smoothing history first */
-  gboolean has_object;    /* inference-region=roi: about this object */
-  GstSsanActionObjectInfo object;
-} GstSsanActionJob;
-
-/* inference-region=roi: the state of one tracked object, in the slot the
- * object table (ssanroi.h) gave it.  A slot's memory is made when an object
- * first takes it and kept for the objects after it (at most max-objects).
- * Streaming thread only. */
-typedef struct {
-  gboolean allocated;
-  ssan_window *window;
-  guint n_slots;
-  guint8 *ring;          /* [n_slots][rgb_info.size] */
-  GstBuffer **slot_bufs; /* wrap ring slots for the converter */
-  GstVideoConverter *convert;
-  ssan_crop crop; /* what convert crops */
-  ssan_postproc *postproc;
-  GstSsanSchedulerClient *client;
-  guint64 window_index;
-  gboolean history_reset;
-  gboolean pending; /* a window of it is in the scheduler */
-  GstSsanActionJob job;
-  GstSsanActionObjectInfo box; /* its box in the current frame */
-  GstStructure *latest_params; /* its latest result, as ROI params */
-} GstSsanActionObject;
-
-/* A frame's path: transform_ip () hands it to the window (ssanwindow.h),
- * which says whether to convert it into one of the frame slots (spec §5,
- * setup_converter) and whether a window is complete; fill_tensor () turns
- * the window's slots into the scheduler client's input; evaluate () runs it
- * through the shared scheduler (gstssanscheduler.h), turns the logits into
- * a result (ssanpostproc.h) and publishes it (message, JSON line, latest
- * result); attach () puts the latest result on every buffer (meta, ROI). */
-struct _GstSsanAction {
-  GstBaseTransform parent;
-
-  /* GST_OBJECT_LOCK */
-  GstSsanActionSettings settings;
-  gboolean reconfigure;         /* a setting the stream depends on changed */
-  GstClockTime qos_earliest;    /* from QoS events: running time */
-  gboolean reopen_results;      /* results-location was set */
-  gint active_L, active_stride; /* the window's, once caps are known */
-
-  /* Streaming thread (and start/stop); the worker only touches the
-   * client, postproc and labels while busy is set. */
-  GstSsanActionSettings active; /* settings the running configuration uses */
-  gboolean negotiated;
-  GstVideoInfo in_info;
-  GstSsanModelRef *model;
-  const ssan_info *info;
-  GstSsanSchedulerClient *client; /* its input: the window's tensor */
-  gint T, S, n_classes;
-  gchar **labels;             /* [n_classes], NULL-terminated */
-  GstVideoInfo rgb_info;      /* S x S packed RGB */
-  GstVideoConverter *convert; /* input caps -> rgb_info, centre crop */
-  ssan_window *window;        /* which frames, which slots, when */
-  guint n_slots;              /* converted frames kept at once */
-  guint8 *ring;               /* [n_slots][rgb_info.size] */
-  GstBuffer **slot_bufs;      /* wrap ring slots for the converter */
-  guint64 n_frames;           /* frames since the window was emptied */
-  GstClockTime last_pts;      /* of the frame before */
-  guint64 window_index;       /* next window */
-  float lut[3][256];          /* pixel -> normalised value, per channel */
-  ssan_postproc *postproc;    /* smoothing history, top-k */
-  ssan_objects *objects;      /* inference-region=roi: tracked objects */
-  GstSsanActionObject *obj;   /* [max-objects], by the table's slots */
-  GQuark object_class;        /* 0: any ROI type but "action" */
-  ssan_window_plan plan;      /* of the windows (also the objects') */
-  gboolean history_reset;     /* empty the history before the next result */
-  gboolean warned_not_finite; /* streaming thread or busy worker */
-
-  /* lock: worker hand-over, latest result and counters */
-  GMutex lock;
-  GCond cond;
-  GThread *worker;
-  gboolean quit;
-  gboolean busy;
-  gboolean failed;  /* the worker posted an error */
-  guint generation; /* bumped by flushes: stale results dropped */
-  GstSsanActionJob job;
-  GstSsanActionResult *latest;
-  GstStructure *latest_params; /* latest as ROI params / message fields */
-  guint64 windows_evaluated;
-  guint64 windows_skipped;
-  guint64 objects_evicted;  /* objects whose window a newcomer took */
-  guint64 rois_ignored;     /* ROIs without a window: table full, bad box */
-  guint64 results_produced; /* never reset: the next result's result_id */
-  GstClockTime worst_delay; /* longest a sync evaluation held a frame */
-  GstClockTime latency_answered; /* own latency last reported */
-
-  gint roi_id; /* set once, at init */
-
-  /* results_lock: the results file, written by the streaming thread (sync)
-   * or the worker (async) */
-  GMutex results_lock;
-  gint results_fd; /* -1: none */
-  gchar *results_path;
-  gboolean warned_write; /* since the file was opened */
+  PROP_MAX_MISSING,
 };
 
 #define VIDEO_CAPS                                                             \
@@ -407,8 +276,6 @@ gst_ssan_action_settings_copy (
   dst->object_class = g_strdup (src->object_class);
 }
 
-static void gst_ssan_action_objects_clear (GstSsanAction *self, gboolean keep);
-
 static void
 gst_ssan_action_reset_window (GstSsanAction *self)
 {
@@ -418,23 +285,6 @@ gst_ssan_action_reset_window (GstSsanAction *self)
   self->n_frames = 0;
   self->window_index = 0;
   self->history_reset = TRUE;
-}
-
-/* With lock held. */
-static void
-gst_ssan_action_clear_latest (GstSsanAction *self)
-{
-  g_clear_pointer (&self->latest, gst_ssan_action_result_unref);
-  g_clear_pointer (&self->latest_params, gst_structure_free);
-}
-
-static void
-gst_ssan_action_wait_idle (GstSsanAction *self)
-{
-  g_mutex_lock (&self->lock);
-  while (self->busy)
-    g_cond_wait (&self->cond, &self->lock);
-  g_mutex_unlock (&self->lock);
 }
 
 static void
@@ -450,106 +300,6 @@ gst_ssan_action_free_window (GstSsanAction *self)
   g_clear_pointer (&self->ring, g_free);
   g_clear_pointer (&self->window, ssan_window_free);
   self->n_slots = 0;
-}
-
-/* A new object in obj's slot: an empty window and history, no result;
- * a window of the object before it still in the scheduler is dropped. */
-static void
-gst_ssan_action_object_reset (GstSsanActionObject *obj)
-{
-  if (obj->client)
-    gst_ssan_scheduler_client_cancel (obj->client);
-  if (obj->window)
-    ssan_window_reset (obj->window);
-  obj->pending = FALSE;
-  obj->window_index = 0;
-  obj->history_reset = TRUE;
-  g_clear_pointer (&obj->latest_params, gst_structure_free);
-}
-
-static void
-gst_ssan_action_object_free (GstSsanActionObject *obj)
-{
-  guint i;
-
-  if (obj->slot_bufs) {
-    for (i = 0; i < obj->n_slots; i++)
-      gst_buffer_unref (obj->slot_bufs[i]);
-  }
-  g_free (obj->slot_bufs);
-  g_free (obj->ring);
-  if (obj->window)
-    ssan_window_free (obj->window);
-  if (obj->convert)
-    gst_video_converter_free (obj->convert);
-  if (obj->postproc)
-    ssan_postproc_free (obj->postproc);
-  if (obj->client)
-    gst_ssan_scheduler_client_free (obj->client);
-  if (obj->latest_params)
-    gst_structure_free (obj->latest_params);
-  memset (obj, 0, sizeof (*obj));
-}
-
-/* Gives obj's slot its memory (once per slot): window, frames, history,
- * a client of the element's scheduler.  FALSE when memory runs out. */
-static gboolean
-gst_ssan_action_object_alloc (GstSsanAction *self, GstSsanActionObject *obj)
-{
-  gsize slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
-  ssan_error err = {
-    0,
-  };
-  guint i;
-
-  obj->window = ssan_window_new (&self->plan);
-  if (obj->window == NULL)
-    goto failed;
-  obj->n_slots = (guint)ssan_window_n_slots (obj->window);
-  obj->ring = g_try_malloc0_n (obj->n_slots, slot_size);
-  obj->postproc
-      = ssan_postproc_new (self->n_classes, MAX (1, self->active.smoothing));
-  obj->client = gst_ssan_scheduler_client_new (
-      self->model, self->T, self->active.shared_scheduler, &err);
-  if (obj->ring == NULL || obj->postproc == NULL || obj->client == NULL)
-    goto failed;
-  obj->slot_bufs = g_new0 (GstBuffer *, obj->n_slots);
-  for (i = 0; i < obj->n_slots; i++)
-    obj->slot_bufs[i] = gst_buffer_new_wrapped_full (
-        0, obj->ring + i * slot_size, slot_size, 0, slot_size, NULL, NULL);
-  obj->allocated = TRUE;
-  return TRUE;
-
-failed:
-  GST_WARNING_OBJECT (self, "no memory for an object's window: %s", err.msg);
-  gst_ssan_action_object_free (obj);
-  return FALSE;
-}
-
-/* Forgets every tracked object (flush, caps, configuration); their memory
- * goes too unless keep. */
-static void
-gst_ssan_action_objects_clear (GstSsanAction *self, gboolean keep)
-{
-  gint i;
-
-  if (self->objects == NULL)
-    return;
-  ssan_objects_clear (self->objects);
-  for (i = 0; i < ssan_objects_capacity (self->objects); i++) {
-    if (keep && self->obj[i].allocated)
-      gst_ssan_action_object_reset (&self->obj[i]);
-    else
-      gst_ssan_action_object_free (&self->obj[i]);
-  }
-}
-
-static void
-gst_ssan_action_objects_free (GstSsanAction *self)
-{
-  gst_ssan_action_objects_clear (self, FALSE);
-  g_clear_pointer (&self->obj, g_free);
-  g_clear_pointer (&self->objects, ssan_objects_free);
 }
 
 static void
@@ -624,13 +374,14 @@ gst_ssan_action_free_stream (GstSsanAction *self)
   self->T = self->S = self->n_classes = 0;
 }
 
-/* A converter of the negotiated input to the model's S x S RGB: the crop
- * (ssanroi.h) scaled, linear resampling, no dither; NULL on failure. */
-static GstVideoConverter *
+/* A converter of the negotiated input to rgb: the crop (ssanroi.h; NULL:
+ * the whole frame) scaled, linear resampling, no dither; NULL on failure. */
+GstVideoConverter *
 gst_ssan_action_new_converter (
-    GstSsanAction *self, const GstVideoInfo *in, const ssan_crop *crop)
+    const GstVideoInfo *in, const GstVideoInfo *rgb, const ssan_crop *crop)
 {
-  GstVideoInfo out = self->rgb_info;
+  GstVideoInfo out = *rgb;
+  GstStructure *config;
 
   /* the converter insists on matching rates and layouts */
   GST_VIDEO_INFO_FPS_N (&out) = GST_VIDEO_INFO_FPS_N (in);
@@ -638,16 +389,17 @@ gst_ssan_action_new_converter (
   GST_VIDEO_INFO_INTERLACE_MODE (&out) = GST_VIDEO_INFO_INTERLACE_MODE (in);
   GST_VIDEO_INFO_FIELD_ORDER (&out) = GST_VIDEO_INFO_FIELD_ORDER (in);
 
-  return gst_video_converter_new ((GstVideoInfo *)in, &out,
-      gst_structure_new ("GstVideoConverter", GST_VIDEO_CONVERTER_OPT_SRC_X,
-          G_TYPE_INT, crop->x, GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT,
-          crop->y, GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, crop->side,
-          GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, crop->side,
-          GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD,
-          GST_TYPE_VIDEO_RESAMPLER_METHOD, GST_VIDEO_RESAMPLER_METHOD_LINEAR,
-          GST_VIDEO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_VIDEO_DITHER_METHOD,
-          GST_VIDEO_DITHER_NONE, GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT,
-          1, NULL));
+  config = gst_structure_new ("GstVideoConverter",
+      GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
+      GST_VIDEO_RESAMPLER_METHOD_LINEAR, GST_VIDEO_CONVERTER_OPT_DITHER_METHOD,
+      GST_TYPE_VIDEO_DITHER_METHOD, GST_VIDEO_DITHER_NONE,
+      GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT, 1, NULL);
+  if (crop)
+    gst_structure_set (config, GST_VIDEO_CONVERTER_OPT_SRC_X, G_TYPE_INT,
+        crop->x, GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT, crop->y,
+        GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, crop->side,
+        GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, crop->side, NULL);
+  return gst_video_converter_new ((GstVideoInfo *)in, &out, config);
 }
 
 /* Rebuilds the converter for the negotiated input: the full-frame crop of
@@ -663,7 +415,7 @@ gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
   if (ssan_crop_for_box (
           w, h, 0, 0, w, h, 0.0, self->S, self->info->resize, &crop)
       == 0)
-    self->convert = gst_ssan_action_new_converter (self, in, &crop);
+    self->convert = gst_ssan_action_new_converter (in, &self->rgb_info, &crop);
   if (self->convert == NULL) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Cannot convert %s %dx%d video to the model's %dx%d RGB input.",
@@ -674,7 +426,7 @@ gst_ssan_action_setup_converter (GstSsanAction *self, const GstVideoInfo *in)
   GST_DEBUG_OBJECT (self, "%s %dx%d: crop %d at %d,%d -> RGB %dx%d",
       GST_VIDEO_INFO_NAME (in), w, h, crop.side, crop.x, crop.y, self->S,
       self->S);
-  return TRUE;
+  return self->objects == NULL || gst_ssan_action_setup_full (self, in);
 }
 
 static gchar **
@@ -933,7 +685,8 @@ gst_ssan_action_configure (GstSsanAction *self)
   if (s.inference_region == GST_SSAN_ACTION_REGION_ROI) {
     gint max_objects = CLAMP (s.max_objects, 1, MAX_OBJECTS);
 
-    self->objects = ssan_objects_new (max_objects, 0);
+    self->objects
+        = ssan_objects_new (max_objects, CLAMP (s.max_missing, 0, MAX_MISSING));
     self->obj = g_new0 (GstSsanActionObject, max_objects);
     if (self->objects == NULL)
       goto no_memory;
@@ -1002,30 +755,6 @@ failed : {
 }
 }
 
-static void
-gst_ssan_action_write_json (GstSsanAction *self, const GstSsanActionResult *r,
-    const GstSsanActionObjectInfo *obj, GstClockTime st_start,
-    GstClockTime st_end)
-{
-  gsize len;
-  gchar *line
-      = gst_ssan_action_result_to_json_line (r, obj, st_start, st_end, &len);
-  gint error;
-
-  g_mutex_lock (&self->results_lock);
-  if (self->results_fd >= 0
-      && !gst_ssan_action_write_all (self->results_fd, line, len, &error)
-      && !self->warned_write) {
-    /* once per file: a full disk would otherwise warn per window */
-    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        ("Could not write to results file \"%s\".", self->results_path),
-        ("%s", g_strerror (error)));
-    self->warned_write = TRUE;
-  }
-  g_mutex_unlock (&self->results_lock);
-  g_free (line);
-}
-
 /* results-location set while streaming (log rotation): the next line goes
  * to the file it names now, opened again even when the name is the same;
  * the window and the smoothing history stay. */
@@ -1049,184 +778,6 @@ gst_ssan_action_reopen_results (GstSsanAction *self)
   g_free (self->active.results_location);
   self->active.results_location = location;
   return TRUE;
-}
-
-/* Fills a scheduler client's input, [T][3][S][S], from the converted
- * frames (in ring) of the window just completed, oldest first in time: in
- * reverse playback frames arrive latest first, so the sampled frames go in
- * the other way round. */
-static void
-gst_ssan_action_fill_tensor (GstSsanAction *self, ssan_window *window,
-    const guint8 *ring, GstSsanSchedulerClient *client, gboolean reverse)
-{
-  gsize plane = (gsize)self->S * self->S;
-  gsize slot_size = GST_VIDEO_INFO_SIZE (&self->rgb_info);
-  gint rstride = GST_VIDEO_INFO_PLANE_STRIDE (&self->rgb_info, 0);
-  const gint *slots = ssan_window_slots (window);
-  float *tensor = gst_ssan_scheduler_client_get_input (client);
-  gint t, x, y;
-
-  for (t = 0; t < self->T; t++) {
-    const guint8 *src = ring + slots[t] * slot_size;
-    float *r = tensor + (reverse ? self->T - 1 - t : t) * 3 * plane;
-    float *g = r + plane, *b = g + plane;
-
-    g_assert (slots[t] >= 0);
-    for (y = 0; y < self->S; y++) {
-      const guint8 *p = src + y * rstride;
-      for (x = 0; x < self->S; x++, p += 3) {
-        *r++ = self->lut[0][p[0]];
-        *g++ = self->lut[1][p[1]];
-        *b++ = self->lut[2][p[2]];
-      }
-    }
-  }
-}
-
-/* Turns the logits of a finished window (out, from client) into a result
- * and publishes it: bus message, JSON line, and as the latest result of
- * the element (obj NULL) or of the object.  FALSE when the engine failed
- * (posted as an error). */
-static gboolean
-gst_ssan_action_publish (GstSsanAction *self, GstSsanActionObject *obj,
-    GstSsanSchedulerClient *client, ssan_postproc *postproc,
-    const GstSsanActionJob *job, const GstSsanSchedulerOutcome *out)
-{
-  GstSsanActionResult *result;
-  GstStructure *params;
-  GstMessage *message;
-  const gchar *top_labels[MAX_TOP_K];
-  gint top_ids[MAX_TOP_K];
-  gdouble top_scores[MAX_TOP_K];
-  gint i, n_top, class_id;
-  gchar *name;
-
-  if (!out->ok)
-    goto forward_failed;
-
-  if (job->reset_history)
-    ssan_postproc_reset (postproc);
-  n_top = ssan_postproc_run (postproc,
-      gst_ssan_scheduler_client_get_logits (client), job->top_k, job->threshold,
-      top_ids, top_scores, &class_id);
-  /* weights from elsewhere can overflow: no result rather than NaNs */
-  if (n_top == 0)
-    goto not_finite;
-  for (i = 0; i < n_top; i++)
-    top_labels[i] = self->labels[top_ids[i]];
-  name = gst_object_get_name (GST_OBJECT (self));
-
-  /* the result id counts published results only: built under the lock */
-  g_mutex_lock (&self->lock);
-  if (job->generation != self->generation) {
-    g_mutex_unlock (&self->lock);
-    GST_DEBUG_OBJECT (self,
-        "dropping result of window %" G_GUINT64_FORMAT " from before a flush",
-        job->index);
-    g_free (name);
-    return TRUE;
-  }
-  result = gst_ssan_action_result_new_full (class_id, top_scores[0], n_top,
-      top_ids, top_labels, top_scores, job->start, job->end, job->index,
-      out->inference_time, self->results_produced++, name, self->active.model);
-  params = gst_ssan_action_result_to_structure (result, "ssan-action");
-  if (job->has_object)
-    gst_ssan_action_object_to_structure (&job->object, params);
-  if (obj) {
-    g_clear_pointer (&obj->latest_params, gst_structure_free);
-    obj->latest_params = gst_structure_copy (params);
-  } else {
-    gst_ssan_action_clear_latest (self);
-    self->latest = gst_ssan_action_result_ref (result);
-    self->latest_params = gst_structure_copy (params);
-  }
-  self->windows_evaluated++;
-  message = gst_message_new_element (GST_OBJECT (self), params);
-  g_mutex_unlock (&self->lock);
-  g_free (name);
-
-  GST_LOG_OBJECT (self,
-      "window %" G_GUINT64_FORMAT " [%" GST_TIME_FORMAT " - %" GST_TIME_FORMAT
-      "]%s: %s (%d) %.4f in %" GST_TIME_FORMAT " (batch of %d)",
-      job->index, GST_TIME_ARGS (job->start), GST_TIME_ARGS (job->end),
-      job->has_object ? " of an object" : "", result->label, class_id,
-      result->confidence, GST_TIME_ARGS (result->inference_time), out->batch);
-
-  gst_element_post_message (GST_ELEMENT (self), message);
-  gst_ssan_action_write_json (self, result,
-      job->has_object ? &job->object : NULL, job->start_st, job->end_st);
-
-  gst_ssan_action_result_unref (result);
-  return TRUE;
-
-  /* ERRORS */
-not_finite : {
-  if (!self->warned_not_finite)
-    GST_ELEMENT_WARNING (self, STREAM, FAILED,
-        ("Model \"%s\" gave non-finite scores for window %" G_GUINT64_FORMAT
-         "; such windows give no result.",
-            gst_ssan_model_ref_get_path (self->model), job->index),
-        (NULL));
-  self->warned_not_finite = TRUE;
-  return TRUE;
-}
-forward_failed : {
-  GST_ELEMENT_ERROR (self, STREAM, FAILED,
-      ("Inference failed on window %" G_GUINT64_FORMAT ".", job->index),
-      ("%s", out->message));
-  return FALSE;
-}
-}
-
-/* Runs the client's input through the scheduler (batched with other
- * elements' windows) and publishes the result.  Runs in the streaming
- * thread (sync) or the worker (async), never both at once. */
-static gboolean
-gst_ssan_action_evaluate (GstSsanAction *self, const GstSsanActionJob *job)
-{
-  GstSsanSchedulerOutcome out;
-
-  if (!gst_ssan_scheduler_client_submit (self->client, job->index)
-      || !gst_ssan_scheduler_client_wait (self->client, &out))
-    goto not_run;
-  return gst_ssan_action_publish (
-      self, NULL, self->client, self->postproc, job, &out);
-
-  /* ERRORS */
-not_run : {
-  GST_ELEMENT_ERROR (self, STREAM, FAILED,
-      ("Inference failed on window %" G_GUINT64_FORMAT ".", job->index),
-      ("the scheduler did not take the window"));
-  return FALSE;
-}
-}
-
-static gpointer
-gst_ssan_action_worker (gpointer data)
-{
-  GstSsanAction *self = data;
-
-  g_mutex_lock (&self->lock);
-  for (;;) {
-    while (!self->quit && !self->busy)
-      g_cond_wait (&self->cond, &self->lock);
-    if (self->quit)
-      break;
-    g_mutex_unlock (&self->lock);
-
-    if (!gst_ssan_action_evaluate (self, &self->job)) {
-      g_mutex_lock (&self->lock);
-      self->failed = TRUE;
-      g_mutex_unlock (&self->lock);
-    }
-
-    g_mutex_lock (&self->lock);
-    self->busy = FALSE;
-    g_cond_broadcast (&self->cond);
-  }
-  g_mutex_unlock (&self->lock);
-
-  return NULL;
 }
 
 static gboolean
@@ -1395,7 +946,7 @@ gst_ssan_action_own_latency (GstSsanAction *self)
 
 /* A sync evaluation held a frame for delay: when that is more than the
  * latency last answered, ask the pipeline to query it again. */
-static void
+void
 gst_ssan_action_note_delay (GstSsanAction *self, GstClockTime delay)
 {
   gboolean grew;
@@ -1444,7 +995,7 @@ gst_ssan_action_query (
 
 /* With qos, a window whose last frame is already late downstream is
  * skipped (counted) so that frames catch up; frames are never dropped. */
-static gboolean
+gboolean
 gst_ssan_action_qos_late (GstSsanAction *self, GstClockTime pts)
 {
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
@@ -1488,7 +1039,7 @@ gst_ssan_action_src_event (GstBaseTransform *trans, GstEvent *event)
 /* The PTS (oldest and newest: in reverse playback the first frame to
  * arrive is the newest) and stream times of the window just completed;
  * returns the PTS of the frame that completed it. */
-static GstClockTime
+GstClockTime
 gst_ssan_action_job_times (GstSsanAction *self, ssan_window *window,
     gboolean reverse, GstSsanActionJob *job)
 {
@@ -1510,282 +1061,6 @@ gst_ssan_action_job_times (GstSsanAction *self, ssan_window *window,
   }
   GST_OBJECT_UNLOCK (self);
   return last;
-}
-
-/* With inference-region=roi, whether roi is one of the objects to follow:
- * of the object-class type, or of any type but ssanaction's own
- * "action". */
-static gboolean
-gst_ssan_action_wants_roi (
-    GstSsanAction *self, const GstVideoRegionOfInterestMeta *roi)
-{
-  if (self->object_class)
-    return roi->roi_type == self->object_class;
-  return roi->roi_type != g_quark_from_static_string ("action");
-}
-
-/* Collects the finished windows of the objects (sync: waits for those in
- * the scheduler, which ran them as one batch) and publishes them. */
-static gboolean
-gst_ssan_action_collect_objects (GstSsanAction *self, gboolean wait)
-{
-  GstSsanSchedulerOutcome out;
-  gint i;
-
-  for (i = 0; i < ssan_objects_capacity (self->objects); i++) {
-    GstSsanActionObject *obj = &self->obj[i];
-    gboolean done;
-
-    if (!obj->pending)
-      continue;
-    done = wait ? gst_ssan_scheduler_client_wait (obj->client, &out)
-                : gst_ssan_scheduler_client_poll (obj->client, &out);
-    if (!done)
-      continue;
-    obj->pending = FALSE;
-    if (!gst_ssan_action_publish (
-            self, obj, obj->client, obj->postproc, &obj->job, &out))
-      return FALSE;
-  }
-  return TRUE;
-}
-
-/* An object is gone (or evicted): its finished window is published; one
- * still queued is dropped and one running waited for and dropped (both
- * counted in windows-skipped), so that its slot can serve a new object. */
-static gboolean
-gst_ssan_action_object_gone (GstSsanAction *self, GstSsanActionObject *obj)
-{
-  GstSsanSchedulerOutcome out;
-  gboolean ok = TRUE;
-
-  if (obj->pending) {
-    if (gst_ssan_scheduler_client_poll (obj->client, &out)) {
-      ok = gst_ssan_action_publish (
-          self, obj, obj->client, obj->postproc, &obj->job, &out);
-    } else {
-      g_mutex_lock (&self->lock);
-      self->windows_skipped++;
-      g_mutex_unlock (&self->lock);
-    }
-  }
-  gst_ssan_action_object_reset (obj);
-  return ok;
-}
-
-/* inference-region=roi: pushes buf into the window of every object it
- * has a ROI meta of (spec §5 on the object's box), queues the windows that
- * complete (all objects' at once: one batch), drops the objects that are
- * gone, and publishes what is finished (sync: this frame's windows). */
-static GstFlowReturn
-gst_ssan_action_process_objects (GstSsanAction *self, GstBuffer *buf,
-    GstSsanActionMode mode, gint top_k, gdouble threshold, gboolean reverse)
-{
-  gint W = GST_VIDEO_INFO_WIDTH (&self->in_info);
-  gint H = GST_VIDEO_INFO_HEIGHT (&self->in_info);
-  GstVideoFrame in;
-  gboolean mapped = FALSE, sync = mode == GST_SSAN_ACTION_MODE_SYNC;
-  gpointer state = NULL;
-  GstMeta *meta;
-  gint64 t0 = g_get_monotonic_time ();
-  gint dropped[MAX_OBJECTS], n_dropped, i, queued = 0;
-  gdouble margin;
-
-  GST_OBJECT_LOCK (self);
-  margin = self->settings.roi_margin;
-  GST_OBJECT_UNLOCK (self);
-
-  ssan_objects_begin (self->objects);
-  while ((meta = gst_buffer_iterate_meta_filtered (
-              buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
-    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)meta;
-    GstSsanActionObject *obj;
-    GstSsanActionJob job;
-    GstClockTime last;
-    ssan_crop crop;
-    gint slot, fs, ready;
-
-    if (!gst_ssan_action_wants_roi (self, roi))
-      continue;
-    if (ssan_crop_for_box (W, H, roi->x, roi->y, roi->w, roi->h, margin,
-            self->S, self->info->resize, &crop)
-        != 0) {
-      /* outside the frame or empty: not this frame */
-      g_mutex_lock (&self->lock);
-      self->rois_ignored++;
-      g_mutex_unlock (&self->lock);
-      continue;
-    }
-    switch (ssan_objects_see (self->objects, roi->id, &slot, NULL)) {
-      case SSAN_OBJECTS_IGNORED:
-        g_mutex_lock (&self->lock);
-        self->rois_ignored++;
-        g_mutex_unlock (&self->lock);
-        continue;
-      case SSAN_OBJECTS_DUPLICATE:
-        continue;
-      case SSAN_OBJECTS_REPLACED:
-        g_mutex_lock (&self->lock);
-        self->objects_evicted++;
-        g_mutex_unlock (&self->lock);
-        /* fall through */
-      case SSAN_OBJECTS_NEW:
-        obj = &self->obj[slot];
-        if (!obj->allocated && !gst_ssan_action_object_alloc (self, obj))
-          goto no_memory;
-        if (!gst_ssan_action_object_gone (self, obj))
-          goto failed;
-        break;
-      default:
-        obj = &self->obj[slot];
-        break;
-    }
-    obj->box.id = roi->id;
-    obj->box.x = roi->x;
-    obj->box.y = roi->y;
-    obj->box.width = roi->w;
-    obj->box.height = roi->h;
-
-    ready = ssan_window_push (obj->window, GST_BUFFER_PTS (buf), &fs);
-    if (fs >= 0) {
-      GstVideoFrame out;
-
-      if (!mapped
-          && !gst_video_frame_map (&in, &self->in_info, buf, GST_MAP_READ))
-        goto invalid_buffer;
-      mapped = TRUE;
-      if (obj->convert == NULL || obj->crop.x != crop.x || obj->crop.y != crop.y
-          || obj->crop.side != crop.side) {
-        g_clear_pointer (&obj->convert, gst_video_converter_free);
-        obj->convert
-            = gst_ssan_action_new_converter (self, &self->in_info, &crop);
-        if (obj->convert == NULL)
-          goto no_converter;
-        obj->crop = crop;
-      }
-      if (!gst_video_frame_map (&out, &self->rgb_info, obj->slot_bufs[fs],
-              GST_MAP_WRITE | GST_VIDEO_FRAME_MAP_FLAG_NO_REF))
-        goto invalid_buffer;
-      gst_video_converter_frame (obj->convert, &in, &out);
-      gst_video_frame_unmap (&out);
-    }
-    if (!ready)
-      continue;
-    job.index = obj->window_index++;
-    if (obj->pending) {
-      /* async: its last window is still in the scheduler */
-      g_mutex_lock (&self->lock);
-      self->windows_skipped++;
-      g_mutex_unlock (&self->lock);
-      continue;
-    }
-
-    last = gst_ssan_action_job_times (self, obj->window, reverse, &job);
-    job.top_k = top_k;
-    job.threshold = threshold;
-    job.has_object = TRUE;
-    job.object = obj->box;
-    if (gst_ssan_action_qos_late (self, last)) {
-      g_mutex_lock (&self->lock);
-      self->windows_skipped++;
-      g_mutex_unlock (&self->lock);
-      continue;
-    }
-    g_mutex_lock (&self->lock);
-    job.generation = self->generation;
-    g_mutex_unlock (&self->lock);
-    job.reset_history = obj->history_reset;
-    obj->history_reset = FALSE;
-    gst_ssan_action_fill_tensor (
-        self, obj->window, obj->ring, obj->client, reverse);
-    if (!gst_ssan_scheduler_client_submit (obj->client, job.index))
-      goto not_run;
-    obj->job = job;
-    obj->pending = TRUE;
-    queued++;
-  }
-  if (mapped)
-    gst_video_frame_unmap (&in);
-
-  n_dropped = ssan_objects_end (self->objects, dropped);
-  for (i = 0; i < n_dropped; i++)
-    if (!gst_ssan_action_object_gone (self, &self->obj[dropped[i]]))
-      return GST_FLOW_ERROR;
-
-  if (!gst_ssan_action_collect_objects (self, sync))
-    return GST_FLOW_ERROR;
-  if (sync && queued > 0)
-    gst_ssan_action_note_delay (
-        self, (g_get_monotonic_time () - t0) * GST_USECOND);
-  return GST_FLOW_OK;
-
-  /* ERRORS */
-no_memory : {
-  if (mapped)
-    gst_video_frame_unmap (&in);
-  GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
-      ("Not enough memory for the window of another object."), (NULL));
-  return GST_FLOW_ERROR;
-}
-no_converter : {
-  gst_video_frame_unmap (&in);
-  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-      ("Cannot convert %s %dx%d video to the model's %dx%d RGB input.",
-          GST_VIDEO_INFO_NAME (&self->in_info), W, H, self->S, self->S),
-      ("gst_video_converter_new failed"));
-  return GST_FLOW_ERROR;
-}
-invalid_buffer : {
-  if (mapped)
-    gst_video_frame_unmap (&in);
-  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-      ("Could not read a %s %dx%d frame (buffer of %" G_GSIZE_FORMAT " bytes).",
-          GST_VIDEO_INFO_NAME (&self->in_info), W, H,
-          gst_buffer_get_size (buf)),
-      (NULL));
-  return GST_FLOW_ERROR;
-}
-not_run : {
-  if (mapped)
-    gst_video_frame_unmap (&in);
-  GST_ELEMENT_ERROR (self, STREAM, FAILED,
-      ("Inference failed on an object's window."),
-      ("the scheduler did not take the window"));
-  return GST_FLOW_ERROR;
-}
-failed : {
-  if (mapped)
-    gst_video_frame_unmap (&in);
-  return GST_FLOW_ERROR;
-}
-}
-
-/* inference-region=roi: each followed ROI meta of a tracked object with a
- * result gets that result as an "ssan-action" param. */
-static void
-gst_ssan_action_attach_objects (GstSsanAction *self, GstBuffer *buf)
-{
-  gpointer state = NULL;
-  GstMeta *meta;
-  gint i;
-
-  while ((meta = gst_buffer_iterate_meta_filtered (
-              buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
-    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)meta;
-
-    if (!gst_ssan_action_wants_roi (self, roi))
-      continue;
-    for (i = 0; i < ssan_objects_capacity (self->objects); i++) {
-      gint64 id;
-
-      if (self->obj[i].latest_params
-          && ssan_objects_get_id (self->objects, i, &id) && id == roi->id) {
-        gst_video_region_of_interest_meta_add_param (
-            roi, gst_structure_copy (self->obj[i].latest_params));
-        break;
-      }
-    }
-  }
 }
 
 static GstFlowReturn
@@ -1872,7 +1147,9 @@ gst_ssan_action_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     job.index = self->window_index++;
     last = gst_ssan_action_job_times (self, self->window, reverse, &job);
     job.top_k = top_k;
-    job.has_object = FALSE;
+    job.client = self->client;
+    job.postproc = self->postproc;
+    job.obj = NULL;
     job.threshold = threshold;
 
     late = gst_ssan_action_qos_late (self, last);
@@ -2056,6 +1333,9 @@ gst_ssan_action_set_property (
     case PROP_MAX_OBJECTS:
       s->max_objects = g_value_get_int (value);
       break;
+    case PROP_MAX_MISSING:
+      s->max_missing = g_value_get_int (value);
+      break;
     case PROP_ROI_MARGIN:
       s->roi_margin = g_value_get_double (value);
       reconfigure = FALSE;
@@ -2167,6 +1447,9 @@ gst_ssan_action_get_property (
       break;
     case PROP_MAX_OBJECTS:
       g_value_set_int (value, s->max_objects);
+      break;
+    case PROP_MAX_MISSING:
+      g_value_set_int (value, s->max_missing);
       break;
     case PROP_ROI_MARGIN:
       g_value_set_double (value, s->roi_margin);
@@ -2283,9 +1566,17 @@ gst_ssan_action_class_init (GstSsanActionClass *klass)
           "With inference-region=roi, objects followed at once: a new one "
           "takes the window of the object seen longest ago (counted in "
           "objects-evicted) unless all were seen in this frame (then its ROI "
-          "is counted in rois-ignored); an object absent from a frame loses "
-          "its window",
+          "is counted in rois-ignored); an object absent for more than "
+          "max-missing frames in a row loses its window",
           1, MAX_OBJECTS, DEFAULT_MAX_OBJECTS, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_MISSING,
+      g_param_spec_int ("max-missing", "Max missing",
+          "With inference-region=roi, frames in a row an object may be "
+          "absent from (a detector missing it) and keep its window and "
+          "smoothing history; the frames it is absent from are not part of "
+          "its window.  Absent longer, it is dropped (its id later is a new "
+          "object).  0: dropped when absent from one frame",
+          0, MAX_MISSING, DEFAULT_MAX_MISSING, rw));
   g_object_class_install_property (gobject_class, PROP_ROI_MARGIN,
       g_param_spec_double ("roi-margin", "ROI margin",
           "With inference-region=roi, grow each box by this fraction of its "
@@ -2441,6 +1732,7 @@ gst_ssan_action_init (GstSsanAction *self)
   s->inference_region = DEFAULT_INFERENCE_REGION;
   s->object_class = g_strdup (DEFAULT_OBJECT_CLASS);
   s->max_objects = DEFAULT_MAX_OBJECTS;
+  s->max_missing = DEFAULT_MAX_MISSING;
   s->roi_margin = DEFAULT_ROI_MARGIN;
   self->qos_earliest = GST_CLOCK_TIME_NONE;
 

@@ -15,6 +15,15 @@
  * the result matches the truth of the clip its window covered (a result
  * arrives when its window ends, so it may describe the previous clip).
  *
+ * Per object (ssanaction inference-region=roi): every
+ * #GstVideoRegionOfInterestMeta carrying an "ssan-action" param gets its
+ * box outlined in its class's colour and a tag with the label and
+ * confidence at its top left: inside a box at least four tags tall (boxes
+ * side by side keep their tags apart), else just above it.
+ * A tag is drawn again only when the object's result changes, an outline
+ * when the box's size or the class changes; a box that only moves is
+ * moved.
+ *
  * The boxes are drawn with Pango and Cairo into ARGB rectangles of a
  * #GstVideoOverlayComposition.  When downstream negotiates the
  * `meta:GstVideoOverlayComposition` caps feature and asks for the meta in
@@ -209,9 +218,22 @@ gst_ssan_overlay_clear_panels (GstSsanOverlay *self, guint from)
 }
 
 static void
+gst_ssan_overlay_clear_object (GstSsanOverlay *self, guint i)
+{
+  g_clear_pointer (&self->objects[i].element, g_free);
+  g_clear_pointer (&self->objects[i].tag, gst_video_overlay_rectangle_unref);
+  g_clear_pointer (&self->objects[i].edge, gst_video_overlay_rectangle_unref);
+}
+
+static void
 gst_ssan_overlay_clear (GstSsanOverlay *self)
 {
+  guint i;
+
   gst_ssan_overlay_clear_panels (self, 0);
+  for (i = 0; i < self->n_objects; i++)
+    gst_ssan_overlay_clear_object (self, i);
+  self->n_objects = 0;
   g_clear_pointer (&self->truth_rect, gst_video_overlay_rectangle_unref);
   g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
   self->drawn_truth = NULL;
@@ -828,6 +850,219 @@ gst_ssan_overlay_place (GstSsanOverlay *self, guint k, gfloat alpha, gint y)
   self->panels[k].alpha = alpha;
 }
 
+/* ---- objects */
+
+/* A colour per class (none: grey). */
+static void
+class_colour (gint class_id, gdouble *r, gdouble *g, gdouble *b)
+{
+  static const gdouble palette[8][3]
+      = { { 0.30, 0.74, 0.98 }, { 0.98, 0.60, 0.20 }, { 0.45, 0.88, 0.45 },
+          { 0.95, 0.40, 0.55 }, { 0.75, 0.55, 0.98 }, { 0.98, 0.88, 0.30 },
+          { 0.35, 0.90, 0.85 }, { 0.90, 0.90, 0.90 } };
+
+  if (class_id < 0) {
+    *r = *g = *b = 0.6;
+    return;
+  }
+  *r = palette[class_id % 8][0];
+  *g = palette[class_id % 8][1];
+  *b = palette[class_id % 8][2];
+}
+
+/* The outline of a w x h box. */
+static GstVideoOverlayRectangle *
+gst_ssan_overlay_draw_edge (gint w, gint h, gint class_id, gdouble base)
+{
+  gdouble lw = MAX (2.0, floor (base / 7.0)), r, g, b;
+  cairo_surface_t *surface
+      = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w, h);
+  cairo_t *cr = cairo_create (surface);
+  GstVideoOverlayRectangle *rect;
+
+  lw = MIN (lw, MIN (w, h) / 2.0);
+  class_colour (class_id, &r, &g, &b);
+  cairo_rectangle (cr, lw / 2, lw / 2, w - lw, h - lw);
+  cairo_set_source_rgba (cr, r, g, b, 0.95);
+  cairo_set_line_width (cr, lw);
+  cairo_stroke (cr);
+  cairo_destroy (cr);
+  rect = rectangle_from_surface (surface, 0, 0);
+  cairo_surface_destroy (surface);
+  return rect;
+}
+
+/* The tag of an object: "label 87%" on its class's colour. */
+static GstVideoOverlayRectangle *
+gst_ssan_overlay_draw_tag (GstSsanOverlay *self, const Settings *st,
+    const gchar *label, gint class_id, gdouble confidence,
+    const GstVideoInfo *info)
+{
+  gdouble base = base_size (info), px = 0.7 * base, pad = 0.25 * base;
+  gdouble r, g, b;
+  gchar *text = class_id < 0
+                    ? g_strdup_printf ("no action %.0f%%", 100.0 * confidence)
+                    : g_strdup_printf ("%s %.0f%%", label, 100.0 * confidence);
+  gint tw, th, w, h;
+  cairo_surface_t *surface;
+  cairo_t *cr;
+  GstVideoOverlayRectangle *rect;
+
+  gst_ssan_overlay_set_text (self, st, text, px, TRUE, &tw, &th);
+  w = MAX (1, MIN ((gint)ceil (2 * pad + tw), GST_VIDEO_INFO_WIDTH (info)));
+  h = MAX (1, MIN ((gint)ceil (2 * pad + th), GST_VIDEO_INFO_HEIGHT (info)));
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w, h);
+  cr = cairo_create (surface);
+  pango_cairo_update_context (cr, self->pango);
+  pango_layout_context_changed (self->layout);
+
+  class_colour (class_id, &r, &g, &b);
+  rounded_rect (cr, 0, 0, w, h, 0.25 * base);
+  cairo_set_source_rgba (cr, 0.06, 0.07, 0.09, 0.78);
+  cairo_fill_preserve (cr);
+  cairo_set_source_rgba (cr, r, g, b, 0.95);
+  cairo_set_line_width (cr, 1.0);
+  cairo_stroke (cr);
+  gst_ssan_overlay_show_text (
+      self, st, cr, text, px, TRUE, pad, pad, r, g, b, 1);
+  cairo_destroy (cr);
+  rect = rectangle_from_surface (surface, 0, 0);
+  cairo_surface_destroy (surface);
+  g_free (text);
+  return rect;
+}
+
+/* Moves rect to (x, y); only a rectangle no composition holds may
+ * change. */
+static void
+gst_ssan_overlay_move (
+    GstSsanOverlay *self, GstVideoOverlayRectangle **rect, gint x, gint y)
+{
+  gint rx, ry;
+  guint rw, rh;
+
+  gst_video_overlay_rectangle_get_render_rectangle (*rect, &rx, &ry, &rw, &rh);
+  if (rx == x && ry == y)
+    return;
+  g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
+  if (!gst_mini_object_is_writable (GST_MINI_OBJECT_CAST (*rect))) {
+    GstVideoOverlayRectangle *copy = gst_video_overlay_rectangle_copy (*rect);
+    gst_video_overlay_rectangle_unref (*rect);
+    *rect = copy;
+  }
+  gst_video_overlay_rectangle_set_render_rectangle (*rect, x, y, rw, rh);
+}
+
+/* One object's entry: the one of (id, element), else a free one; -1 when
+ * all are taken by objects of this frame. */
+static gint
+gst_ssan_overlay_object_slot (
+    GstSsanOverlay *self, gint64 id, const gchar *element)
+{
+  guint i;
+
+  for (i = 0; i < self->n_objects; i++)
+    if (self->objects[i].tag && self->objects[i].id == id
+        && g_strcmp0 (self->objects[i].element, element) == 0)
+      return self->objects[i].seen ? -1 : (gint)i;
+  /* an entry's tag is drawn as soon as it is taken */
+  for (i = 0; i < self->n_objects; i++)
+    if (self->objects[i].tag == NULL)
+      break;
+  if (i == self->n_objects) {
+    if (self->n_objects == GST_SSAN_OVERLAY_MAX_OBJECTS)
+      return -1;
+    self->n_objects++;
+  }
+  self->objects[i].id = id;
+  self->objects[i].element = g_strdup (element);
+  self->objects[i].result_id = G_MAXUINT64;
+  return (gint)i;
+}
+
+/* Outlines and tags of the frame's ROIs with an ssanaction result (of
+ * st->element's only, when set) into want; returns how many. */
+static guint
+gst_ssan_overlay_objects (GstSsanOverlay *self, const Settings *st,
+    GstVideoFrame *frame, GstVideoOverlayRectangle **want)
+{
+  gint W = GST_VIDEO_FRAME_WIDTH (frame), H = GST_VIDEO_FRAME_HEIGHT (frame);
+  gdouble base = base_size (&frame->info);
+  gpointer state = NULL;
+  GstMeta *meta;
+  guint n = 0, i;
+
+  for (i = 0; i < self->n_objects; i++)
+    self->objects[i].seen = FALSE;
+  while ((meta = gst_buffer_iterate_meta_filtered (frame->buffer, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)meta;
+    GList *l;
+
+    for (l = roi->params; l; l = l->next) {
+      const GstStructure *p = l->data;
+      const gchar *element = gst_structure_get_string (p, "element");
+      const gchar *label = gst_structure_get_string (p, "label");
+      gint x0 = MAX ((gint)roi->x, 0), y0 = MAX ((gint)roi->y, 0);
+      gint x1 = (gint)MIN ((gint64)roi->x + roi->w, W);
+      gint y1 = (gint)MIN ((gint64)roi->y + roi->h, H);
+      gdouble confidence = 0.0;
+      guint64 result_id = 0;
+      gint class_id = -1, k, tx, ty, rx, ry;
+      guint tw, th;
+
+      if (!gst_structure_has_name (p, "ssan-action")
+          || (st->element && g_strcmp0 (element, st->element) != 0))
+        continue;
+      if (x1 <= x0 || y1 <= y0)
+        continue;
+      gst_structure_get_int (p, "class-id", &class_id);
+      gst_structure_get_double (p, "confidence", &confidence);
+      gst_structure_get_uint64 (p, "result-id", &result_id);
+      k = gst_ssan_overlay_object_slot (self, roi->id, element);
+      if (k < 0)
+        continue;
+      if (self->objects[k].tag == NULL
+          || self->objects[k].result_id != result_id) {
+        g_clear_pointer (
+            &self->objects[k].tag, gst_video_overlay_rectangle_unref);
+        self->objects[k].tag = gst_ssan_overlay_draw_tag (
+            self, st, label ? label : "", class_id, confidence, &frame->info);
+        self->objects[k].result_id = result_id;
+      }
+      if (self->objects[k].edge == NULL || self->objects[k].edge_w != x1 - x0
+          || self->objects[k].edge_h != y1 - y0
+          || self->objects[k].class_id != class_id) {
+        g_clear_pointer (
+            &self->objects[k].edge, gst_video_overlay_rectangle_unref);
+        self->objects[k].edge
+            = gst_ssan_overlay_draw_edge (x1 - x0, y1 - y0, class_id, base);
+        self->objects[k].edge_w = x1 - x0;
+        self->objects[k].edge_h = y1 - y0;
+        self->objects[k].class_id = class_id;
+      }
+      self->objects[k].seen = TRUE;
+      gst_ssan_overlay_move (self, &self->objects[k].edge, x0, y0);
+      gst_video_overlay_rectangle_get_render_rectangle (
+          self->objects[k].tag, &rx, &ry, &tw, &th);
+      /* inside a box tall enough (boxes side by side: whose tag is whose
+       * stays clear), else above it when there is room */
+      tx = MAX (0, MIN (x0, W - (gint)tw));
+      ty = y1 - y0 >= 4 * (gint)th || y0 < (gint)th ? y0 : y0 - (gint)th;
+      gst_ssan_overlay_move (self, &self->objects[k].tag, tx, ty);
+      want[n++] = self->objects[k].edge;
+      want[n++] = self->objects[k].tag;
+    }
+  }
+  /* objects gone from the frame */
+  for (i = 0; i < self->n_objects; i++)
+    if (!self->objects[i].seen)
+      gst_ssan_overlay_clear_object (self, i);
+  while (self->n_objects > 0 && self->objects[self->n_objects - 1].tag == NULL)
+    self->n_objects--;
+  return n;
+}
+
 static GstFlowReturn
 gst_ssan_overlay_transform_frame_ip (
     GstVideoFilter *filter, GstVideoFrame *frame)
@@ -835,7 +1070,8 @@ gst_ssan_overlay_transform_frame_ip (
   GstSsanOverlay *self = GST_SSAN_OVERLAY (filter);
   GstSsanClipMeta *cmeta = gst_buffer_get_ssan_clip_meta (frame->buffer);
   GstSsanActionResult *res[GST_SSAN_OVERLAY_MAX_PANELS];
-  GstVideoOverlayRectangle *want[GST_SSAN_OVERLAY_MAX_PANELS + 1];
+  GstVideoOverlayRectangle
+      *want[GST_SSAN_OVERLAY_MAX_PANELS + 1 + 2 * GST_SSAN_OVERLAY_MAX_OBJECTS];
   gdouble base = base_size (&frame->info);
   guint n_res, n_want = 0, i;
   const gchar *truth;
@@ -895,6 +1131,7 @@ gst_ssan_overlay_transform_frame_ip (
     want[n_want++] = self->panels[k].rect;
   }
   gst_ssan_overlay_clear_panels (self, n_want);
+  n_want += gst_ssan_overlay_objects (self, &st, frame, want + n_want);
 
   truth = st.show_truth && cmeta && cmeta->label ? cmeta->label : NULL;
   if (truth) {

@@ -13,6 +13,8 @@ G_BEGIN_DECLS
 
 /* action boxes drawn at most, one per ssanaction element */
 #define GST_SSAN_OVERLAY_MAX_PANELS 8
+/* objects (ROIs with an ssanaction result) drawn at most per frame */
+#define GST_SSAN_OVERLAY_MAX_OBJECTS 32
 
 #define GST_TYPE_SSAN_OVERLAY (gst_ssan_overlay_get_type ())
 G_DECLARE_FINAL_TYPE (
@@ -43,6 +45,17 @@ struct _GstSsanOverlay {
     gfloat alpha;                        /* global alpha set on rect */
   } panels[GST_SSAN_OVERLAY_MAX_PANELS]; /* action boxes, top to bottom */
   guint n_panels;
+  struct {
+    gint64 id;                      /* the ROI's */
+    gchar *element;                 /* whose result */
+    guint64 result_id;              /* what tag shows */
+    gint class_id;                  /* the colour outline is drawn in */
+    GstVideoOverlayRectangle *tag;  /* label and score, above the box */
+    GstVideoOverlayRectangle *edge; /* the box's outline */
+    gint edge_w, edge_h;            /* the size edge was drawn for */
+    gboolean seen;                  /* on the current frame */
+  } objects[GST_SSAN_OVERLAY_MAX_OBJECTS];
+  guint n_objects;
   const gchar *drawn_truth; /* interned label truth_rect shows */
   GstVideoOverlayRectangle *truth_rect;
   GstVideoOverlayComposition *composition;

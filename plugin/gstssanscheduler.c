@@ -394,6 +394,44 @@ gst_ssan_scheduler_run (
   }
 }
 
+/* set_hold (tests): windows taken, not yet run */
+static GMutex hold_lock;
+static GCond hold_cond;
+static gboolean hold;
+static gint held;
+
+static void
+gst_ssan_scheduler_wait_hold (gint n)
+{
+  g_mutex_lock (&hold_lock);
+  if (hold) {
+    held += n;
+    g_cond_broadcast (&hold_cond);
+    while (hold)
+      g_cond_wait (&hold_cond, &hold_lock);
+    held -= n;
+  }
+  g_mutex_unlock (&hold_lock);
+}
+
+void
+gst_ssan_scheduler_set_hold (gboolean h)
+{
+  g_mutex_lock (&hold_lock);
+  hold = h;
+  g_cond_broadcast (&hold_cond);
+  g_mutex_unlock (&hold_lock);
+}
+
+void
+gst_ssan_scheduler_wait_held (gint n)
+{
+  g_mutex_lock (&hold_lock);
+  while (held < n)
+    g_cond_wait (&hold_cond, &hold_lock);
+  g_mutex_unlock (&hold_lock);
+}
+
 static gpointer
 gst_ssan_scheduler_thread (gpointer data)
 {
@@ -431,6 +469,7 @@ gst_ssan_scheduler_thread (gpointer data)
     }
     g_mutex_unlock (&s->lock);
 
+    gst_ssan_scheduler_wait_hold (n);
     gst_ssan_scheduler_run (s, run, n);
 
     g_mutex_lock (&s->lock);
@@ -715,6 +754,24 @@ gst_ssan_scheduler_client_cancel (GstSsanSchedulerClient *c)
     g_cond_wait (&s->cond, &s->lock);
   c->state = CLIENT_IDLE;
   g_mutex_unlock (&s->lock);
+}
+
+gboolean
+gst_ssan_scheduler_client_try_cancel (GstSsanSchedulerClient *c)
+{
+  GstSsanScheduler *s = c->sched;
+  gboolean idle;
+
+  g_mutex_lock (&s->lock);
+  if (c->state == CLIENT_QUEUED) {
+    g_queue_unlink (&s->queue, &c->link);
+    c->stats.cancelled++;
+  }
+  idle = c->state != CLIENT_RUNNING;
+  if (idle)
+    c->state = CLIENT_IDLE;
+  g_mutex_unlock (&s->lock);
+  return idle;
 }
 
 void

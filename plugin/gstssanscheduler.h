@@ -130,6 +130,10 @@ gboolean gst_ssan_scheduler_client_poll (
 /* Drops the client's window: out of the queue if it has not started,
  * waited for and discarded if running.  The client is idle afterwards. */
 void gst_ssan_scheduler_client_cancel (GstSsanSchedulerClient *client);
+/* Like cancel, never waiting: TRUE when the client is idle afterwards (its
+ * window taken out of the queue, or a finished one discarded); FALSE, with
+ * nothing changed, while its window is running. */
+gboolean gst_ssan_scheduler_client_try_cancel (GstSsanSchedulerClient *client);
 
 void gst_ssan_scheduler_client_get_stats (
     GstSsanSchedulerClient *client, GstSsanSchedulerClientStats *stats);
@@ -139,6 +143,13 @@ void gst_ssan_scheduler_get_stats (
 /* For tests: while paused the scheduler starts no forward call (windows
  * queue up); the batch boundaries that follow are then deterministic. */
 void gst_ssan_scheduler_set_paused (GstSsanScheduler *sched, gboolean paused);
+/* For tests, process-wide: while held, every scheduler takes its next batch
+ * (its windows are running) but does not start the forward call, so that
+ * a test can act while a window is being computed.  Release before
+ * stopping an element.  wait_held blocks until at least n windows are so
+ * held. */
+void gst_ssan_scheduler_set_hold (gboolean hold);
+void gst_ssan_scheduler_wait_held (gint n);
 
 G_END_DECLS
 

@@ -48,6 +48,132 @@ ssan_crop_for_box (int frame_w, int frame_h, int64_t bx, int64_t by, int64_t bw,
   return 0;
 }
 
+struct ssan_scaler {
+  int max_side, S, max_taps;
+  int side;    /* the crop side the taps are for; 0: none yet */
+  int *n_taps; /* [S] */
+  int *idx;    /* [S][max_taps]: source offsets within the crop */
+  float *w;    /* [S][max_taps], each row summing to 1 */
+  float *line; /* [max_side * 3]: one output row filtered vertically */
+};
+
+ssan_scaler *
+ssan_scaler_new (int max_side, int S)
+{
+  ssan_scaler *sc;
+
+  if (max_side < 1 || S < 1 || max_side > (1 << 20) || S > (1 << 16))
+    return NULL;
+  sc = calloc (1, sizeof (*sc));
+  if (sc == NULL)
+    return NULL;
+  sc->max_side = max_side;
+  sc->S = S;
+  /* a tent of radius side / S (at least 1) covers at most 2 radius + 1
+   * pixels */
+  sc->max_taps = 2 * ((max_side + S - 1) / S) + 3;
+  sc->n_taps = calloc ((size_t)S, sizeof (int));
+  sc->idx = calloc ((size_t)S * sc->max_taps, sizeof (int));
+  sc->w = calloc ((size_t)S * sc->max_taps, sizeof (float));
+  sc->line = calloc ((size_t)max_side * 3, sizeof (float));
+  if (!sc->n_taps || !sc->idx || !sc->w || !sc->line) {
+    ssan_scaler_free (sc);
+    return NULL;
+  }
+  return sc;
+}
+
+void
+ssan_scaler_free (ssan_scaler *sc)
+{
+  if (sc == NULL)
+    return;
+  free (sc->n_taps);
+  free (sc->idx);
+  free (sc->w);
+  free (sc->line);
+  free (sc);
+}
+
+/* Taps of the S outputs over a crop of side: output i is centred on
+ * (i + 0.5) side / S - 0.5 in the crop. */
+static void
+ssan_scaler_set_side (ssan_scaler *sc, int side)
+{
+  double scale = (double)side / sc->S;
+  double radius = scale > 1.0 ? scale : 1.0;
+  int i, k, n;
+
+  for (i = 0; i < sc->S; i++) {
+    double c = (i + 0.5) * scale - 0.5, sum = 0.0;
+    int *idx = sc->idx + (size_t)i * sc->max_taps;
+    float *w = sc->w + (size_t)i * sc->max_taps;
+
+    n = 0;
+    for (k = (int)floor (c - radius); k <= (int)ceil (c + radius); k++) {
+      double d = 1.0 - fabs (k - c) / radius;
+
+      if (d <= 1e-9 || n == sc->max_taps)
+        continue;
+      idx[n] = k < 0 ? 0 : k >= side ? side - 1 : k;
+      w[n] = (float)d;
+      sum += d;
+      n++;
+    }
+    for (k = 0; k < n; k++)
+      w[k] = (float)(w[k] / sum);
+    sc->n_taps[i] = n;
+  }
+  sc->side = side;
+}
+
+int
+ssan_scaler_run (ssan_scaler *sc, const uint8_t *src, size_t src_stride,
+    const ssan_crop *crop, uint8_t *dst, size_t dst_stride)
+{
+  int side = crop->side, S = sc->S, width = crop->side * 3, i, j, k, t;
+
+  if (side < 1 || side > sc->max_side)
+    return -1;
+  if (sc->side != side)
+    ssan_scaler_set_side (sc, side);
+  src += (size_t)crop->y * src_stride + (size_t)crop->x * 3;
+
+  for (j = 0; j < S; j++) {
+    const int *yi = sc->idx + (size_t)j * sc->max_taps;
+    const float *yw = sc->w + (size_t)j * sc->max_taps;
+    float *line = sc->line;
+    uint8_t *out = dst + (size_t)j * dst_stride;
+
+    for (k = 0; k < width; k++)
+      line[k] = 0.0f;
+    for (t = 0; t < sc->n_taps[j]; t++) {
+      const uint8_t *row = src + (size_t)yi[t] * src_stride;
+      float w = yw[t];
+
+      for (k = 0; k < width; k++)
+        line[k] += w * row[k];
+    }
+    for (i = 0; i < S; i++) {
+      const int *xi = sc->idx + (size_t)i * sc->max_taps;
+      const float *xw = sc->w + (size_t)i * sc->max_taps;
+      float r = 0.0f, g = 0.0f, b = 0.0f;
+
+      for (t = 0; t < sc->n_taps[i]; t++) {
+        const float *p = line + (size_t)xi[t] * 3;
+
+        r += xw[t] * p[0];
+        g += xw[t] * p[1];
+        b += xw[t] * p[2];
+      }
+      out[3 * i] = (uint8_t)(r < 0.0f ? 0 : r > 255.0f ? 255 : r + 0.5f);
+      out[3 * i + 1] = (uint8_t)(g < 0.0f ? 0 : g > 255.0f ? 255 : g + 0.5f);
+      out[3 * i + 2] = (uint8_t)(b < 0.0f ? 0 : b > 255.0f ? 255 : b + 0.5f);
+    }
+  }
+  return 0;
+}
+
 struct ssan_objects {
   int cap, max_missing, count;
   int64_t *id;

@@ -25,6 +25,7 @@
 #ifndef SSAN_ROI_H
 #define SSAN_ROI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -46,6 +47,24 @@ typedef struct ssan_crop {
  * (h - side) / 2) rounded down. */
 int ssan_crop_for_box (int frame_w, int frame_h, int64_t bx, int64_t by,
     int64_t bw, int64_t bh, double margin, int S, int resize, ssan_crop *crop);
+
+/* Crop scaler: a crop of a packed RGB frame (3 bytes a pixel) scaled to
+ * S x S packed RGB with a linear (tent) filter, widened to the scale when
+ * shrinking (as GStreamer's linear resampler: every source pixel counts,
+ * no aliasing); a crop of side S is copied.  Taps span the crop only (its
+ * edges are repeated).  Made once for crops of side <= max_side: scaling
+ * allocates nothing, so a moving box costs no memory per frame. */
+typedef struct ssan_scaler ssan_scaler;
+
+/* NULL when out of memory or on a bad argument (max_side, S < 1). */
+ssan_scaler *ssan_scaler_new (int max_side, int S);
+void ssan_scaler_free (ssan_scaler *sc);
+
+/* Scales crop (inside the frame src, rows src_stride bytes apart) to dst
+ * (S rows of S RGB pixels, dst_stride bytes apart).  Returns 0, or -1
+ * (dst untouched) when the crop's side is < 1 or > max_side. */
+int ssan_scaler_run (ssan_scaler *sc, const uint8_t *src, size_t src_stride,
+    const ssan_crop *crop, uint8_t *dst, size_t dst_stride);
 
 typedef struct ssan_objects ssan_objects;
 

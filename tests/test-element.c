@@ -10,6 +10,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 #include <glib/gstdio.h>
+#include <gmodule.h>
 #include <json-glib/json-glib.h>
 #include <fcntl.h>
 #include <math.h>
@@ -2252,8 +2253,8 @@ GST_START_TEST (test_roi_bad_input)
 {
   GstVideoInfo info;
   GstHarness *h = new_harness (MODEL_L12,
-      "inference-region=roi max-objects=4 object-class=person", 64, 48, "RGB",
-      &info);
+      "inference-region=roi max-objects=4 max-missing=0 object-class=person",
+      64, 48, "RGB", &info);
   GstBus *bus = harness_bus (h);
   GList *results, *l;
   guint64 evicted, ignored;
@@ -2301,6 +2302,159 @@ GST_START_TEST (test_roi_bad_input)
    * 4 again, in the window of 1000 (not seen since frame 5) */
   fail_unless_equals_uint64 (evicted, 2);
   fail_unless_equals_uint64 (ignored, 2 * 30 + 997);
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* max-missing: object 1 is absent from frames 5, 20 and 21, object 2 from
+ * 10, 11 and 12.  With max-missing=2 object 1 keeps its window and history
+ * (its 37 frames give (37 - 12) / 3 + 1 = 9 windows, indices 0..8: the
+ * frames it is absent from are not part of them) and object 2, absent 3
+ * frames in a row, is dropped and starts again (frames 13..39: 6 windows,
+ * indices 0..5); with max-missing=0 every gap restarts object 1 (frames
+ * 6..19 give 1 window, 22..39 give 3: indices 0, 0, 1, 2). */
+static void
+check_max_missing (const gchar *props, gint n1, const guint64 *index1, gint n2)
+{
+  GstVideoInfo info;
+  GstHarness *h = new_harness (MODEL_L12, props, 64, 48, "RGB", &info);
+  GstBus *bus = harness_bus (h);
+  GList *results, *l;
+  gint n, got1 = 0, got2 = 0;
+
+  for (n = 0; n < 40; n++) {
+    GstBuffer *buf = make_frame_at (&info, n);
+
+    if (n != 5 && n != 20 && n != 21)
+      add_roi (buf, "person", 8, 8, 32, 32, 1);
+    if (n < 10 || n > 12)
+      add_roi (buf, "person", 30, 10, 30, 30, 2);
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+  }
+  results = pop_results (bus);
+  for (l = results; l; l = l->next) {
+    gint64 id;
+
+    fail_unless (gst_structure_get_int64 (l->data, "object-id", &id));
+    if (id == 1) {
+      fail_unless (
+          got1 < n1, "%s: more than %d results of object 1", props, n1);
+      fail_unless_equals_uint64 (
+          field_u64 (l->data, "window-index"), index1[got1]);
+      got1++;
+    } else {
+      fail_unless_equals_int64 (id, 2);
+      fail_unless_equals_uint64 (field_u64 (l->data, "window-index"), got2);
+      got2++;
+    }
+  }
+  fail_unless_equals_int (got1, n1);
+  fail_unless_equals_int (got2, n2);
+  free_results (results);
+  drop_bus (bus);
+  gst_harness_teardown (h);
+}
+
+GST_START_TEST (test_roi_max_missing)
+{
+  static const guint64 kept[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+  static const guint64 restarted[] = { 0, 0, 1, 2 };
+  GstElement *e = gst_element_factory_make ("ssanaction", NULL);
+  gint def;
+
+  g_object_get (e, "max-missing", &def, NULL);
+  fail_unless_equals_int (def, 2);
+  gst_object_unref (e);
+  check_max_missing ("inference-region=roi", 9, kept, 6);
+  check_max_missing ("inference-region=roi max-missing=0", 4, restarted, 6);
+}
+
+GST_END_TEST;
+
+/* The scheduler's test hooks (gstssanscheduler.h), from the plugin this
+ * process loaded. */
+static void (*sched_set_hold) (gboolean hold);
+static void (*sched_wait_held) (gint n);
+
+static void
+load_scheduler_hooks (void)
+{
+  GstPlugin *plugin = gst_registry_find_plugin (gst_registry_get (), "ssan");
+  GModule *module;
+
+  fail_unless (plugin != NULL);
+  /* the plugin's own handle: the same scheduler state */
+  module = g_module_open (gst_plugin_get_filename (plugin), G_MODULE_BIND_LAZY);
+  fail_unless (module != NULL, "%s", g_module_error ());
+  fail_unless (g_module_symbol (
+      module, "gst_ssan_scheduler_set_hold", (gpointer *)&sched_set_hold));
+  fail_unless (g_module_symbol (
+      module, "gst_ssan_scheduler_wait_held", (gpointer *)&sched_wait_held));
+  g_module_make_resident (module);
+  gst_object_unref (plugin);
+}
+
+/* mode=async: object 1 vanishes while its first window is being computed
+ * (the scheduler held before the forward call).  The stream goes on
+ * (every push returns while the window is held), object 2 takes the slot
+ * (max-objects=1) and its windows are skipped while the orphaned window
+ * runs; the orphaned window's result is dropped, never published; once
+ * the window is let go, object 2 gets results. */
+GST_START_TEST (test_roi_vanish_async)
+{
+  GstVideoInfo info;
+  GstHarness *h;
+  GstBus *bus;
+  GList *results, *l;
+  guint64 evaluated, skipped;
+  gint n, got2 = 0;
+
+  load_scheduler_hooks ();
+  h = new_harness (MODEL_L12,
+      "inference-region=roi mode=async max-objects=1 max-missing=0", 64, 48,
+      "RGB", &info);
+  bus = harness_bus (h);
+
+  sched_set_hold (TRUE);
+  for (n = 0; n < 41; n++) {
+    GstBuffer *buf = make_frame_at (&info, n);
+
+    add_roi (buf, "person", 8, 8, 32, 32, n < 12 ? 1 : 2);
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+    /* frame 11 completes object 1's first window: running, held */
+    if (n == 11)
+      sched_wait_held (1);
+  }
+  results = pop_results (bus);
+  fail_unless (results == NULL);
+  g_object_get (h->element, "windows-evaluated", &evaluated, "windows-skipped",
+      &skipped, NULL);
+  /* object 1's window, and object 2's ending on frames 23, 26, .. 38 */
+  fail_unless_equals_uint64 (evaluated, 0);
+  fail_unless_equals_uint64 (skipped, 1 + 6);
+
+  sched_set_hold (FALSE);
+  for (; got2 == 0 && n < 5000; n++) {
+    GstBuffer *buf = make_frame_at (&info, n);
+
+    add_roi (buf, "person", 8, 8, 32, 32, 2);
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+    results = pop_results (bus);
+    for (l = results; l; l = l->next) {
+      gint64 id;
+
+      fail_unless (gst_structure_get_int64 (l->data, "object-id", &id));
+      fail_unless_equals_int64 (id, 2);
+      got2++;
+    }
+    free_results (results);
+  }
+  fail_unless (got2 > 0);
   drop_bus (bus);
   gst_harness_teardown (h);
 }
@@ -2676,6 +2830,8 @@ ssanaction_suite (void)
   tcase_add_test (tc, test_window_by_time_too_long);
   tcase_add_test (tc, test_roi_actors);
   tcase_add_test (tc, test_roi_bad_input);
+  tcase_add_test (tc, test_roi_max_missing);
+  tcase_add_test (tc, test_roi_vanish_async);
   tcase_add_test (tc, test_shared_model_threads);
   tcase_add_test (tc, test_stress);
 

@@ -432,6 +432,74 @@ GST_END_TEST;
 
 /* Properties change while frames flow: the boxes are drawn again without
  * a crash, a leak or a critical. */
+/* A ROI with an ssanaction result as its "ssan-action" param. */
+static void
+add_object (GstBuffer *buf, gint id, guint x, guint y, guint w, guint h,
+    const gchar *element, guint64 result_id)
+{
+  GstVideoRegionOfInterestMeta *roi
+      = gst_buffer_add_video_region_of_interest_meta (
+          buf, "person", x, y, w, h);
+
+  roi->id = id;
+  if (element)
+    gst_video_region_of_interest_meta_add_param (roi,
+        gst_structure_new ("ssan-action", "label", G_TYPE_STRING, "approaching",
+            "class-id", G_TYPE_INT, 4, "confidence", G_TYPE_DOUBLE, 0.81,
+            "element", G_TYPE_STRING, element, "result-id", G_TYPE_UINT64,
+            result_id, "object-id", G_TYPE_INT64, (gint64)id, NULL));
+}
+
+/* Per object: each ROI with a result gets its outline and a tag at its top
+ * left (the tag inside a box four tags tall); the inside of the box and
+ * ROIs without a result, or of another element than `element`, stay
+ * untouched; a box that moves takes its drawing along; an object gone
+ * leaves nothing behind. */
+GST_START_TEST (test_objects)
+{
+  GstHarness *h = make_overlay ("RGB");
+  GstBuffer *in, *out, *plain = make_frame ("RGB", 0);
+
+  g_object_set (h->element, "element", "a", NULL);
+  in = make_frame ("RGB", 0);
+  add_object (in, 3, 20, 40, 60, 70, "a", 7);
+  add_object (in, 4, 100, 10, 40, 30, NULL, 0);
+  add_object (in, 5, 100, 60, 50, 50, "b", 1);
+  out = gst_harness_push_and_pull (h, in);
+  /* the outline: the box's top row past the tag, its left column */
+  fail_unless (plane_diff ("RGB", out, plain, 20, 100, 80, 110) > 0);
+  fail_unless (plane_diff ("RGB", out, plain, 20, 60, 22, 100) > 0);
+  /* the tag, inside at the top left */
+  fail_unless (plane_diff ("RGB", out, plain, 22, 42, 60, 48) > 0);
+  /* the box's inside below the tag, the ROI without a result, the other
+   * element's object, the rest of the frame */
+  fail_unless_equals_uint64 (
+      plane_diff ("RGB", out, plain, 30, 70, 70, 100), 0);
+  fail_unless_equals_uint64 (
+      plane_diff ("RGB", out, plain, 95, 0, 160, 120), 0);
+  fail_unless_equals_uint64 (plane_diff ("RGB", out, plain, 0, 0, 18, 120), 0);
+  gst_buffer_unref (out);
+
+  /* moved 10 pixels down, same result */
+  in = make_frame ("RGB", 0);
+  add_object (in, 3, 20, 50, 60, 70, "a", 7);
+  out = gst_harness_push_and_pull (h, in);
+  fail_unless_equals_uint64 (plane_diff ("RGB", out, plain, 0, 0, 160, 48), 0);
+  fail_unless (plane_diff ("RGB", out, plain, 22, 52, 60, 58) > 0);
+  gst_buffer_unref (out);
+
+  /* gone */
+  in = make_frame ("RGB", 0);
+  out = gst_harness_push_and_pull (h, in);
+  fail_unless (buffers_equal (out, plain));
+  gst_buffer_unref (out);
+
+  gst_buffer_unref (plain);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_stress_properties)
 {
   GstHarness *h = make_overlay ("I420");
@@ -484,6 +552,7 @@ ssanoverlay_suite (void)
   tcase_add_test (tc, test_attach_when_downstream_asks);
   tcase_add_test (tc, test_two_elements_stacked);
   tcase_add_test (tc, test_tiny_frames);
+  tcase_add_test (tc, test_objects);
   tcase_add_test (tc, test_stress_properties);
   return s;
 }

@@ -2,7 +2,7 @@
  * (the full-frame crop of spec §5, margins, clipping, refusals, never
  * outside the frame) and the tracked objects' table (new, known,
  * duplicates, drops, eviction of the longest unseen, a thousand ROIs per
- * frame). */
+ * frame) and the crop scaler. */
 #include "ssanroi.h"
 
 #include <math.h>
@@ -156,10 +156,91 @@ test_objects (void)
   ssan_objects_free (t);
 }
 
+/* The crop scaler: a crop of side S is copied; a flat crop stays flat and
+ * a ramp stays a ramp whatever the scale; every source pixel of a shrunk
+ * crop counts (a one-pixel dot is not lost); crops larger than the
+ * scaler's max_side are refused. */
+static void
+test_scaler (void)
+{
+  enum { W = 300, H = 200, S = 16 };
+  static uint8_t src[H][W * 3], dst[S][S * 3 + 4];
+  ssan_scaler *sc = ssan_scaler_new (W, S);
+  ssan_crop c = { 7, 5, S };
+  int x, y, k, bad = 0, side;
+
+  CHECK (sc != NULL && ssan_scaler_new (0, S) == NULL
+             && ssan_scaler_new (W, 0) == NULL,
+      "new");
+  for (y = 0; y < H; y++)
+    for (x = 0; x < W * 3; x++)
+      src[y][x] = (uint8_t)((x * 7 + y * 13) ^ (x >> 3));
+  CHECK (ssan_scaler_run (
+             sc, &src[0][0], sizeof (src[0]), &c, &dst[0][0], sizeof (dst[0]))
+             == 0,
+      "run");
+  for (y = 0; y < S; y++)
+    for (x = 0; x < S * 3; x++)
+      bad += dst[y][x] != src[c.y + y][c.x * 3 + x];
+  CHECK (bad == 0, "side S: %d bytes differ from a copy", bad);
+
+  /* a horizontal ramp, shrunk and enlarged */
+  for (y = 0; y < H; y++)
+    for (x = 0; x < W; x++)
+      for (k = 0; k < 3; k++)
+        src[y][x * 3 + k] = (uint8_t)(k == 0 ? 100 : k == 1 ? x * 255 / W : 0);
+  for (side = 4; side <= H; side += 17) {
+    ssan_crop r = { 50, 0, side };
+    double scale = (double)side / S;
+
+    ssan_scaler_run (
+        sc, &src[0][0], sizeof (src[0]), &r, &dst[0][0], sizeof (dst[0]));
+    for (y = 0; y < S; y++)
+      for (x = 0; x < S; x++) {
+        /* the ramp at the output pixel's centre (edges repeat the crop's) */
+        double cx = 50 + (x + 0.5) * scale - 0.5;
+        double want;
+
+        cx = cx < 50 ? 50 : cx > 50 + side - 1 ? 50 + side - 1 : cx;
+        want = cx * 255.0 / W;
+        bad += dst[y][x * 3] != 100 || dst[y][x * 3 + 2] != 0
+               || fabs (dst[y][x * 3 + 1] - want) > 2.0;
+      }
+  }
+  CHECK (bad == 0, "ramps: %d pixels off", bad);
+
+  /* a dot in a shrunk crop (side 160 -> 16: 10 x 10 pixels each) */
+  for (y = 0; y < H; y++)
+    for (x = 0; x < W * 3; x++)
+      src[y][x] = 0;
+  src[45][45 * 3] = 255;
+  c.x = 0;
+  c.y = 0;
+  c.side = 160;
+  ssan_scaler_run (
+      sc, &src[0][0], sizeof (src[0]), &c, &dst[0][0], sizeof (dst[0]));
+  CHECK (dst[4][4 * 3] > 0, "a dot is not lost in shrinking");
+
+  c.side = W + 1;
+  dst[0][0] = 77;
+  CHECK (ssan_scaler_run (
+             sc, &src[0][0], sizeof (src[0]), &c, &dst[0][0], sizeof (dst[0]))
+                 == -1
+             && dst[0][0] == 77,
+      "a crop above max_side is refused");
+  c.side = 0;
+  CHECK (ssan_scaler_run (
+             sc, &src[0][0], sizeof (src[0]), &c, &dst[0][0], sizeof (dst[0]))
+             == -1,
+      "an empty crop is refused");
+  ssan_scaler_free (sc);
+}
+
 int
 main (void)
 {
   test_crop ();
+  test_scaler ();
   test_objects ();
   printf ("%d passed, %d failed\n", n_passed, n_failed);
   return n_failed ? 1 : 0;

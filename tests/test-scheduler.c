@@ -317,6 +317,26 @@ test_busy_cancel (void)
   gst_ssan_scheduler_get_stats (s, &st);
   CHECK (st.clients == 1 && st.windows == 2, "freed client's window dropped");
 
+  /* try_cancel never waits: a queued window goes, a running one stays
+   * (held before its forward call) and finishes */
+  gst_ssan_scheduler_set_paused (s, TRUE);
+  CHECK (gst_ssan_scheduler_client_submit (a, 6), "queued");
+  CHECK (gst_ssan_scheduler_client_try_cancel (a)
+             && !gst_ssan_scheduler_client_is_busy (a),
+      "try_cancel takes a queued window out");
+  gst_ssan_scheduler_set_hold (TRUE);
+  CHECK (gst_ssan_scheduler_client_submit (a, 7), "submit while held");
+  gst_ssan_scheduler_set_paused (s, FALSE);
+  gst_ssan_scheduler_wait_held (1);
+  CHECK (!gst_ssan_scheduler_client_try_cancel (a)
+             && gst_ssan_scheduler_client_is_busy (a)
+             && !gst_ssan_scheduler_client_poll (a, &out),
+      "try_cancel leaves a running window, without waiting");
+  gst_ssan_scheduler_set_hold (FALSE);
+  CHECK (gst_ssan_scheduler_client_wait (a, &out) && out.tag == 7,
+      "the running window finishes");
+  CHECK (gst_ssan_scheduler_client_try_cancel (a), "idle: nothing to cancel");
+
   gst_ssan_scheduler_client_free (a);
   gst_ssan_scheduler_client_free (p);
   gst_ssan_scheduler_client_free (t2);
