@@ -46,19 +46,34 @@ gst_ssan_clip_meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
   return TRUE;
 }
 
-/* Copies and scalings alike keep the facts: they describe the whole frame. */
+/* The same clip's frame: a second copy of one meta onto the same buffer. */
+static gboolean
+gst_ssan_clip_meta_same (const GstSsanClipMeta *a, const GstSsanClipMeta *b)
+{
+  return a->seed == b->seed && a->clip_index == b->clip_index
+         && a->frame_index == b->frame_index && a->class_id == b->class_id;
+}
+
+/* Copies and scalings alike keep the facts: they describe the whole frame
+ * (or an actor's cell, whose ROI meta the scaler moves).  A buffer carries
+ * one meta per actor, so each is copied as a meta of its own; only the
+ * same meta copied twice onto one buffer is not doubled. */
 static gboolean
 gst_ssan_clip_meta_transform (GstBuffer *dest, GstMeta *meta, GstBuffer *buffer,
     GQuark type, gpointer data)
 {
   GstSsanClipMeta *smeta = (GstSsanClipMeta *)meta;
   GstSsanClipMeta *dmeta;
+  gpointer state = NULL;
+  GstMeta *m;
 
-  /* at most one per buffer: overwrite an older one */
-  dmeta = gst_buffer_get_ssan_clip_meta (dest);
-  if (!dmeta)
-    dmeta = (GstSsanClipMeta *)gst_buffer_add_meta (
-        dest, GST_SSAN_CLIP_META_INFO, NULL);
+  while ((m = gst_buffer_iterate_meta_filtered (
+              dest, &state, GST_SSAN_CLIP_META_API_TYPE)))
+    if (gst_ssan_clip_meta_same ((GstSsanClipMeta *)m, smeta))
+      return TRUE;
+
+  dmeta = (GstSsanClipMeta *)gst_buffer_add_meta (
+      dest, GST_SSAN_CLIP_META_INFO, NULL);
   if (!dmeta)
     return FALSE;
 
@@ -127,4 +142,50 @@ gst_buffer_add_ssan_clip_meta (GstBuffer *buffer, gint class_id,
   meta->clip_start = clip_start;
   meta->clip_end = clip_end;
   return meta;
+}
+
+/**
+ * gst_buffer_get_ssan_clip_meta:
+ * @buffer: a #GstBuffer
+ *
+ * With several actors (ssantestsrc actors > 1) a buffer carries one meta
+ * per actor: this is the first one (actor 0); use
+ * gst_buffer_get_ssan_clip_metas() for all of them.
+ *
+ * Returns: (transfer none) (nullable): the first clip meta of @buffer, or
+ *   %NULL
+ */
+GstSsanClipMeta *
+gst_buffer_get_ssan_clip_meta (GstBuffer *buffer)
+{
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+
+  return (GstSsanClipMeta *)gst_buffer_get_meta (
+      buffer, GST_SSAN_CLIP_META_API_TYPE);
+}
+
+/**
+ * gst_buffer_get_ssan_clip_metas:
+ * @buffer: a #GstBuffer
+ *
+ * Every clip meta of @buffer, one per actor, in actor order (the order
+ * ssantestsrc added them).  The metas belong to @buffer: the list is valid
+ * while @buffer is and is not changed.
+ *
+ * Returns: (transfer container) (element-type GstSsanClipMeta): the metas;
+ *   free the list with g_list_free()
+ */
+GList *
+gst_buffer_get_ssan_clip_metas (GstBuffer *buffer)
+{
+  GList *metas = NULL;
+  gpointer state = NULL;
+  GstMeta *meta;
+
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+
+  while ((meta = gst_buffer_iterate_meta_filtered (
+              buffer, &state, GST_SSAN_CLIP_META_API_TYPE)))
+    metas = g_list_prepend (metas, meta);
+  return g_list_reverse (metas);
 }

@@ -3,7 +3,19 @@
  * ssantestsrc attaches it to every buffer it produces: which synthetic
  * action clip the frame belongs to, and where that clip starts and ends.
  * Link with gstssanmeta-1.0 (pkg-config) and read it with
- * gst_buffer_get_ssan_clip_meta (buffer).
+ * gst_buffer_get_ssan_clip_meta (buffer).  With several actors
+ * (ssantestsrc actors=N) a buffer carries N metas, one per actor in actor
+ * order:
+ *
+ *   GList *metas = gst_buffer_get_ssan_clip_metas (buffer), *l;
+ *   for (l = metas; l; l = l->next) {
+ *     GstSsanClipMeta *m = l->data;
+ *     g_print ("clip %" G_GUINT64_FORMAT ": %s\n", m->clip_index, m->label);
+ *   }
+ *   g_list_free (metas);
+ *
+ * From Python (GObject introspection, GstSsan-1.0):
+ * GstSsan.buffer_get_ssan_clip_metas (buf).
  */
 #ifndef __GST_SSAN_CLIP_META_H__
 #define __GST_SSAN_CLIP_META_H__
@@ -27,7 +39,8 @@ G_BEGIN_DECLS
  * @clip_start: PTS of the clip's first frame
  * @clip_end: PTS of the clip's last frame
  *
- * Untagged, so videoconvert, videoscale and GstVideoFilters keep it.
+ * Untagged, so videoconvert, videoscale and GstVideoFilters keep it, and
+ * every one of a buffer's metas (tests/test-testsrc.c).
  */
 typedef struct _GstSsanClipMeta {
   GstMeta meta;
@@ -52,8 +65,9 @@ GstSsanClipMeta *gst_buffer_add_ssan_clip_meta (GstBuffer *buffer,
     guint frame_index, guint n_frames, GstClockTime clip_start,
     GstClockTime clip_end);
 
-#define gst_buffer_get_ssan_clip_meta(b)                                       \
-  ((GstSsanClipMeta *)gst_buffer_get_meta ((b), GST_SSAN_CLIP_META_API_TYPE))
+GstSsanClipMeta *gst_buffer_get_ssan_clip_meta (GstBuffer *buffer);
+/* Every actor's meta, in actor order (a list of the buffer's metas). */
+GList *gst_buffer_get_ssan_clip_metas (GstBuffer *buffer);
 
 G_END_DECLS
 

@@ -32,9 +32,12 @@
  * when it went away are resent after the reconnect, in order.  QoS 1 is at
  * least once: a message the broker had received but not yet acknowledged
  * when the connection broke arrives twice; consumers drop duplicates by
- * (`element`, `result-id`).  QoS 2 is exactly once.  A broker that refuses
- * the client (bad user name or password, not authorised, client id
- * rejected) is an error.  At EOS the element waits up to
+ * (`element`, `result-id`).  QoS 2 is exactly once, across a restart of
+ * the broker too if it keeps its state: mosquitto 2.0.11 needs persistence
+ * and `max_inflight_messages 65534` for that (README, "Exactly once at QoS
+ * 2"); a broker killed without saving its state loses what it held.  A
+ * broker that refuses the client (bad user name or password, not
+ * authorised, client id rejected) is an error.  At EOS the element waits up to
  * #GstSsanPublish:drain-timeout for the backlog to be delivered (not while
  * the broker is away); results still undelivered when it stops are counted
  * in a warning.

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the C and Python examples on the same seeded stream and checks that
 # they print the same results, that each prints every result once from its
-# pad probe and once from the bus, the same from both; then does it again
+# pad probe and once from the bus, the same from both, and the ground truth
+# (clip metas) once per clip; then does it again
 # inside `meson devenv`, compiling the C example with the uninstalled
 # pkg-config file and running the Python one with no variables of ours.
 # usage: check-examples.sh SOURCE_ROOT BUILD_ROOT C_EXAMPLE MESON
@@ -22,6 +23,9 @@ GST_PLUGIN_PATH="$build/plugin" GI_TYPELIB_PATH="$build/plugin" \
 n=$(grep -c '^probe ' "$tmp/c.txt" || true)
 # 96 frames, windows of 32 every 4 frames
 [ "$n" -eq 17 ] || { echo "C example: $n probe results, expected 17"; cat "$tmp/c.txt"; exit 1; }
+# ssantestsrc's clip metas: 96 frames, clips of 32
+t=$(grep -c '^truth clip ' "$tmp/c.txt" || true)
+[ "$t" -eq 3 ] || { echo "C example: $t ground-truth clips, expected 3"; cat "$tmp/c.txt"; exit 1; }
 grep '^probe ' "$tmp/c.txt" | cut -d' ' -f2- > "$tmp/probe.txt"
 grep '^bus ' "$tmp/c.txt" | cut -d' ' -f2- > "$tmp/bus.txt"
 cmp "$tmp/probe.txt" "$tmp/bus.txt" || { echo "C example: probe and bus differ"; exit 1; }
@@ -39,4 +43,4 @@ env -u GST_PLUGIN_PATH -u GI_TYPELIB_PATH -u PKG_CONFIG_PATH \
   ' sh "$tmp" "$src" "$model"
 cmp "$tmp/c.txt" "$tmp/c-devenv.txt" || { echo "C example under meson devenv differs"; exit 1; }
 cmp "$tmp/c.txt" "$tmp/py-devenv.txt" || { echo "Python example under meson devenv differs"; exit 1; }
-echo "examples: $n results, C = Python, probe = bus, also under meson devenv"
+echo "examples: $n results and $t clips, C = Python, probe = bus, also under meson devenv"

@@ -314,6 +314,42 @@ check_schema (const gchar *payload)
   json_node_unref (node);
 }
 
+/* --- the fixture: a broker and a subscriber ------------------------------ */
+
+/* The tests of the "broker" case get a broker with the default config of
+ * tools/ssan-broker.c and a clean-session subscriber "test-sub" on ssan/#
+ * at QoS 1, made before each test and taken down after it (in the test's
+ * own process). */
+static SsanBroker broker;
+static SsanSub *sub;
+
+static void
+broker_setup (void)
+{
+  fail_unless (ssan_broker_start (&broker, NULL), "mosquitto did not start");
+  sub = ssan_sub_new (broker.port, "test-sub", TRUE, "ssan/#", 1);
+  fail_unless (sub != NULL);
+}
+
+static void
+broker_teardown (void)
+{
+  if (sub)
+    ssan_sub_free (sub);
+  sub = NULL;
+  ssan_broker_free (&broker);
+}
+
+/* Replaces the fixture's subscriber. */
+static void
+resubscribe (const gchar *id, gboolean clean, const gchar *topic, gint qos)
+{
+  if (sub)
+    ssan_sub_free (sub);
+  sub = ssan_sub_new (broker.port, id, clean, topic, qos);
+  fail_unless (sub != NULL);
+}
+
 /* --- tests --------------------------------------------------------------- */
 
 /* 10,000 results at QoS 1 arrive exactly once and in order, each valid
@@ -321,22 +357,16 @@ check_schema (const gchar *payload)
  * meta rides on every frame until the next result) publishes nothing. */
 GST_START_TEST (test_qos1_10000)
 {
-  SsanBroker b;
-  SsanSub *sub;
   GstHarness *h;
   GPtrArray *msgs;
   GArray *ids;
   gchar *props;
   guint i;
 
-  fail_unless (ssan_broker_start (&b, NULL));
-  sub = ssan_sub_new (b.port, "test-sub", TRUE, "ssan/#", 1);
-  fail_unless (sub != NULL);
-
   props = g_strdup_printf (
       "ssanpublish location=mqtt://127.0.0.1:%d/ssan/{element} "
       "qos=1 source=cam tags={\"site\":\"door\"}",
-      b.port);
+      broker.port);
   h = publish_harness (props);
   push_results (h, "a", 0, 5000);
   /* the same result again: no message */
@@ -369,27 +399,21 @@ GST_START_TEST (test_qos1_10000)
   g_ptr_array_unref (msgs);
   publish_teardown (h);
   g_free (props);
-  ssan_sub_free (sub);
-  ssan_broker_free (&b);
 }
 GST_END_TEST;
 
 /* Two ssanaction elements' metas on one buffer: both results, each once. */
 GST_START_TEST (test_two_elements_one_buffer)
 {
-  SsanBroker b;
-  SsanSub *sub;
   GstHarness *h;
   GPtrArray *msgs;
   GArray *ids;
   gchar *props;
   guint64 i;
 
-  fail_unless (ssan_broker_start (&b, NULL));
-  sub = ssan_sub_new (b.port, "test-sub", TRUE, "ssan/#", 1);
-  fail_unless (sub != NULL);
   props = g_strdup_printf (
-      "ssanpublish location=mqtt://127.0.0.1:%d/ssan/{element} qos=2", b.port);
+      "ssanpublish location=mqtt://127.0.0.1:%d/ssan/{element} qos=2",
+      broker.port);
   h = publish_harness (props);
   for (i = 0; i < 40; i++) {
     /* "b" makes a result every other buffer */
@@ -413,8 +437,6 @@ GST_START_TEST (test_two_elements_one_buffer)
   g_ptr_array_unref (msgs);
   publish_teardown (h);
   g_free (props);
-  ssan_sub_free (sub);
-  ssan_broker_free (&b);
 }
 GST_END_TEST;
 
@@ -424,21 +446,16 @@ GST_START_TEST (test_four_pipelines)
 {
   const guint frames = 96, windows = (frames - 32) / 4 + 1;
   GstElement *p[4];
-  SsanBroker b;
-  SsanSub *sub;
   GPtrArray *msgs;
   gint i;
 
-  fail_unless (ssan_broker_start (&b, NULL));
-  sub = ssan_sub_new (b.port, "test-sub", TRUE, "ssan/#", 1);
-  fail_unless (sub != NULL);
   for (i = 0; i < 4; i++) {
     gchar *desc = g_strdup_printf (
         "ssantestsrc seed=%d num-buffers=%u ! video/x-raw,width=64,height=48 ! "
         "ssanaction name=act%d model=" MODEL " threads=1 ! "
         "ssanpublish location=mqtt://127.0.0.1:%d/ssan/{source}/{element} "
         "source=cam%d ! fakesink",
-        i, frames, i, b.port, i);
+        i, frames, i, broker.port, i);
     p[i] = gst_parse_launch (desc, NULL);
     fail_unless (p[i] != NULL);
     g_free (desc);
@@ -475,24 +492,22 @@ GST_START_TEST (test_four_pipelines)
     gst_object_unref (p[i]);
   }
   g_ptr_array_unref (msgs);
-  ssan_sub_free (sub);
-  ssan_broker_free (&b);
 }
 GST_END_TEST;
 
-/* The broker stopped and restarted mid-stream: pushing never waits for it
- * (the results meanwhile sit in the backlog), a warning says it is away,
- * and after the reconnect every result arrives, first arrivals in order.
- * Messages that were in flight (at most 20) may come twice: at QoS 1 by
- * design; at QoS 2 mosquitto 2.0.11 too resends some after its restart
- * (0 or 40 in runs here), so consumers drop duplicates by (element,
- * result-id) either way. */
+/* The broker stopped (SIGTERM: it saves its persistence file) and
+ * restarted mid-stream: pushing never waits for it (the results meanwhile
+ * sit in the backlog), a warning says it is away, and after the reconnect
+ * every result arrives, in order.  At QoS 1 the messages in flight at the
+ * stop may come twice (at least once, by design); at QoS 2 each comes
+ * exactly once, given the broker settings of README "Exactly once at QoS
+ * 2" (max_inflight_messages 65534 in tools/ssan-broker.c: with the default
+ * 20, mosquitto 2.0.11 published again those of more than 20 messages in
+ * flight to the subscriber at the stop). */
 static void
 run_restart (gint qos)
 {
   const guint n1 = 1500, n2 = 1500, n3 = 500;
-  SsanBroker b;
-  SsanSub *sub;
   GstHarness *h;
   GPtrArray *msgs;
   GArray *ids;
@@ -500,11 +515,10 @@ run_restart (gint qos)
   guint dups;
   guint backlog;
 
-  fail_unless (ssan_broker_start (&b, NULL));
-  sub = ssan_sub_new (b.port, "test-sub-persistent", FALSE, "ssan/#", qos);
-  fail_unless (sub != NULL);
+  resubscribe ("test-sub-persistent", FALSE, "ssan/#", qos);
   props = g_strdup_printf (
-      "ssanpublish location=mqtt://127.0.0.1:%d/ssan/r qos=%d", b.port, qos);
+      "ssanpublish location=mqtt://127.0.0.1:%d/ssan/r qos=%d", broker.port,
+      qos);
   h = publish_harness (props);
   fail_unless ((text = wait_bus (h->element, GST_MESSAGE_INFO, "Connected")));
   g_free (text);
@@ -512,7 +526,7 @@ run_restart (gint qos)
   push_results (h, "a", 0, n1);
   /* mid-stream: part of it delivered, part not */
   fail_unless (ssan_sub_wait (sub, n1 / 3, TIMEOUT) >= n1 / 3);
-  ssan_broker_stop (&b);
+  ssan_broker_stop (&broker);
   fail_unless ((text = wait_bus (h->element, GST_MESSAGE_WARNING,
                     "No connection to MQTT broker")));
   g_free (text);
@@ -520,7 +534,7 @@ run_restart (gint qos)
   g_object_get (h->element, "backlog", &backlog, NULL);
   fail_unless (backlog >= n2, "backlog %u", backlog);
 
-  fail_unless (ssan_broker_restart (&b));
+  fail_unless (ssan_broker_restart (&broker));
   push_results (h, "a", n1 + n2, n3);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   fail_unless (ssan_sub_wait (sub, n1 + n2 + n3, TIMEOUT) >= n1 + n2 + n3);
@@ -528,16 +542,19 @@ run_restart (gint qos)
 
   msgs = ssan_sub_messages (sub);
   ids = ids_of (msgs, "a");
-  dups = check_at_least_once (ids, 0, n1 + n2 + n3);
-  GST_INFO ("QoS %d: %u duplicates", qos, dups);
+  if (qos == 2) {
+    check_exactly_once (ids, 0, n1 + n2 + n3);
+  } else {
+    dups = check_at_least_once (ids, 0, n1 + n2 + n3);
+    GST_INFO ("QoS %d: %u duplicates", qos, dups);
+  }
   fail_unless_equals_uint64 (prop_u64 (h->element, "dropped"), 0);
+  fail_unless_equals_uint64 (prop_u64 (h->element, "published"), n1 + n2 + n3);
 
   g_array_unref (ids);
   g_ptr_array_unref (msgs);
   publish_teardown (h);
   g_free (props);
-  ssan_sub_free (sub);
-  ssan_broker_free (&b);
 }
 
 GST_START_TEST (test_broker_restart_qos1)
@@ -552,13 +569,119 @@ GST_START_TEST (test_broker_restart_qos2)
 }
 GST_END_TEST;
 
+/* The broker killed (SIGKILL) mid-stream and started again.  mosquitto
+ * writes its persistence file only at exit and every autosave_interval
+ * (1800 s by default), so the new broker knows nothing of the old one: no
+ * sessions, no subscriptions, none of the messages it held.  Messages in
+ * flight at the kill and those published before the subscriber has
+ * subscribed again are lost at the broker's side (README "Broker
+ * restarts"); what holds: pushing never stalls, the element warns and
+ * reconnects, every result published after the subscriber is back
+ * arrives (first arrivals in order, nothing lost), nothing is dropped
+ * from the backlog, and whatever arrives from before is in order too. */
+static void
+run_kill (gint qos)
+{
+  const guint n1 = 1500, n2 = 1000, n3 = 500;
+  GstHarness *h;
+  GPtrArray *msgs;
+  GArray *ids, *after;
+  gchar *props, *text;
+  guint i, got, lost;
+
+  resubscribe ("test-sub-kill", FALSE, "ssan/#", qos);
+  props = g_strdup_printf (
+      "ssanpublish location=mqtt://127.0.0.1:%d/ssan/k qos=%d", broker.port,
+      qos);
+  h = publish_harness (props);
+  fail_unless ((text = wait_bus (h->element, GST_MESSAGE_INFO, "Connected")));
+  g_free (text);
+
+  push_results (h, "a", 0, n1);
+  fail_unless (ssan_sub_wait (sub, n1 / 3, TIMEOUT) >= n1 / 3);
+  ssan_broker_kill (&broker);
+  {
+    gchar *db = g_build_filename (broker.dir, "mosquitto.db", NULL);
+    GST_INFO ("after SIGKILL the persistence file is %s",
+        g_file_test (db, G_FILE_TEST_EXISTS) ? "there" : "not there");
+    g_free (db);
+  }
+  fail_unless ((text = wait_bus (h->element, GST_MESSAGE_WARNING,
+                    "No connection to MQTT broker")));
+  g_free (text);
+  push_results (h, "a", n1, n2); /* never blocks */
+
+  fail_unless (ssan_broker_restart (&broker));
+  /* the element and the subscriber (a second SUBACK) are back */
+  fail_unless ((text = wait_bus (h->element, GST_MESSAGE_INFO, "Connected")));
+  g_free (text);
+  fail_unless (ssan_sub_wait_subscribed (sub, 2, TIMEOUT));
+  got = ssan_sub_wait (sub, 0, 0);
+  push_results (h, "a", n1 + n2, n3);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless (ssan_sub_wait (sub, got + n3, TIMEOUT) >= got + n3);
+  fail_unless (ssan_sub_sync (sub, "ssan/sync", TIMEOUT));
+
+  msgs = ssan_sub_messages (sub);
+  ids = ids_of (msgs, "a");
+  /* first arrivals in order; the ones pushed after the subscriber was
+   * back all arrived */
+  after = g_array_new (FALSE, FALSE, sizeof (guint64));
+  {
+    guint64 last = 0;
+    gboolean any = FALSE;
+
+    for (i = 0; i < ids->len; i++) {
+      guint64 id = g_array_index (ids, guint64, i);
+
+      fail_unless (id < n1 + n2 + n3);
+      if (any && id <= last)
+        continue; /* a QoS 1/2 resend of one seen before the kill */
+      last = id;
+      any = TRUE;
+      if (id >= n1 + n2)
+        g_array_append_val (after, id);
+    }
+  }
+  check_exactly_once (after, n1 + n2, n3);
+  /* what a SIGKILL cost (for the record, not asserted: it depends on
+   * where the kill fell) */
+  {
+    GHashTable *seen = g_hash_table_new (g_int64_hash, g_int64_equal);
+
+    for (i = 0; i < ids->len; i++)
+      g_hash_table_add (seen, &g_array_index (ids, guint64, i));
+    lost = n1 + n2 + n3 - g_hash_table_size (seen);
+    GST_INFO ("QoS %d, SIGKILL: %u of %u results lost, %u arrivals", qos, lost,
+        n1 + n2 + n3, ids->len);
+    g_hash_table_unref (seen);
+  }
+  fail_unless_equals_uint64 (prop_u64 (h->element, "dropped"), 0);
+
+  g_array_unref (after);
+  g_array_unref (ids);
+  g_ptr_array_unref (msgs);
+  publish_teardown (h);
+  g_free (props);
+}
+
+GST_START_TEST (test_broker_killed_qos1)
+{
+  run_kill (1);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_broker_killed_qos2)
+{
+  run_kill (2);
+}
+GST_END_TEST;
+
 /* No broker at start: a warning, retries, results kept; once the broker
  * is there, they are delivered (to a subscriber whose persistent session
  * the broker kept).  A full backlog drops the oldest, counted, warned. */
 GST_START_TEST (test_broker_down_at_start)
 {
-  SsanBroker b;
-  SsanSub *sub;
   GstHarness *h;
   GPtrArray *msgs;
   GArray *ids;
@@ -566,15 +689,14 @@ GST_START_TEST (test_broker_down_at_start)
   guint backlog;
 
   /* make the subscriber's session, then take the broker away */
-  fail_unless (ssan_broker_start (&b, NULL));
-  sub = ssan_sub_new (b.port, "test-sub-down", FALSE, "ssan/#", 1);
-  fail_unless (sub != NULL);
+  resubscribe ("test-sub-down", FALSE, "ssan/#", 1);
   ssan_sub_free (sub);
-  ssan_broker_stop (&b);
+  sub = NULL;
+  ssan_broker_stop (&broker);
 
   props = g_strdup_printf ("ssanpublish location=mqtt://127.0.0.1:%d/ssan/d "
                            "max-backlog=300",
-      b.port);
+      broker.port);
   h = publish_harness (props);
   fail_unless ((text = wait_bus (h->element, GST_MESSAGE_WARNING,
                     "No connection to MQTT broker 127.0.0.1:")));
@@ -587,12 +709,11 @@ GST_START_TEST (test_broker_down_at_start)
   fail_unless_equals_int (backlog, 300);
   fail_unless_equals_uint64 (prop_u64 (h->element, "dropped"), 700);
 
-  fail_unless (ssan_broker_restart (&b));
+  fail_unless (ssan_broker_restart (&broker));
   fail_unless ((text = wait_bus (h->element, GST_MESSAGE_INFO, "Connected")));
   g_free (text);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  sub = ssan_sub_new (b.port, "test-sub-down", FALSE, "ssan/#", 1);
-  fail_unless (sub != NULL);
+  resubscribe ("test-sub-down", FALSE, "ssan/#", 1);
   fail_unless_equals_int (ssan_sub_wait (sub, 300, TIMEOUT), 300);
   fail_unless (ssan_sub_sync (sub, "ssan/sync", TIMEOUT));
   msgs = ssan_sub_messages (sub);
@@ -603,8 +724,6 @@ GST_START_TEST (test_broker_down_at_start)
   g_ptr_array_unref (msgs);
   publish_teardown (h);
   g_free (props);
-  ssan_sub_free (sub);
-  ssan_broker_free (&b);
 }
 GST_END_TEST;
 
@@ -933,8 +1052,6 @@ GST_END_TEST;
  * while connected: the broker publishes its will. */
 GST_START_TEST (test_last_will)
 {
-  SsanBroker b;
-  SsanSub *sub;
   GPtrArray *msgs;
   gchar *loc, *argv[13];
   GPid pid;
@@ -942,10 +1059,8 @@ GST_START_TEST (test_last_will)
   GString *seen = g_string_new (NULL);
   gint64 end;
 
-  fail_unless (ssan_broker_start (&b, NULL));
-  sub = ssan_sub_new (b.port, "test-sub-will", TRUE, "ssan/will", 1);
-  fail_unless (sub != NULL);
-  loc = g_strdup_printf ("location=mqtt://127.0.0.1:%d/ssan/r", b.port);
+  resubscribe ("test-sub-will", TRUE, "ssan/will", 1);
+  loc = g_strdup_printf ("location=mqtt://127.0.0.1:%d/ssan/r", broker.port);
   /* line-buffered: gst-launch prints the INFO when it is posted */
   argv[0] = (gchar *)"stdbuf";
   argv[1] = (gchar *)"-oL";
@@ -992,8 +1107,82 @@ GST_START_TEST (test_last_will)
   g_ptr_array_unref (msgs);
   g_string_free (seen, TRUE);
   g_free (loc);
-  ssan_sub_free (sub);
-  ssan_broker_free (&b);
+}
+GST_END_TEST;
+
+/* Whether @pid is a live process (not gone, not a zombie). */
+static gboolean
+pid_alive (pid_t pid)
+{
+  gchar *path = g_strdup_printf ("/proc/%d/stat", (gint)pid), *text = NULL;
+  gboolean alive = FALSE;
+
+  if (g_file_get_contents (path, &text, NULL, NULL)) {
+    /* "pid (comm) S ...": the name may hold spaces and parentheses */
+    const gchar *p = strrchr (text, ')');
+    alive = p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+  }
+  g_free (text);
+  g_free (path);
+  return alive;
+}
+
+/* A test process that dies without cleaning up (SIGKILL, as a crash or a
+ * timeout would) takes its broker with it: ssan_broker_start () sets
+ * PR_SET_PDEATHSIG in the broker before exec.  The broker is gone within
+ * a bounded wait (polled: no assumption on how fast). */
+GST_START_TEST (test_broker_dies_with_test)
+{
+  gint fds[2], status, bpid = 0, port = 0;
+  gint64 end;
+  GString *out = g_string_new (NULL);
+  gchar dir[4096] = "", *rm;
+  pid_t child;
+
+  fail_unless (pipe (fds) == 0);
+  child = fork ();
+  fail_unless (child >= 0);
+  if (child == 0) {
+    SsanBroker b;
+
+    close (fds[0]);
+    if (ssan_broker_start (&b, NULL)) {
+      gchar *msg = g_strdup_printf ("%d %d %s\n", (gint)b.pid, b.port, b.dir);
+      ssize_t n G_GNUC_UNUSED = write (fds[1], msg, strlen (msg));
+    }
+    kill (getpid (), SIGKILL);
+    _exit (1);
+  }
+  close (fds[1]);
+  end = g_get_monotonic_time () + TIMEOUT * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < end) {
+    struct pollfd pfd = { fds[0], POLLIN, 0 };
+    gchar buf[256];
+    ssize_t n;
+
+    if (poll (&pfd, 1, 100) <= 0)
+      continue;
+    if ((n = read (fds[0], buf, sizeof buf)) <= 0)
+      break;
+    g_string_append_len (out, buf, n);
+  }
+  close (fds[0]);
+  fail_unless_equals_int (waitpid (child, &status, 0), child);
+  fail_unless (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+  fail_unless_equals_int (
+      sscanf (out->str, "%d %d %4095s", &bpid, &port, dir), 3);
+  fail_unless (bpid > 0);
+
+  end = g_get_monotonic_time () + TIMEOUT * G_USEC_PER_SEC;
+  while (pid_alive (bpid) && g_get_monotonic_time () < end)
+    g_usleep (10000);
+  fail_if (pid_alive (bpid), "mosquitto %d outlived its test process", bpid);
+
+  rm = g_strdup_printf ("rm -rf '%s'", dir);
+  fail_unless (g_str_has_prefix (dir, g_get_tmp_dir ()));
+  fail_unless (g_spawn_command_line_sync (rm, NULL, NULL, NULL, NULL));
+  g_free (rm);
+  g_string_free (out, TRUE);
 }
 GST_END_TEST;
 
@@ -1001,21 +1190,30 @@ static Suite *
 ssanpublish_suite (void)
 {
   Suite *s = suite_create ("ssanpublish");
-  TCase *tc = tcase_create ("general");
+  TCase *alone = tcase_create ("general");
+  TCase *tc = tcase_create ("broker");
 
   mosquitto_lib_init ();
+  /* no broker, or one of their own (other settings) */
+  suite_add_tcase (s, alone);
+  tcase_add_test (alone, test_bad_settings);
+  tcase_add_test (alone, test_file);
+  tcase_add_test (alone, test_same_json_as_results_location);
+  tcase_add_test (alone, test_credentials);
+  tcase_add_test (alone, test_tls);
+  tcase_add_test (alone, test_broker_dies_with_test);
+
+  /* the fixture's broker and subscriber */
   suite_add_tcase (s, tc);
-  tcase_add_test (tc, test_bad_settings);
-  tcase_add_test (tc, test_file);
-  tcase_add_test (tc, test_same_json_as_results_location);
+  tcase_add_checked_fixture (tc, broker_setup, broker_teardown);
   tcase_add_test (tc, test_qos1_10000);
   tcase_add_test (tc, test_two_elements_one_buffer);
   tcase_add_test (tc, test_four_pipelines);
   tcase_add_test (tc, test_broker_restart_qos1);
   tcase_add_test (tc, test_broker_restart_qos2);
+  tcase_add_test (tc, test_broker_killed_qos1);
+  tcase_add_test (tc, test_broker_killed_qos2);
   tcase_add_test (tc, test_broker_down_at_start);
-  tcase_add_test (tc, test_credentials);
-  tcase_add_test (tc, test_tls);
 #ifndef SSAN_SANITIZED
   /* runs gst-launch-1.0, which cannot load a sanitizer-built plugin */
   tcase_add_test (tc, test_last_will);

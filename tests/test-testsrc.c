@@ -549,6 +549,71 @@ GST_START_TEST (test_meta_survives_conversion)
 
 GST_END_TEST;
 
+/* Several actors, several clip metas on a buffer (one per actor, in actor
+ * order): videoconvert and videoscale keep every one of them, as they keep
+ * the actors' ROI metas. */
+GST_START_TEST (test_metas_survive_conversion)
+{
+  const guint n_actors = 4;
+  GstHarness *h = gst_harness_new_parse (
+      "ssantestsrc clip-frames=3 seed=5 actors=4 ! "
+      "video/x-raw,format=RGB,width=128,height=96 ! videoconvert ! "
+      "videoscale");
+  gint n;
+
+  gst_harness_set_sink_caps_str (
+      h, "video/x-raw,format=I420,width=64,height=48");
+  gst_harness_play (h);
+  for (n = 0; n < 6; n++) {
+    GstBuffer *buf = gst_harness_pull (h);
+    guint64 c = (guint64)n / 3;
+    gpointer state = NULL;
+    GstMeta *meta;
+    guint n_clip = 0, n_roi = 0;
+    GList *metas, *l;
+    GstBuffer *copy;
+
+    while ((meta = gst_buffer_iterate_meta (buf, &state))) {
+      if (meta->info->api == GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)
+        n_roi++;
+      if (meta->info->api == GST_SSAN_CLIP_META_API_TYPE) {
+        GstSsanClipMeta *cm = (GstSsanClipMeta *)meta;
+
+        fail_unless_equals_uint64 (cm->clip_index, c * n_actors + n_clip);
+        fail_unless_equals_int (cm->frame_index, n % 3);
+        n_clip++;
+      }
+    }
+    fail_unless_equals_int (n_clip, n_actors);
+    fail_unless_equals_int (n_roi, n_actors);
+
+    /* the getters: actor 0's, and all of them in order */
+    fail_unless_equals_uint64 (
+        gst_buffer_get_ssan_clip_meta (buf)->clip_index, c * n_actors);
+    metas = gst_buffer_get_ssan_clip_metas (buf);
+    fail_unless_equals_int (g_list_length (metas), n_actors);
+    for (l = metas, n_clip = 0; l; l = l->next, n_clip++)
+      fail_unless_equals_uint64 (
+          ((GstSsanClipMeta *)l->data)->clip_index, c * n_actors + n_clip);
+    g_list_free (metas);
+
+    /* the same metas copied twice onto one buffer are not doubled */
+    copy = gst_buffer_new ();
+    fail_unless (
+        gst_buffer_copy_into (copy, buf, GST_BUFFER_COPY_METADATA, 0, 0));
+    fail_unless (
+        gst_buffer_copy_into (copy, buf, GST_BUFFER_COPY_METADATA, 0, 0));
+    metas = gst_buffer_get_ssan_clip_metas (copy);
+    fail_unless_equals_int (g_list_length (metas), n_actors);
+    g_list_free (metas);
+    gst_buffer_unref (copy);
+    gst_buffer_unref (buf);
+  }
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* A seek lands on the frame grid and the clip grid of the stream. */
 GST_START_TEST (test_seek)
 {
@@ -693,6 +758,7 @@ ssantestsrc_suite (void)
   tcase_add_test (tc, test_action);
   tcase_add_test (tc, test_reversal_pairs);
   tcase_add_test (tc, test_meta_survives_conversion);
+  tcase_add_test (tc, test_metas_survive_conversion);
   tcase_add_test (tc, test_seek);
   tcase_add_test (tc, test_live);
   tcase_add_test (tc, test_stress_properties);

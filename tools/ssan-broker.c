@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +50,18 @@ port_accepts (gint port)
   return ok;
 }
 
+/* In the child, before exec: the broker gets SIGKILL when the thread that
+ * started it (the test's) dies, however it dies.  If that happened before
+ * the prctl (), the child has a new parent already: do not exec. */
+static void
+broker_child_setup (gpointer data)
+{
+  pid_t parent = GPOINTER_TO_INT (data);
+
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid () != parent)
+    _exit (127);
+}
+
 gboolean
 ssan_broker_restart (SsanBroker *b)
 {
@@ -63,7 +76,7 @@ ssan_broker_restart (SsanBroker *b)
   if (!g_spawn_async (NULL, argv, NULL,
           G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD
               | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-          NULL, NULL, &b->pid, &err)) {
+          broker_child_setup, GINT_TO_POINTER (getpid ()), &b->pid, &err)) {
     g_printerr ("cannot start %s: %s\n", exe, err->message);
     g_error_free (err);
     b->pid = 0;
@@ -108,7 +121,14 @@ ssan_broker_start (SsanBroker *b, const gchar *extra)
       "set_tcp_nodelay true\n"
       /* offline persistent subscribers may be owed a whole test's worth */
       "max_queued_messages 0\n"
-      "max_queued_bytes 0\n",
+      "max_queued_bytes 0\n"
+      /* mosquitto 2.0.11 restores at most max_inflight_messages of a
+       * client's in-flight messages from its persistence file as in
+       * flight; the others go back to its queue with their QoS 2 state
+       * lost and are published again as new messages (duplicates at
+       * QoS 2).  65534 is the largest limit (65535 means none, and no
+       * limit puts every restored message back in the queue). */
+      "max_inflight_messages 65534\n",
       b->port, b->dir, b->dir);
   if (geteuid () == 0)
     g_string_append (c, "user root\n");
@@ -119,6 +139,19 @@ ssan_broker_start (SsanBroker *b, const gchar *extra)
   ok = g_file_set_contents (b->conf, c->str, -1, NULL);
   g_string_free (c, TRUE);
   return ok && ssan_broker_restart (b);
+}
+
+void
+ssan_broker_kill (SsanBroker *b)
+{
+  gint status;
+
+  if (b->pid == 0)
+    return;
+  kill (b->pid, SIGKILL);
+  waitpid (b->pid, &status, 0);
+  g_spawn_close_pid (b->pid);
+  b->pid = 0;
 }
 
 void
@@ -179,7 +212,7 @@ struct _SsanSub {
   GCond cond;
   GPtrArray *msgs;  /* SsanMessage * */
   GHashTable *seen; /* sync markers received */
-  gboolean subscribed;
+  guint subscribed; /* SUBACKs received: one per (re)connection */
   guint n_sync;
 };
 
@@ -207,7 +240,7 @@ sub_on_subscribe (
   SsanSub *s = data;
 
   g_mutex_lock (&s->lock);
-  s->subscribed = TRUE;
+  s->subscribed++;
   g_cond_broadcast (&s->cond);
   g_mutex_unlock (&s->lock);
 }
@@ -267,6 +300,20 @@ ssan_sub_new (
 failed:
   ssan_sub_free (s);
   return NULL;
+}
+
+gboolean
+ssan_sub_wait_subscribed (SsanSub *s, guint n, gint timeout_s)
+{
+  gint64 end = g_get_monotonic_time () + (gint64)timeout_s * G_USEC_PER_SEC;
+  gboolean ok;
+
+  g_mutex_lock (&s->lock);
+  while (s->subscribed < n && g_cond_wait_until (&s->cond, &s->lock, end))
+    ;
+  ok = s->subscribed >= n;
+  g_mutex_unlock (&s->lock);
+  return ok;
 }
 
 guint

@@ -2,6 +2,8 @@
  * the GstSsanActionMeta of each buffer, and the bus's "ssan-action"
  * element messages.  Prints every result once from each path, probe
  * results first; examples/python/ssan-results.py prints the same lines.
+ * The probe also prints the ground truth ssantestsrc attaches (its
+ * GstSsanClipMeta, one per actor) once per clip, when there is one.
  *
  *   cc ssan-results.c $(pkg-config --cflags --libs gstssanmeta-1.0) \
  *       -o ssan-results
@@ -10,12 +12,14 @@
  */
 #include <gst/gst.h>
 #include <gst/ssan/gstssanactionmeta.h>
+#include <gst/ssan/gstssanclipmeta.h>
 
 #include <stdlib.h>
 
 typedef struct {
   GString *lines;   /* probe lines */
-  GHashTable *seen; /* "element/result-id" already printed */
+  GString *truth;   /* ground-truth lines */
+  GHashTable *seen; /* "element/result-id" and "clip/index" printed */
 } Probe;
 
 static void
@@ -57,6 +61,27 @@ on_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
         r->window_index, r->class_id, r->label, r->confidence, r->top_labels,
         r->n_top);
   }
+
+  /* ssantestsrc's ground truth, if the buffer carries it: one clip meta
+   * per actor, printed once per clip */
+  {
+    GList *clips = gst_buffer_get_ssan_clip_metas (buf), *l;
+
+    for (l = clips; l; l = l->next) {
+      const GstSsanClipMeta *c = l->data;
+      gchar *key = g_strdup_printf ("clip/%" G_GUINT64_FORMAT, c->clip_index);
+
+      if (!g_hash_table_add (probe->seen, key))
+        continue;
+      g_string_append_printf (probe->truth,
+          "truth clip %" G_GUINT64_FORMAT
+          " class %d %s frames %u start %" G_GUINT64_FORMAT
+          " end %" G_GUINT64_FORMAT "\n",
+          c->clip_index, c->class_id, c->label, c->n_frames, c->clip_start,
+          c->clip_end);
+    }
+    g_list_free (clips);
+  }
   return GST_PAD_PROBE_OK;
 }
 
@@ -94,7 +119,7 @@ main (int argc, char **argv)
   };
   GOptionContext *ctx = g_option_context_new ("- print gst-ssan results");
   GError *err = NULL;
-  Probe probe = { g_string_new (NULL),
+  Probe probe = { g_string_new (NULL), g_string_new (NULL),
     g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL) };
   GString *bus_lines = g_string_new (NULL);
   GstElement *pipeline, *sink;
@@ -159,11 +184,12 @@ main (int argc, char **argv)
   gst_element_set_state (pipeline, GST_STATE_NULL);
 
   if (ret == 0)
-    g_print ("%s%s", probe.lines->str, bus_lines->str);
+    g_print ("%s%s%s", probe.lines->str, probe.truth->str, bus_lines->str);
 
   gst_object_unref (bus);
   gst_object_unref (pipeline);
   g_string_free (probe.lines, TRUE);
+  g_string_free (probe.truth, TRUE);
   g_string_free (bus_lines, TRUE);
   g_hash_table_unref (probe.seen);
   g_free (model);

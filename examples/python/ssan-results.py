@@ -12,7 +12,9 @@
 
 (or inside `meson devenv -C build`, or with gst-ssan installed: no
 variables).  Prints every result once from each path, probe results first;
-examples/c/ssan-results.c prints exactly the same lines.
+examples/c/ssan-results.c prints exactly the same lines.  The probe also
+prints the ground truth ssantestsrc attaches (its GstSsanClipMeta, one per
+actor) once per clip, when there is one.
 """
 import argparse
 import sys
@@ -44,7 +46,7 @@ def main():
         " ! ssanaction name=action model=\"%s\" threads=1 ! fakesink name=sink"
         % (args.seed, args.frames, args.model))
 
-    probe_lines, seen = [], set()
+    probe_lines, truth_lines, seen = [], [], set()
 
     def on_buffer(pad, info):
         # every element's result; the same result rides on every buffer
@@ -56,6 +58,16 @@ def main():
             probe_lines.append(line(
                 "probe", r.element, r.result_id, r.window_index, r.class_id,
                 r.label, r.confidence, r.get_top_labels()))
+        # ssantestsrc's ground truth, if the buffer carries it: one clip
+        # meta per actor, printed once per clip
+        for c in GstSsan.buffer_get_ssan_clip_metas(info.get_buffer()):
+            if ("clip", c.clip_index) in seen:
+                continue
+            seen.add(("clip", c.clip_index))
+            truth_lines.append(
+                "truth clip %d class %d %s frames %d start %d end %d" % (
+                    c.clip_index, c.class_id, c.label, c.n_frames,
+                    c.clip_start, c.clip_end))
         return Gst.PadProbeReturn.OK
 
     pipeline.get_by_name("sink").get_static_pad("sink").add_probe(
@@ -86,7 +98,7 @@ def main():
             [labels[i] for i in range(len(labels))]))
     pipeline.set_state(Gst.State.NULL)
 
-    print("\n".join(probe_lines + bus_lines))
+    print("\n".join(probe_lines + truth_lines + bus_lines))
 
 
 if __name__ == "__main__":
