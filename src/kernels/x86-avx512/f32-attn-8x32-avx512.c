@@ -102,6 +102,25 @@ softmax_strip (
     }                                                                          \
   } while (0)
 
+/* Rows [0, n) of b in blocks of 8 (two packed groups of 4), then 4, then
+ * single rows: BLOCK (R, G) for each, r its first row */
+#define FOR_BLOCKS(r, n, BLOCK)                                                \
+  do {                                                                         \
+    for (r = 0; r + 8 <= (n); r += 8)                                          \
+      BLOCK (4, 2);                                                            \
+    for (; r + 4 <= (n); r += 4)                                               \
+      BLOCK (4, 1);                                                            \
+    for (; r < (n); r++)                                                       \
+      BLOCK (1, 1);                                                            \
+  } while (0)
+
+#define SCORE_BLOCK(R, G)                                                      \
+  do {                                                                         \
+    float *out = s + (size_t)j * ls + i;                                       \
+    fma_rx32 (R, G, kp + (size_t)j * c, (size_t)4 * c, qp + i, mp, c, a);      \
+    STORE_ROWS ((R) * (G));                                                    \
+  } while (0)
+
 void
 SSAN_K (attn_scores) (const float *qp, int mp, const float *kp, int c, int nk,
     int ls, float alpha, float *s, float *m, float *l, float *corr)
@@ -112,24 +131,7 @@ SSAN_K (attn_scores) (const float *qp, int mp, const float *kp, int c, int nk,
     v16f mx0 = (v16f){ 0 } - INFINITY, mx1 = mx0, a[16];
     float mx[32];
 
-    for (j = 0; j + 8 <= nk; j += 8) {
-      float *out = s + (size_t)j * ls + i;
-
-      fma_rx32 (4, 2, kp + (size_t)j * c, (size_t)4 * c, qp + i, mp, c, a);
-      STORE_ROWS (8);
-    }
-    for (; j + 4 <= nk; j += 4) {
-      float *out = s + (size_t)j * ls + i;
-
-      fma_rx32 (4, 1, kp + (size_t)j * c, 0, qp + i, mp, c, a);
-      STORE_ROWS (4);
-    }
-    for (; j < nk; j++) {
-      float *out = s + (size_t)j * ls + i;
-
-      fma_rx32 (1, 1, kp + (size_t)j * c, 0, qp + i, mp, c, a);
-      STORE_ROWS (1);
-    }
+    FOR_BLOCKS (j, nk, SCORE_BLOCK);
     V16_STORE (mx, mx0);
     V16_STORE (mx + 16, mx1);
     softmax_strip (s + i, ls, nk, mx, m + i, l + i, corr + i);
@@ -152,6 +154,13 @@ SSAN_K (attn_scores) (const float *qp, int mp, const float *kp, int c, int nk,
     }                                                                          \
   } while (0)
 
+#define ACCUMULATE_BLOCK(R, G)                                                 \
+  do {                                                                         \
+    float *out = o + (size_t)cc * mp + i;                                      \
+    fma_rx32 (R, G, vp + (size_t)cc * nk, (size_t)4 * nk, p + i, ls, nk, a);   \
+    ADD_ROWS ((R) * (G));                                                      \
+  } while (0)
+
 void
 SSAN_K (attn_accumulate) (
     const float *vp, int c, int nk, const float *p, int ls, int mp, float *o)
@@ -161,23 +170,6 @@ SSAN_K (attn_accumulate) (
   for (i = 0; i < mp; i += 32) {
     v16f a[16];
 
-    for (cc = 0; cc + 8 <= c; cc += 8) {
-      float *out = o + (size_t)cc * mp + i;
-
-      fma_rx32 (4, 2, vp + (size_t)cc * nk, (size_t)4 * nk, p + i, ls, nk, a);
-      ADD_ROWS (8);
-    }
-    for (; cc + 4 <= c; cc += 4) {
-      float *out = o + (size_t)cc * mp + i;
-
-      fma_rx32 (4, 1, vp + (size_t)cc * nk, 0, p + i, ls, nk, a);
-      ADD_ROWS (4);
-    }
-    for (; cc < c; cc++) {
-      float *out = o + (size_t)cc * mp + i;
-
-      fma_rx32 (1, 1, vp + (size_t)cc * nk, 0, p + i, ls, nk, a);
-      ADD_ROWS (1);
-    }
+    FOR_BLOCKS (cc, c, ACCUMULATE_BLOCK);
   }
 }
