@@ -495,6 +495,27 @@ GST_START_TEST (test_four_pipelines)
 }
 GST_END_TEST;
 
+/* A persistent subscriber (client id, QoS), ssanpublish on topic at qos
+ * connected, n results pushed, and at least a third of them arrived: a
+ * stream caught mid-way, part delivered, part not. */
+static GstHarness *
+publish_mid_stream (const gchar *client, const gchar *topic, gint qos, guint n)
+{
+  gchar *props, *text;
+  GstHarness *h;
+
+  resubscribe (client, FALSE, "ssan/#", qos);
+  props = g_strdup_printf ("ssanpublish location=mqtt://127.0.0.1:%d/%s qos=%d",
+      broker.port, topic, qos);
+  h = publish_harness (props);
+  g_free (props);
+  fail_unless ((text = wait_bus (h->element, GST_MESSAGE_INFO, "Connected")));
+  g_free (text);
+  push_results (h, "a", 0, n);
+  fail_unless (ssan_sub_wait (sub, n / 3, TIMEOUT) >= n / 3);
+  return h;
+}
+
 /* The broker stopped (SIGTERM: it saves its persistence file) and
  * restarted mid-stream: pushing never waits for it (the results meanwhile
  * sit in the backlog), a warning says it is away, and after the reconnect
@@ -511,21 +532,11 @@ run_restart (gint qos)
   GstHarness *h;
   GPtrArray *msgs;
   GArray *ids;
-  gchar *props, *text;
+  gchar *text;
   guint dups;
   guint backlog;
 
-  resubscribe ("test-sub-persistent", FALSE, "ssan/#", qos);
-  props = g_strdup_printf (
-      "ssanpublish location=mqtt://127.0.0.1:%d/ssan/r qos=%d", broker.port,
-      qos);
-  h = publish_harness (props);
-  fail_unless ((text = wait_bus (h->element, GST_MESSAGE_INFO, "Connected")));
-  g_free (text);
-
-  push_results (h, "a", 0, n1);
-  /* mid-stream: part of it delivered, part not */
-  fail_unless (ssan_sub_wait (sub, n1 / 3, TIMEOUT) >= n1 / 3);
+  h = publish_mid_stream ("test-sub-persistent", "ssan/r", qos, n1);
   ssan_broker_stop (&broker);
   fail_unless ((text = wait_bus (h->element, GST_MESSAGE_WARNING,
                     "No connection to MQTT broker")));
@@ -554,7 +565,6 @@ run_restart (gint qos)
   g_array_unref (ids);
   g_ptr_array_unref (msgs);
   publish_teardown (h);
-  g_free (props);
 }
 
 GST_START_TEST (test_broker_restart_qos1)
@@ -586,19 +596,10 @@ run_kill (gint qos)
   GstHarness *h;
   GPtrArray *msgs;
   GArray *ids, *after;
-  gchar *props, *text;
+  gchar *text;
   guint i, got, lost;
 
-  resubscribe ("test-sub-kill", FALSE, "ssan/#", qos);
-  props = g_strdup_printf (
-      "ssanpublish location=mqtt://127.0.0.1:%d/ssan/k qos=%d", broker.port,
-      qos);
-  h = publish_harness (props);
-  fail_unless ((text = wait_bus (h->element, GST_MESSAGE_INFO, "Connected")));
-  g_free (text);
-
-  push_results (h, "a", 0, n1);
-  fail_unless (ssan_sub_wait (sub, n1 / 3, TIMEOUT) >= n1 / 3);
+  h = publish_mid_stream ("test-sub-kill", "ssan/k", qos, n1);
   ssan_broker_kill (&broker);
   {
     gchar *db = g_build_filename (broker.dir, "mosquitto.db", NULL);
@@ -662,7 +663,6 @@ run_kill (gint qos)
   g_array_unref (ids);
   g_ptr_array_unref (msgs);
   publish_teardown (h);
-  g_free (props);
 }
 
 GST_START_TEST (test_broker_killed_qos1)
