@@ -19,7 +19,10 @@
  * #GstVideoRegionOfInterestMeta carrying an "ssan-action" param gets its
  * box outlined in its class's colour and a tag with the label and
  * confidence at its top left: inside a box at least four tags tall (boxes
- * side by side keep their tags apart), else just above it.
+ * side by side keep their tags apart), else just above it.  With
+ * show-truth, a tag of an ssantestsrc actor (its "ssan-testsrc-actor"
+ * param) also names the actor's true action on a second line, and the frame's truth box is
+ * left out when the frame holds several actors.
  * A tag is drawn again only when the object's result changes, an outline
  * when the box's size or the class changes; a box that only moves is
  * moved.
@@ -895,14 +898,14 @@ gst_ssan_overlay_draw_edge (gint w, gint h, gint class_id, gdouble base)
 /* The tag of an object: "label 87%" on its class's colour. */
 static GstVideoOverlayRectangle *
 gst_ssan_overlay_draw_tag (GstSsanOverlay *self, const Settings *st,
-    const gchar *label, gint class_id, gdouble confidence,
+    const gchar *label, gint class_id, gdouble confidence, const gchar *truth,
     const GstVideoInfo *info)
 {
   gdouble base = base_size (info), px = 0.7 * base, pad = 0.25 * base;
   gdouble r, g, b;
-  gchar *text = class_id < 0
-                    ? g_strdup_printf ("no action %.0f%%", 100.0 * confidence)
-                    : g_strdup_printf ("%s %.0f%%", label, 100.0 * confidence);
+  gchar *text = g_strdup_printf ("%s %.0f%%%s%s",
+      class_id < 0 ? "no action" : label, 100.0 * confidence,
+      truth ? "\ntrue: " : "", truth ? truth : "");
   gint tw, th, w, h;
   cairo_surface_t *surface;
   cairo_t *cr;
@@ -982,6 +985,17 @@ gst_ssan_overlay_object_slot (
 
 /* Outlines and tags of the frame's ROIs with an ssanaction result (of
  * st->element's only, when set) into want; returns how many. */
+/* The true action of a ROI that ssantestsrc made (its "ssan-testsrc-actor"
+ * param), or NULL */
+static const gchar *
+gst_ssan_overlay_roi_truth (GstVideoRegionOfInterestMeta *roi)
+{
+  GstStructure *p
+      = gst_video_region_of_interest_meta_get_param (roi, "ssan-testsrc-actor");
+
+  return p ? gst_structure_get_string (p, "label") : NULL;
+}
+
 static guint
 gst_ssan_overlay_objects (GstSsanOverlay *self, const Settings *st,
     GstVideoFrame *frame, GstVideoOverlayRectangle **want)
@@ -1008,6 +1022,7 @@ gst_ssan_overlay_objects (GstSsanOverlay *self, const Settings *st,
       gint y1 = (gint)MIN ((gint64)roi->y + roi->h, H);
       gdouble confidence = 0.0;
       guint64 result_id = 0;
+      const gchar *truth = NULL;
       gint class_id = -1, k, tx, ty, rx, ry;
       guint tw, th;
 
@@ -1019,6 +1034,8 @@ gst_ssan_overlay_objects (GstSsanOverlay *self, const Settings *st,
       gst_structure_get_int (p, "class-id", &class_id);
       gst_structure_get_double (p, "confidence", &confidence);
       gst_structure_get_uint64 (p, "result-id", &result_id);
+      if (st->show_truth)
+        truth = gst_ssan_overlay_roi_truth (roi);
       k = gst_ssan_overlay_object_slot (self, roi->id, element);
       if (k < 0)
         continue;
@@ -1026,8 +1043,8 @@ gst_ssan_overlay_objects (GstSsanOverlay *self, const Settings *st,
           || self->objects[k].result_id != result_id) {
         g_clear_pointer (
             &self->objects[k].tag, gst_video_overlay_rectangle_unref);
-        self->objects[k].tag = gst_ssan_overlay_draw_tag (
-            self, st, label ? label : "", class_id, confidence, &frame->info);
+        self->objects[k].tag = gst_ssan_overlay_draw_tag (self, st,
+            label ? label : "", class_id, confidence, truth, &frame->info);
         self->objects[k].result_id = result_id;
       }
       if (self->objects[k].edge == NULL || self->objects[k].edge_w != x1 - x0
@@ -1133,7 +1150,14 @@ gst_ssan_overlay_transform_frame_ip (
   gst_ssan_overlay_clear_panels (self, n_want);
   n_want += gst_ssan_overlay_objects (self, &st, frame, want + n_want);
 
-  truth = st.show_truth && cmeta && cmeta->label ? cmeta->label : NULL;
+  /* the frame's truth box for one actor; with several, each object's tag
+   * says its own */
+  truth = st.show_truth && cmeta && cmeta->label
+                  && gst_buffer_get_n_meta (
+                         frame->buffer, GST_SSAN_CLIP_META_API_TYPE)
+                         == 1
+              ? cmeta->label
+              : NULL;
   if (truth) {
     if (truth != self->drawn_truth || !self->truth_rect) {
       g_clear_pointer (&self->truth_rect, gst_video_overlay_rectangle_unref);

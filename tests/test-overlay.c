@@ -500,6 +500,46 @@ GST_START_TEST (test_objects)
 
 GST_END_TEST;
 
+/* show-truth with several ssantestsrc actors: each actor's tag names its
+ * true action (it grows), and the frame's truth box (actor 0's) is left
+ * out. */
+GST_START_TEST (test_objects_truth)
+{
+  GstHarness *h = make_overlay ("RGB");
+  GstBuffer *in, *out, *plain = make_frame ("RGB", 0), *with;
+  GstVideoRegionOfInterestMeta *roi;
+  gint k;
+
+  g_object_set (h->element, "show-truth", FALSE, NULL);
+  in = make_frame ("RGB", 0);
+  add_object (in, 3, 2, 2, 40, 20, "a", 7);
+  out = gst_harness_push_and_pull (h, in);
+
+  g_object_set (h->element, "show-truth", TRUE, NULL);
+  in = make_frame ("RGB", 0);
+  for (k = 0; k < 2; k++)
+    gst_buffer_add_ssan_clip_meta (in, 5 + k,
+        k ? "receding" : "rotating clockwise", 1, 0, 3, 32, 0, GST_SECOND);
+  add_object (in, 4, 2, 2, 40, 20, "a", 8);
+  roi = gst_buffer_get_video_region_of_interest_meta_id (in, 4);
+  gst_video_region_of_interest_meta_add_param (
+      roi, gst_structure_new ("ssan-testsrc-actor", "actor", G_TYPE_INT, 0,
+               "label", G_TYPE_STRING, "rotating clockwise", NULL));
+  with = gst_harness_push_and_pull (h, in);
+  /* the tag grows a second line, "true: rotating clockwise" */
+  fail_unless (plane_diff ("RGB", with, plain, 2, 2, W, 40)
+               > plane_diff ("RGB", out, plain, 2, 2, W, 40));
+  /* no truth box at the bottom left */
+  fail_unless_equals_uint64 (
+      plane_diff ("RGB", with, plain, 0, H - H / 4, W / 2, H), 0);
+  gst_buffer_unref (out);
+  gst_buffer_unref (with);
+  gst_buffer_unref (plain);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_stress_properties)
 {
   GstHarness *h = make_overlay ("I420");
@@ -553,6 +593,7 @@ ssanoverlay_suite (void)
   tcase_add_test (tc, test_two_elements_stacked);
   tcase_add_test (tc, test_tiny_frames);
   tcase_add_test (tc, test_objects);
+  tcase_add_test (tc, test_objects_truth);
   tcase_add_test (tc, test_stress_properties);
   return s;
 }
