@@ -21,11 +21,10 @@
  * confidence at its top left: inside a box at least four tags tall (boxes
  * side by side keep their tags apart), else just above it.  With
  * show-truth, a tag of an ssantestsrc actor (its "ssan-testsrc-actor"
- * param) also names the actor's true action on a second line, and the frame's truth box is
- * left out when the frame holds several actors.
- * A tag is drawn again only when the object's result changes, an outline
- * when the box's size or the class changes; a box that only moves is
- * moved.
+ * param) also names the actor's true action on a second line, and the frame's
+ * truth box is left out when the frame holds several actors. A tag is drawn
+ * again only when the object's result changes, an outline when the box's size
+ * or the class changes; a box that only moves is moved.
  *
  * The boxes are drawn with Pango and Cairo into ARGB rectangles of a
  * #GstVideoOverlayComposition.  When downstream negotiates the
@@ -903,9 +902,9 @@ gst_ssan_overlay_draw_tag (GstSsanOverlay *self, const Settings *st,
 {
   gdouble base = base_size (info), px = 0.7 * base, pad = 0.25 * base;
   gdouble r, g, b;
-  gchar *text = g_strdup_printf ("%s %.0f%%%s%s",
-      class_id < 0 ? "no action" : label, 100.0 * confidence,
-      truth ? "\ntrue: " : "", truth ? truth : "");
+  gchar *text
+      = g_strdup_printf ("%s %.0f%%%s%s", class_id < 0 ? "no action" : label,
+          100.0 * confidence, truth ? "\ntrue: " : "", truth ? truth : "");
   gint tw, th, w, h;
   cairo_surface_t *surface;
   cairo_t *cr;

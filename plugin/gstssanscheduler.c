@@ -403,6 +403,9 @@ static gint held;
 static void
 gst_ssan_scheduler_wait_hold (gint n)
 {
+  /* outside tests: no process-wide lock per batch */
+  if (!g_atomic_int_get (&hold))
+    return;
   g_mutex_lock (&hold_lock);
   if (hold) {
     held += n;
@@ -418,7 +421,7 @@ void
 gst_ssan_scheduler_set_hold (gboolean h)
 {
   g_mutex_lock (&hold_lock);
-  hold = h;
+  g_atomic_int_set (&hold, h);
   g_cond_broadcast (&hold_cond);
   g_mutex_unlock (&hold_lock);
 }
