@@ -661,7 +661,7 @@ test_widening (void)
   if (ok) {
     ok = ssan_st_take (&st, "h", 1, &s8, out, &err) == 0;
     for (int i = 0; ok && i < 8; i++)
-      ok = out[i] == hv[i] && signbit (out[i]) == signbit (hv[i]);
+      ok = out[i] == hv[i] && !signbit (out[i]) == !signbit (hv[i]);
     report ("widen: F16 subnormal/normal/max/-0 exact", ok, err.msg);
     ok = ssan_st_take (&st, "b", 1, &s4, out, &err) == 0 && out[0] == 1.0f
          && out[1] == -123.5f && out[2] == 9.18354961579912115600575419705e-41f
