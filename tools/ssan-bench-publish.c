@@ -275,7 +275,7 @@ main (int argc, char **argv)
         "Frames per delay run (300, 10 s)", "F" },
     { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "Cost runs of each (3)", "R" },
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model", "FILE" },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   GOptionContext *ctx = g_option_context_new ("- ssanpublish's cost and delay");
   GError *err = NULL;

@@ -287,7 +287,7 @@ main (int argc, char **argv)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "WebM output", "FILE" },
     { "contact-sheet", 0, 0, G_OPTION_ARG_FILENAME, &sheet_path,
         "PNG contact sheet of annotated frames", "FILE" },
-    { NULL } };
+    G_OPTION_ENTRY_NULL };
   GOptionContext *octx = g_option_context_new (
       "- recognise actions, "
       "write an annotated WebM and a PNG contact sheet");

@@ -78,7 +78,8 @@ main (int argc, char **argv)
   size_t frame_bytes;
   int i, t, ret = 1;
 
-  for (i = 1; i < argc; i++) {
+  /* each option takes a value: two arguments a step */
+  for (i = 1; i < argc; i += 2) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int bad = 0;
 
@@ -126,7 +127,6 @@ main (int argc, char **argv)
       fprintf (stderr, "ssan-synth: bad value for %s: '%s'\n", a, v);
       return 2;
     }
-    i++;
   }
   if (!out_path) {
     fprintf (stderr, "ssan-synth: --out is required (see --help)\n");

@@ -115,7 +115,7 @@ main (int argc, char **argv)
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model, "model file", "FILE" },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "frames (96)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "ssantestsrc seed (7)", "S" },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   GOptionContext *ctx = g_option_context_new ("- print gst-ssan results");
   GError *err = NULL;
