@@ -111,15 +111,73 @@ SSAN_K (wino_input_4_fma) (const ssan_wino_job *j, const ssan_wino_tile *tl,
   }
 }
 
-/* wino_output for m = 4: each output row of 8 tiles transposed into 8
- * 4-float rows, stored (with residual and ReLU) 4 floats at a time, masked
- * at the map's right edge. */
+/* Stores the 4x4 outputs y (+ vb) of the 8 tiles tg in their channel's
+ * plane with the epilogue: lane l's output rows from oy[l], columns from
+ * ox[l] of its frame (none where oy[l] < 0: past the last tile), clipped to
+ * the map; each output row of the 8 tiles transposed into 8 rows of 4
+ * floats, masked at the map's right edge. */
+static inline __attribute__ ((always_inline)) void
+wino_store_4 (const ssan_wino_job *j, const ssan_wino_tile *tg, float *plane,
+    const v8f *y, v8f vb, const int *oy, const int *ox)
+{
+  size_t hw = (size_t)j->Ho * j->Wo;
+  const __m128 zero = _mm_setzero_ps ();
+  int ny[8], nx[8], l, i;
+  __m128i mask[8];
+
+  for (l = 0; l < 8; l++) {
+    ny[l] = oy[l] < 0 ? 0 : (j->Ho - oy[l] < 4 ? j->Ho - oy[l] : 4);
+    nx[l] = j->Wo - ox[l] < 4 ? j->Wo - ox[l] : 4;
+    mask[l] = _mm256_castsi256_si128 (wino_mask (0, nx[l], 4));
+  }
+  for (i = 0; i < 4; i++) {
+    __m256 a = (__m256)(y[i * 4] + vb), b = (__m256)(y[i * 4 + 1] + vb);
+    __m256 c = (__m256)(y[i * 4 + 2] + vb), d = (__m256)(y[i * 4 + 3] + vb);
+    __m256 p0 = _mm256_unpacklo_ps (a, b), p1 = _mm256_unpackhi_ps (a, b);
+    __m256 p2 = _mm256_unpacklo_ps (c, d), p3 = _mm256_unpackhi_ps (c, d);
+    __m256 u0 = _mm256_shuffle_ps (p0, p2, 0x44);
+    __m256 u1 = _mm256_shuffle_ps (p0, p2, 0xee);
+    __m256 u2 = _mm256_shuffle_ps (p1, p3, 0x44);
+    __m256 u3 = _mm256_shuffle_ps (p1, p3, 0xee);
+    __m128 w[8];
+
+    w[0] = _mm256_castps256_ps128 (u0);
+    w[1] = _mm256_castps256_ps128 (u1);
+    w[2] = _mm256_castps256_ps128 (u2);
+    w[3] = _mm256_castps256_ps128 (u3);
+    w[4] = _mm256_extractf128_ps (u0, 1);
+    w[5] = _mm256_extractf128_ps (u1, 1);
+    w[6] = _mm256_extractf128_ps (u2, 1);
+    w[7] = _mm256_extractf128_ps (u3, 1);
+    for (l = 0; l < 8; l++) {
+      float *p;
+      __m128 s = w[l];
+
+      if (i >= ny[l])
+        continue;
+      p = plane + (size_t)tg[l].f * hw + (size_t)(oy[l] + i) * j->Wo + ox[l];
+      if (nx[l] == 4) {
+        if (j->accumulate)
+          s = _mm_add_ps (s, _mm_loadu_ps (p));
+        if (j->relu)
+          s = _mm_max_ps (s, zero);
+        _mm_storeu_ps (p, s);
+      } else {
+        if (j->accumulate)
+          s = _mm_add_ps (s, _mm_maskload_ps (p, mask[l]));
+        if (j->relu)
+          s = _mm_max_ps (s, zero);
+        _mm_maskstore_ps (p, mask[l], s);
+      }
+    }
+  }
+}
+
+/* wino_output for m = 4, stored by wino_store_4. */
 void
 SSAN_K (wino_output_4_fma) (const ssan_wino_job *j, const ssan_wino_tile *tl,
     size_t t0, size_t nt, const float *mm)
 {
-  size_t hw = (size_t)j->Ho * j->Wo;
-  const __m128 zero = _mm_setzero_ps ();
   int o, l, i, k;
   size_t g;
 
@@ -131,14 +189,12 @@ SSAN_K (wino_output_4_fma) (const ssan_wino_job *j, const ssan_wino_tile *tl,
     for (g = 0; g < nt; g += 8) {
       const ssan_wino_tile *tg = tl + g;
       v8f x[36], t[24], y[16];
-      int ny[8], nx[8];
-      __m128i mask[8];
+      int oy[8], ox[8];
 
       for (l = 0; l < 8; l++) {
-        int oy0 = tg[l].y0 + 1, ox0 = tg[l].x0 + 1;
-        ny[l] = oy0 < 0 ? 0 : (j->Ho - oy0 < 4 ? j->Ho - oy0 : 4);
-        nx[l] = j->Wo - ox0 < 4 ? j->Wo - ox0 : 4;
-        mask[l] = _mm256_castsi256_si128 (wino_mask (0, nx[l], 4));
+        /* past the last tile: y0 is far out of bounds */
+        oy[l] = tg[l].y0 < -1 ? -1 : tg[l].y0 + 1;
+        ox[l] = tg[l].x0 + 1;
       }
       for (i = 0; i < 36; i++) {
         const float *q = mm + ((size_t)i * j->cout + o) * j->nt + g;
@@ -152,52 +208,11 @@ SSAN_K (wino_output_4_fma) (const ssan_wino_job *j, const ssan_wino_tile *tl,
         WINO_AT4 (t + k, 6, x + k, 6);
       for (i = 0; i < 4; i++)
         WINO_AT4 (y + i * 4, 1, t + i * 6, 1);
-      for (i = 0; i < 4; i++) {
-        __m256 a = (__m256)(y[i * 4] + vb), b = (__m256)(y[i * 4 + 1] + vb);
-        __m256 c = (__m256)(y[i * 4 + 2] + vb);
-        __m256 d = (__m256)(y[i * 4 + 3] + vb);
-        __m256 p0 = _mm256_unpacklo_ps (a, b), p1 = _mm256_unpackhi_ps (a, b);
-        __m256 p2 = _mm256_unpacklo_ps (c, d), p3 = _mm256_unpackhi_ps (c, d);
-        __m256 u0 = _mm256_shuffle_ps (p0, p2, 0x44);
-        __m256 u1 = _mm256_shuffle_ps (p0, p2, 0xee);
-        __m256 u2 = _mm256_shuffle_ps (p1, p3, 0x44);
-        __m256 u3 = _mm256_shuffle_ps (p1, p3, 0xee);
-        __m128 w[8];
-
-        w[0] = _mm256_castps256_ps128 (u0);
-        w[1] = _mm256_castps256_ps128 (u1);
-        w[2] = _mm256_castps256_ps128 (u2);
-        w[3] = _mm256_castps256_ps128 (u3);
-        w[4] = _mm256_extractf128_ps (u0, 1);
-        w[5] = _mm256_extractf128_ps (u1, 1);
-        w[6] = _mm256_extractf128_ps (u2, 1);
-        w[7] = _mm256_extractf128_ps (u3, 1);
-        for (l = 0; l < 8; l++) {
-          float *p;
-          __m128 s = w[l];
-
-          if (i >= ny[l])
-            continue;
-          p = plane + (size_t)tg[l].f * hw + (size_t)(tg[l].y0 + 1 + i) * j->Wo
-              + tg[l].x0 + 1;
-          if (nx[l] == 4) {
-            if (j->accumulate)
-              s = _mm_add_ps (s, _mm_loadu_ps (p));
-            if (j->relu)
-              s = _mm_max_ps (s, zero);
-            _mm_storeu_ps (p, s);
-          } else {
-            if (j->accumulate)
-              s = _mm_add_ps (s, _mm_maskload_ps (p, mask[l]));
-            if (j->relu)
-              s = _mm_max_ps (s, zero);
-            _mm_maskstore_ps (p, mask[l], s);
-          }
-        }
-      }
+      wino_store_4 (j, tg, plane, y, vb, oy, ox);
     }
   }
 }
+
 /* wino2_input with AVX2+FMA, channel by channel (the 81 output streams
  * written in order): each lane's patch row is one 8-float load (masked at
  * the map's edges, so nothing outside the map is read) and, for m = 4, a
@@ -309,68 +324,6 @@ SSAN_K (wino2_input_4_fma) (const ssan_wino_job *j, const ssan_wino_tile *tl,
     SSAN_K (wino2_input_4) (j, tl, t0, nc, v);
 }
 
-/* Stores the 4x4 outputs y (+ vb) of the 8 tiles tg in their channel's
- * plane with the epilogue: each output row of the 8 tiles transposed into
- * 8 rows of 4 floats, masked at the map's right edge. */
-static inline __attribute__ ((always_inline)) void
-wino2_store_4 (const ssan_wino_job *j, const ssan_wino_tile *tg, float *plane,
-    const v8f *y, v8f vb)
-{
-  size_t hw = (size_t)j->Ho * j->Wo;
-  const __m128 zero = _mm_setzero_ps ();
-  int ny[8], nx[8], oy[8], ox[8], l, i;
-  __m128i mask[8];
-
-  for (l = 0; l < 8; l++) {
-    oy[l] = (tg[l].y0 + 1) / 2;
-    ox[l] = (tg[l].x0 + 1) / 2;
-    ny[l] = tg[l].y0 < -1 ? 0 : (j->Ho - oy[l] < 4 ? j->Ho - oy[l] : 4);
-    nx[l] = j->Wo - ox[l] < 4 ? j->Wo - ox[l] : 4;
-    mask[l] = _mm256_castsi256_si128 (wino_mask (0, nx[l], 4));
-  }
-  for (i = 0; i < 4; i++) {
-    __m256 a = (__m256)(y[i * 4] + vb), b = (__m256)(y[i * 4 + 1] + vb);
-    __m256 c = (__m256)(y[i * 4 + 2] + vb), d = (__m256)(y[i * 4 + 3] + vb);
-    __m256 p0 = _mm256_unpacklo_ps (a, b), p1 = _mm256_unpackhi_ps (a, b);
-    __m256 p2 = _mm256_unpacklo_ps (c, d), p3 = _mm256_unpackhi_ps (c, d);
-    __m256 u0 = _mm256_shuffle_ps (p0, p2, 0x44);
-    __m256 u1 = _mm256_shuffle_ps (p0, p2, 0xee);
-    __m256 u2 = _mm256_shuffle_ps (p1, p3, 0x44);
-    __m256 u3 = _mm256_shuffle_ps (p1, p3, 0xee);
-    __m128 w[8];
-
-    w[0] = _mm256_castps256_ps128 (u0);
-    w[1] = _mm256_castps256_ps128 (u1);
-    w[2] = _mm256_castps256_ps128 (u2);
-    w[3] = _mm256_castps256_ps128 (u3);
-    w[4] = _mm256_extractf128_ps (u0, 1);
-    w[5] = _mm256_extractf128_ps (u1, 1);
-    w[6] = _mm256_extractf128_ps (u2, 1);
-    w[7] = _mm256_extractf128_ps (u3, 1);
-    for (l = 0; l < 8; l++) {
-      float *p;
-      __m128 s = w[l];
-
-      if (i >= ny[l])
-        continue;
-      p = plane + (size_t)tg[l].f * hw + (size_t)(oy[l] + i) * j->Wo + ox[l];
-      if (nx[l] == 4) {
-        if (j->accumulate)
-          s = _mm_add_ps (s, _mm_loadu_ps (p));
-        if (j->relu)
-          s = _mm_max_ps (s, zero);
-        _mm_storeu_ps (p, s);
-      } else {
-        if (j->accumulate)
-          s = _mm_add_ps (s, _mm_maskload_ps (p, mask[l]));
-        if (j->relu)
-          s = _mm_max_ps (s, zero);
-        _mm_maskstore_ps (p, mask[l], s);
-      }
-    }
-  }
-}
-
 /* wino2_output with AVX2+FMA, output channel by output channel so that
  * the 81 load streams advance in order (prefetched: more streams than the
  * hardware prefetcher follows). */
@@ -402,17 +355,18 @@ wino2_output_fma (const ssan_wino_job *j, const ssan_wino_tile *tl, size_t nc,
         WINO2_AT (m, t + k, a, x + k, a);
       for (i = 0; i < m; i++)
         WINO2_AT (m, y + i * m, 1, t + i * a, 1);
+      for (l = 0; l < 8; l++) {
+        oy[l] = tg[l].y0 < -1 ? -1 : (tg[l].y0 + 1) / 2;
+        ox[l] = (tg[l].x0 + 1) / 2;
+      }
       if (m == 4) {
-        wino2_store_4 (j, tg, plane, y, vb);
+        wino_store_4 (j, tg, plane, y, vb, oy, ox);
         continue;
       }
       for (i = 0; i < m * m; i++)
         _mm256_storeu_ps (out[i], (__m256)(y[i] + vb));
-      for (l = 0; l < 8; l++) {
+      for (l = 0; l < 8; l++)
         foff[l] = (size_t)tg[l].f;
-        oy[l] = tg[l].y0 < -1 ? -1 : (tg[l].y0 + 1) / 2;
-        ox[l] = (tg[l].x0 + 1) / 2;
-      }
       wino_scatter (j, plane, foff, oy, ox, m, out);
     }
   }
