@@ -588,14 +588,22 @@ GST_END_TEST;
  * restarts"); what holds: pushing never stalls, the element warns and
  * reconnects, every result published after the subscriber is back
  * arrives (first arrivals in order, nothing lost), nothing is dropped
- * from the backlog, and whatever arrives from before is in order too. */
+ * from the backlog, and whatever arrives from before is in order too.
+ *
+ * The subscriber's session died with the broker, so it comes back as a
+ * new client (as MQTT asks of a client whose server has no session for
+ * it).  A libmosquitto client that merely reconnects keeps the QoS 2
+ * messages it had received but not yet released, and when the new broker
+ * numbers a new message with one of their packet ids, it delivers the old
+ * message in its place: seen here under ASan, one of the last 500 results
+ * lost and one from before the kill delivered after them. */
 static void
 run_kill (gint qos)
 {
   const guint n1 = 1500, n2 = 1000, n3 = 500;
   GstHarness *h;
   GPtrArray *msgs;
-  GArray *ids, *after;
+  GArray *ids, *more, *after;
   gchar *text;
   guint i, got, lost;
 
@@ -607,16 +615,21 @@ run_kill (gint qos)
         g_file_test (db, G_FILE_TEST_EXISTS) ? "there" : "not there");
     g_free (db);
   }
+  msgs = ssan_sub_messages (sub);
+  ids = ids_of (msgs, "a");
+  g_ptr_array_unref (msgs);
+  ssan_sub_free (sub);
+  sub = NULL;
   fail_unless ((text = wait_bus (h->element, GST_MESSAGE_WARNING,
                     "No connection to MQTT broker")));
   g_free (text);
   push_results (h, "a", n1, n2); /* never blocks */
 
   fail_unless (ssan_broker_restart (&broker));
-  /* the element and the subscriber (a second SUBACK) are back */
+  /* the element and the subscriber are back */
   fail_unless ((text = wait_bus (h->element, GST_MESSAGE_INFO, "Connected")));
   g_free (text);
-  fail_unless (ssan_sub_wait_subscribed (sub, 2, TIMEOUT));
+  resubscribe ("test-sub-kill", FALSE, "ssan/#", qos);
   got = ssan_sub_wait (sub, 0, 0);
   push_results (h, "a", n1 + n2, n3);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
@@ -624,7 +637,9 @@ run_kill (gint qos)
   fail_unless (ssan_sub_sync (sub, "ssan/sync", TIMEOUT));
 
   msgs = ssan_sub_messages (sub);
-  ids = ids_of (msgs, "a");
+  more = ids_of (msgs, "a");
+  g_array_append_vals (ids, more->data, more->len);
+  g_array_unref (more);
   /* first arrivals in order; the ones pushed after the subscriber was
    * back all arrived */
   after = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -1048,6 +1063,7 @@ GST_START_TEST (test_tls)
 }
 GST_END_TEST;
 
+#ifndef SSAN_SANITIZED /* see ssanpublish_suite */
 /* The last will: a gst-launch-1.0 process publishing, killed (SIGKILL)
  * while connected: the broker publishes its will. */
 GST_START_TEST (test_last_will)
@@ -1109,6 +1125,7 @@ GST_START_TEST (test_last_will)
   g_free (loc);
 }
 GST_END_TEST;
+#endif
 
 /* Whether @pid is a live process (not gone, not a zombie). */
 static gboolean
