@@ -146,7 +146,7 @@ void ssan_attn_spatial_forward (const float *q, const float *k, const float *v,
 
 /* Temporal 3x1x1 convolution with padding (1,0,0) per window (step 5):
  * src, dst CNHW [c][nb*T][n]; w [3][c][c] (tap, out, in), b [c].  Frames
- * beyond a window's ends read as zeros.  Threads take output channels. */
+ * beyond a window's ends read as zeros.  Threads take output frames. */
 void ssan_temporal_conv_forward (const float *w, const float *b, int c,
     const float *src, int nb, int T, int n, float *dst, const ssan_work *work);
 

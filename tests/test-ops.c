@@ -771,6 +771,14 @@ run_kernels (void)
     test_wino (2, 130, 8, 1, 9, 11, 1, 1, 1, 0);
     test_wino (2, 400, 4, 15, 16, 16, 0, 1, 1, 1);
   }
+  /* SSA's temporal steps (their convolutions run on the table's GEMM,
+   * frames over the threads): one and several windows, T = 1 to 8 */
+  test_temporal (3, 2, 3, 5, 1.0f);
+  test_temporal (4, 3, 1, 6, 1.0f);
+  test_temporal (2, 1, 8, 7, 1.0f);
+  test_temporal (5, 2, 2, 4, 10.0f);
+  test_temporal (4, 2, 5, 3, 1.0f);
+  test_temporal (40, 2, 8, 50, 1.0f);
 }
 
 /* The ops without table kernels */
@@ -779,11 +787,6 @@ run_others (void)
 {
   test_avgpool (5, 3, 49);
   test_avgpool (3, 2, 1);
-  test_temporal (3, 2, 3, 5, 1.0f);
-  test_temporal (4, 3, 1, 6, 1.0f);
-  test_temporal (2, 1, 8, 7, 1.0f);
-  test_temporal (5, 2, 2, 4, 10.0f);
-  test_temporal (4, 2, 5, 3, 1.0f);
 }
 
 int
