@@ -30,11 +30,11 @@ tconv_item (void *arg, int i, int thread)
 
   for (k = 0; k < 3; k++) {
     int tap = taps[k], d = tap - 1; /* output frame t reads frame t + d */
-    const float *w = j->w + (size_t)tap * c * c;
-    const float *src = j->src + (size_t)(i + d) * n;
+    const float *w = j->w + (size_t)tap * c * c, *src;
 
     if (t + d < 0 || t + d >= j->T)
       continue;
+    src = j->src + (size_t)(i + d) * n;
     if (gemm)
       kern->gemm (c, n, c, w, (size_t)c, src, j->ld, dst, j->ld,
           k == 0 ? j->b : NULL, 0, k > 0, ssan_gemm_panel (j->work, thread));
