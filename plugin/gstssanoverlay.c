@@ -982,8 +982,6 @@ gst_ssan_overlay_object_slot (
   return (gint)i;
 }
 
-/* Outlines and tags of the frame's ROIs with an ssanaction result (of
- * st->element's only, when set) into want; returns how many. */
 /* The true action of a ROI that ssantestsrc made (its "ssan-testsrc-actor"
  * param), or NULL */
 static const gchar *
@@ -995,6 +993,8 @@ gst_ssan_overlay_roi_truth (GstVideoRegionOfInterestMeta *roi)
   return p ? gst_structure_get_string (p, "label") : NULL;
 }
 
+/* Outlines and tags of the frame's ROIs with an ssanaction result (of
+ * st->element's only, when set) into want; returns how many. */
 static guint
 gst_ssan_overlay_objects (GstSsanOverlay *self, const Settings *st,
     GstVideoFrame *frame, GstVideoOverlayRectangle **want)
